@@ -1,0 +1,1 @@
+"""Steward: responsible machine learning checks, governed like security."""

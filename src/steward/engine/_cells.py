@@ -1,0 +1,153 @@
+"""Sufficient statistics: the finest cells of an audit, which merge by addition.
+
+A cell is one combination of protected-attribute groups, label value and decision value.
+For each cell we keep the row count, the weighted count ``n``, the sum of squared weights
+``n_sq`` (for Kish's effective sample size), and the weighted sum and sum of squares of the
+score. Every group metric of every attribute and of their intersection is a sum over cells,
+so the same metric code serves an in-memory audit, a DuckDB scan of a large file, and a
+monitoring window that grows as predictions arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from steward.errors import StewardError
+
+__all__ = ["CellTable", "STAT_COLUMNS"]
+
+STAT_COLUMNS = ("rows", "n", "n_sq", "score_sum", "score_sq")
+
+
+@dataclass(frozen=True)
+class CellTable:
+    """Per-cell statistics over protected groups × label × decision.
+
+    ``frame`` has one column per protected attribute (group names as text), ``label`` and
+    ``decision`` (0/1), and the statistics ``rows``, ``n``, ``n_sq`` and, when a score was
+    given, ``score_sum`` and ``score_sq``. Rows are sorted by the key columns; empty cells are
+    left out.
+    """
+
+    attributes: tuple[str, ...]
+    frame: pd.DataFrame
+    has_score: bool
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.attributes, "label", "decision"]
+
+    @property
+    def stats(self) -> list[str]:
+        return [c for c in STAT_COLUMNS if self.has_score or not c.startswith("score")]
+
+    @property
+    def total_rows(self) -> int:
+        return int(self.frame["rows"].sum())
+
+    @classmethod
+    def from_arrays(
+        cls,
+        attributes: Sequence[str],
+        group_names: Sequence[Sequence[str]],
+        codes: Sequence[np.ndarray],
+        label: np.ndarray,
+        decision: np.ndarray,
+        stats: dict[str, np.ndarray],
+        has_score: bool,
+    ) -> "CellTable":
+        """Build from per-cell arrays: ``codes[i]`` indexes ``group_names[i]``."""
+        data: dict[str, object] = {}
+        for attr, names, code in zip(attributes, group_names, codes):
+            data[attr] = np.asarray(names, dtype=object)[code]
+        data["label"] = label.astype(np.int8)
+        data["decision"] = decision.astype(np.int8)
+        for name in STAT_COLUMNS:
+            if name in stats:
+                data[name] = stats[name]
+        frame = pd.DataFrame(data)
+        return cls._normalised(tuple(attributes), frame, has_score)
+
+    @classmethod
+    def _normalised(cls, attributes: tuple[str, ...], frame: pd.DataFrame, has_score: bool) -> "CellTable":
+        keys = [*attributes, "label", "decision"]
+        stats = [c for c in STAT_COLUMNS if has_score or not c.startswith("score")]
+        for a in attributes:
+            frame[a] = frame[a].astype(object).map(str)
+        frame = (
+            frame.groupby(keys, sort=True, observed=True)[stats].sum().reset_index()
+        )
+        frame = frame[frame["rows"] > 0].reset_index(drop=True)
+        frame["rows"] = frame["rows"].astype(np.int64)
+        frame["label"] = frame["label"].astype(np.int8)
+        frame["decision"] = frame["decision"].astype(np.int8)
+        for c in stats[1:]:
+            frame[c] = frame[c].astype(np.float64)
+        return cls(attributes, frame, has_score)
+
+    def merge(self, *others: "CellTable") -> "CellTable":
+        """Statistics of the union of the rows behind ``self`` and ``others``."""
+        return CellTable.combine([self, *others])
+
+    @staticmethod
+    def combine(tables: Iterable["CellTable"]) -> "CellTable":
+        tables = list(tables)
+        if not tables:
+            raise StewardError("nothing to merge: give at least one CellTable")
+        first = tables[0]
+        for t in tables[1:]:
+            if t.attributes != first.attributes or t.has_score != first.has_score:
+                raise StewardError(
+                    "cannot merge statistics of different audits: protected attributes "
+                    f"{first.attributes} vs {t.attributes}, score {first.has_score} vs {t.has_score}"
+                )
+        frame = pd.concat([t.frame for t in tables], ignore_index=True)
+        return CellTable._normalised(first.attributes, frame, first.has_score)
+
+    def equals(self, other: "CellTable", rtol: float = 1e-9) -> bool:
+        """Same cells and counts; weighted sums equal to ``rtol`` (float sums depend on order)."""
+        if self.attributes != other.attributes or self.has_score != other.has_score:
+            return False
+        a, b = self.frame, other.frame
+        if a.shape != b.shape or not a[self.keys].equals(b[self.keys]):
+            return False
+        if not np.array_equal(a["rows"].to_numpy(), b["rows"].to_numpy()):
+            return False
+        for c in self.stats[1:]:
+            if not np.allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=rtol, atol=1e-9):
+                return False
+        return True
+
+    def groups(self, attributes: Sequence[str]) -> pd.DataFrame:
+        """Per-group statistics for one attribute or an intersection of several.
+
+        Returns one row per group with ``rows``, ``n``, ``n_sq``, the four confusion cells
+        ``tp``, ``fp``, ``tn``, ``fn`` (weighted) with their ``*_sq`` sums of squared weights,
+        and ``score_sum``/``score_sq`` when a score was given. The group name of an
+        intersection joins the parts with ``*``.
+        """
+        f = self.frame
+        key = f[list(attributes)].agg("*".join, axis=1) if len(attributes) > 1 else f[attributes[0]]
+        cell = np.select(
+            [
+                (f["label"] == 1) & (f["decision"] == 1),
+                (f["label"] == 0) & (f["decision"] == 1),
+                (f["label"] == 0) & (f["decision"] == 0),
+            ],
+            ["tp", "fp", "tn"],
+            default="fn",
+        )
+        parts = pd.DataFrame({"group": key.to_numpy(), "cell": cell, "n": f["n"], "n_sq": f["n_sq"]})
+        wide = parts.pivot_table(index="group", columns="cell", values=["n", "n_sq"], aggfunc="sum", fill_value=0.0)
+        out = pd.DataFrame(index=wide.index)
+        for c in ("tp", "fp", "tn", "fn"):
+            out[c] = wide["n"][c] if c in wide["n"] else 0.0
+            out[c + "_sq"] = wide["n_sq"][c] if c in wide["n_sq"] else 0.0
+        sums = f.assign(group=key.to_numpy()).groupby("group", sort=True)[self.stats].sum()
+        out = sums.join(out)
+        out.index.name = "group"
+        return out.reset_index()

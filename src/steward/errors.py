@@ -1,0 +1,46 @@
+"""Errors and warnings raised by Steward.
+
+Every error a user can cause derives from :class:`StewardError`; its message names the
+argument, column or field, what was found, and how to fix it. The CLI turns these into one
+line and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StewardError",
+    "DataValidationError",
+    "RoleError",
+    "MissingExtraError",
+    "StewardWarning",
+    "SmallGroupWarning",
+    "DefaultReferenceWarning",
+]
+
+
+class StewardError(Exception):
+    """Base class of every error a user of Steward can cause."""
+
+
+class DataValidationError(StewardError, ValueError):
+    """The audit data is not usable as given (missing column, wrong values, empty file...)."""
+
+
+class RoleError(StewardError, ValueError):
+    """The roles (label, prediction, score, protected attributes...) are specified wrongly."""
+
+
+class MissingExtraError(StewardError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that adds it."""
+
+
+class StewardWarning(UserWarning):
+    """Base class of Steward's warnings about statistically weak or assumed results."""
+
+
+class SmallGroupWarning(StewardWarning):
+    """A group has fewer rows than the minimum group size: its metrics are too uncertain to judge."""
+
+
+class DefaultReferenceWarning(StewardWarning):
+    """No reference group was given for a protected attribute, so the largest group was used."""
