@@ -1,0 +1,202 @@
+"""The audit orchestrator: data → one pass of statistics → group metrics → result."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from steward.audit._result import AuditResult
+from steward.data import Roles, check_columns, open_source, parse_protected, same_value
+from steward.engine import CellTable, cells_from_duckdb, cells_from_frame
+from steward.errors import DataValidationError, DefaultReferenceWarning, RoleError, SmallGroupWarning
+from steward.metrics import Comparison, group_metrics
+
+__all__ = ["audit", "ENGINES"]
+
+ENGINES = ("auto", "numpy", "duckdb")
+
+
+def audit(
+    data: Any,
+    *,
+    label: str,
+    protected: Mapping[str, str | None] | Sequence[str] | str,
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float | None = None,
+    favourable: int = 1,
+    positive_label: Any = None,
+    weight: str | None = None,
+    features: Sequence[str] = (),
+    intersections: bool = True,
+    min_group_size: int = 30,
+    confidence: float = 0.95,
+    engine: str = "auto",
+    on_progress: Callable[[str, float], None] | None = None,
+) -> AuditResult:
+    """Audit a model's decisions for discrimination across protected groups.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, pyarrow.Table, or path to a CSV / Parquet file
+        One row per person. Files are scanned by DuckDB (memory stays bounded); in-memory
+        data by NumPy.
+    label : str
+        Column with the observed outcome (0/1, or two values with ``positive_label``).
+    protected : mapping or list
+        Protected attributes with their reference groups: ``{"race": "Caucasian", "sex": None}``
+        or ``["race=Caucasian", "sex"]``. Without a reference, the largest group is used and a
+        :class:`~steward.errors.DefaultReferenceWarning` says so.
+    prediction : str, optional
+        Column with the binary decision. Give this or ``score`` with ``threshold``.
+    score, threshold : str, float, optional
+        Score column; the decision is 1 when ``score >= threshold``. A score given with a
+        prediction (and no threshold) is used for the standardized mean difference only.
+    favourable : {1, 0}
+        The decision value that is good for the person (0 when decision 1 means "high risk").
+    positive_label : optional
+        The label value that counts as 1, when the label is not 0/1.
+    weight : str, optional
+        Column of non-negative sample weights.
+    intersections : bool
+        Also report the intersection of all protected attributes (``race*sex``).
+    min_group_size : int
+        Groups with fewer rows are flagged "too small to judge".
+    confidence : float
+        Level of every confidence interval.
+    engine : {"auto", "numpy", "duckdb"}
+        ``auto`` uses DuckDB for files and NumPy for in-memory data.
+    on_progress : callable, optional
+        Called as ``on_progress(stage, fraction)`` while a file is hashed and scanned.
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    >>> import steward
+    >>> df = steward.datasets.load_compas()
+    >>> result = steward.audit(df, label="two_year_recid", score="decile_score", threshold=5,
+    ...                        favourable=0, protected={"race": "Caucasian", "sex": "Male"})
+    >>> row = result.to_frame().query("group == 'African-American'").iloc[0]
+    >>> round(row.adverse_impact_ratio, 2)
+    0.63
+    """
+    if engine not in ENGINES:
+        raise RoleError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if not (isinstance(min_group_size, int) and min_group_size >= 1):
+        raise RoleError(f"min_group_size must be a whole number >= 1, got {min_group_size!r}")
+    if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
+        raise RoleError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    roles = Roles(
+        label=label, prediction=prediction, score=score, threshold=threshold, favourable=favourable,
+        positive_label=positive_label, protected=parse_protected(protected), weight=weight,
+        features=tuple(features),
+    )
+    source = open_source(data)
+    check_columns(source, roles)
+    use = engine if engine != "auto" else ("numpy" if source.in_memory else "duckdb")
+    if use == "numpy":
+        if not source.in_memory:
+            source = _load_file(source, roles)
+        cells, rows, digest = cells_from_frame(source, roles)
+        digest_of = "audited columns" if source.path is None else "file"
+    else:
+        cells, rows, digest = cells_from_duckdb(source, roles, on_progress=on_progress)
+        digest_of = "file" if source.path is not None else None
+    return result_from_cells(
+        cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
+        intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
+    )
+
+
+def _load_file(source, roles):
+    import pandas as pd
+
+    from steward.data import Source
+
+    cols = roles.role_columns()
+    try:
+        if source.kind == "parquet":
+            frame = pd.read_parquet(source.path, columns=cols)
+        else:
+            frame = pd.read_csv(source.path, usecols=cols)
+    except (ValueError, OSError) as exc:
+        raise DataValidationError(f"data file {str(source.path)!r} cannot be read: {exc}") from None
+    return Source(source.kind, list(frame.columns), frame=frame, path=source.path)
+
+
+def result_from_cells(
+    cells: CellTable,
+    roles: Roles,
+    *,
+    source_info: dict[str, Any],
+    intersections: bool = True,
+    min_group_size: int = 30,
+    confidence: float = 0.95,
+    engine: str = "numpy",
+) -> AuditResult:
+    """Metrics, tests and the result object from cell statistics (of one pass or merged)."""
+    comparisons = resolve_references(cells, roles, intersections)
+    groups = group_metrics(
+        cells, comparisons, favourable=roles.favourable, min_group_size=min_group_size, confidence=confidence
+    )
+    notes: list[str] = []
+    for c in comparisons:
+        if c.reference_defaulted:
+            msg = (f"no reference group was given for {c.attribute!r}; the largest group, "
+                   f"{c.reference!r}, was used")
+            notes.append(msg)
+            warnings.warn(msg, DefaultReferenceWarning, stacklevel=3)
+    small = groups[groups["rows"] < min_group_size]
+    if len(small):
+        listed = ", ".join(f"{a}={g} ({r} rows)" for a, g, r in small[["attribute", "group", "rows"]].itertuples(index=False))
+        msg = f"{len(small)} group(s) have fewer than {min_group_size} rows and are too small to judge: {listed}"
+        notes.append(msg)
+        warnings.warn(msg, SmallGroupWarning, stacklevel=3)
+    return AuditResult(
+        groups=groups,
+        cells=cells,
+        roles=roles,
+        source=source_info,
+        settings={"min_group_size": min_group_size, "confidence": confidence, "engine": engine,
+                  "intersections": intersections},
+        references=[
+            {"attribute": c.attribute, "group": c.reference, "chosen": "largest group" if c.reference_defaulted else "given"}
+            for c in comparisons
+        ],
+        notes=notes,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def resolve_references(cells: CellTable, roles: Roles, intersections: bool) -> list[Comparison]:
+    """Match each given reference to a group that occurs; default to the largest group."""
+    out: list[Comparison] = []
+    for p in roles.protected:
+        sizes = cells.groups([p.column]).set_index("group")["n"]
+        if p.reference is None:
+            out.append(Comparison(p.column, (p.column,), str(sizes.idxmax()), True))
+            continue
+        match = [g for g in sizes.index if g == p.reference] or [g for g in sizes.index if same_value(g, p.reference)]
+        if not match:
+            close = difflib.get_close_matches(p.reference, [str(g) for g in sizes.index], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DataValidationError(
+                f"reference group {p.reference!r} of protected attribute {p.column!r} does not occur in the data; "
+                f"{hint}the groups are: {', '.join(map(str, sizes.index))}"
+            )
+        out.append(Comparison(p.column, (p.column,), str(match[0]), False))
+    if intersections and len(roles.protected) > 1:
+        cols = roles.attributes
+        sizes = cells.groups(list(cols)).set_index("group")["n"]
+        wanted = "*".join(c.reference for c in out)
+        if all(not c.reference_defaulted for c in out) and wanted in sizes.index:
+            out.append(Comparison("*".join(cols), cols, wanted, False))
+        else:
+            out.append(Comparison("*".join(cols), cols, str(sizes.idxmax()), True))
+    return out

@@ -1,0 +1,60 @@
+"""Public datasets shipped with Steward, for tests, demos and notebooks (no download needed).
+
+Provenance and the changes made to each file are in ``files/PROVENANCE.md`` beside this module.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from steward.errors import StewardError
+
+__all__ = ["load_compas", "path", "names", "provenance"]
+
+_FILES = {"compas": "compas-scores-two-years.csv.gz"}
+
+
+def names() -> list[str]:
+    """Names of the shipped datasets."""
+    return sorted(_FILES)
+
+
+def path(name: str) -> Path:
+    """Path of a shipped dataset file (a gzip-compressed CSV that DuckDB and pandas read as is)."""
+    if name not in _FILES:
+        raise StewardError(f"no dataset named {name!r}; the shipped datasets are: {', '.join(names())}")
+    return Path(str(resources.files("steward.datasets") / "files" / _FILES[name]))
+
+
+def provenance() -> str:
+    """Where each shipped dataset comes from and what was changed."""
+    return (resources.files("steward.datasets") / "files" / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def load_compas(*, propublica_filter: bool = False) -> pd.DataFrame:
+    """ProPublica's COMPAS two-year recidivism data (7,214 rows; personal columns removed).
+
+    Parameters
+    ----------
+    propublica_filter : bool
+        Apply the filters of ProPublica's analysis notebook, leaving 6,172 rows.
+
+    Examples
+    --------
+    >>> from steward.datasets import load_compas
+    >>> load_compas().shape[0], load_compas(propublica_filter=True).shape[0]
+    (7214, 6172)
+    """
+    df = pd.read_csv(path("compas"))
+    if propublica_filter:
+        keep = (
+            df["days_b_screening_arrest"].between(-30, 30)
+            & (df["is_recid"] != -1)
+            & (df["c_charge_degree"] != "O")
+            & (df["score_text"] != "N/A")
+        )
+        df = df[keep].reset_index(drop=True)
+    return df
