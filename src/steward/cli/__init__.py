@@ -1,0 +1,139 @@
+"""The ``steward`` command line: thin over the library (parse, call one function, format)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from steward.errors import StewardError, StewardWarning
+
+__all__ = ["main", "cli"]
+
+PROGRESS_MIN_BYTES = 16 << 20
+
+
+class StewardGroup(click.Group):
+    """Turns user mistakes (StewardError) into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StewardError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+
+
+@click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.version_option(package_name="steward")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Steward: discrimination testing and model governance."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@cli.command("audit")
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--label", required=True, help="Column with the observed outcome (0/1).")
+@click.option("--prediction", help="Column with the binary decision.")
+@click.option("--score", help="Column with the model score.")
+@click.option("--threshold", type=float, help="Decision is 1 when score >= threshold.")
+@click.option("--favourable", type=click.Choice(["0", "1"]), default="1", show_default=True,
+              help="Decision value that is good for the person.")
+@click.option("--positive-label", help="Label value that counts as 1, when the label is not 0/1.")
+@click.option("--protected", "protected", multiple=True, required=True, metavar="COL[=REFERENCE]",
+              help="Protected attribute and its reference group; repeat for each attribute.")
+@click.option("--weight", help="Column of sample weights.")
+@click.option("--min-group-size", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
+@click.option("--no-intersections", is_flag=True, help="Do not report the intersection of the protected attributes.")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb"]), default="auto", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-report"),
+              show_default=True, help="Folder for report.json and report.html.")
+@click.option("--progress/--no-progress", default=None, help="Show progress (default: for files over 16 MiB).")
+@click.pass_context
+def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
+                  min_group_size, confidence, no_intersections, engine, out_dir, progress):
+    """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report."""
+    from steward.audit import audit
+
+    console = Console()
+    err = Console(stderr=True)
+    show = progress if progress is not None else (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
+        with _progress(err, show) as on_progress:
+            result = audit(
+                data, label=label, prediction=prediction, score=score, threshold=threshold,
+                favourable=int(favourable), positive_label=positive_label, protected=list(protected),
+                weight=weight, intersections=not no_intersections, min_group_size=min_group_size,
+                confidence=confidence, engine=engine, on_progress=on_progress,
+            )
+    from steward.cli._output import print_result
+
+    print_result(result, console)
+    try:
+        paths = result.save(out_dir)
+    except OSError as exc:
+        raise StewardError(f"cannot write the report to {str(out_dir)!r}: {exc.strerror or exc}") from None
+    console.print(f"Report: {paths['html']}  (JSON: {paths['json']})")
+
+
+class _progress:
+    """Rich progress for hashing and scanning a file; a no-op callback when hidden."""
+
+    def __init__(self, console: Console, show: bool) -> None:
+        self.show = show
+        self.bar = Progress(TextColumn("{task.description:<9}"), BarColumn(), TaskProgressColumn(),
+                            TimeElapsedColumn(), console=console, transient=True) if show else None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.__enter__()
+        return self.update
+
+    def update(self, stage: str, fraction: float) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=1.0)
+        self.bar.update(self.tasks[stage], completed=fraction)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
+@cli.group("datasets")
+def datasets_group() -> None:
+    """Datasets shipped with Steward."""
+
+
+@datasets_group.command("list")
+def datasets_list() -> None:
+    """List the shipped datasets."""
+    from steward import datasets
+
+    for name in datasets.names():
+        click.echo(f"{name}\t{datasets.path(name)}")
+
+
+@datasets_group.command("path")
+@click.argument("name")
+def datasets_path(name: str) -> None:
+    """Print the path of a shipped dataset file."""
+    from steward import datasets
+
+    click.echo(str(datasets.path(name)))
+
+
+def main() -> None:
+    cli(prog_name="steward")
