@@ -54,6 +54,9 @@ def binary_mapping(
             if isinstance(v, (bool, np.bool_)):
                 mapping[v] = int(v)
                 continue
+            if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+                mapping[v] = int(v.strip().lower() == "true")
+                continue
             try:
                 f = float(v)
             except (TypeError, ValueError):

@@ -42,7 +42,10 @@ def _relation(con: duckdb.DuckDBPyConnection, source: Source) -> str:
     if source.kind == "parquet":
         return f"read_parquet('{path}')"
     delim = "\\t" if source.path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
-    return f"read_csv('{path}', header=true, delim=E'{delim}')"
+    # Only numbers and text: DuckDB would otherwise read "yes"/"no" as booleans and text that
+    # looks like a date as a date, silently changing what a label or group is.
+    return (f"read_csv('{path}', header=true, delim=E'{delim}', "
+            "auto_type_candidates=['BIGINT', 'DOUBLE', 'VARCHAR'])")
 
 
 def cells_from_duckdb(
