@@ -82,3 +82,22 @@ def test_label_and_prediction_types_are_read_alike():
                        prediction="d", score="s", protected={"race": "A", "sex": "F"}).to_frame()
     np.testing.assert_allclose(text.set_index(["attribute", "group"]).sort_index()["false_positive_rate"],
                                base["false_positive_rate"])
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_forced_engines_give_the_same_numbers(engine, tmp_path):
+    df = small_frame(seed=13)
+    path = tmp_path / "d.parquet"
+    df.to_parquet(path)
+    for data in (df, path):
+        pd.testing.assert_frame_equal(run(data, engine=engine)[METRICS + EXTRA], run(df)[METRICS + EXTRA], rtol=1e-10)
+
+
+def test_in_memory_fingerprint_follows_the_data():
+    df = small_frame(seed=3)
+    kw = dict(label="y", prediction="d", protected={"race": "A"})
+    a, b = quiet_audit(df, **kw).source, quiet_audit(df.copy(), **kw).source
+    assert a["sha256"] == b["sha256"] and a["sha256_of"] == "audited columns"
+    changed = df.copy()
+    changed.loc[0, "d"] = 1 - changed.loc[0, "d"]
+    assert quiet_audit(changed, **kw).source["sha256"] != a["sha256"]

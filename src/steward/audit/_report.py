@@ -36,6 +36,7 @@ def _interval(lo: float, hi: float, digits: int = 2, as_pct: bool = False) -> st
 
 def render_html(result: "AuditResult") -> str:
     from steward import __version__
+    from steward.audit._result import METHODS
 
     g = result.groups
     sections = []
@@ -60,7 +61,7 @@ def render_html(result: "AuditResult") -> str:
         settings=result.settings,
         references=result.references,
         notes=result.notes,
-        methods=__import__("steward.audit._result", fromlist=["METHODS"]).METHODS,
+        methods=METHODS,
         pct=pct,
         num=_num,
         interval=_interval,

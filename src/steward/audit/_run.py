@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from steward.audit._result import AuditResult
-from steward.data import Roles, check_columns, open_source, parse_protected, same_value
+from steward.data import Roles, check_columns, load_frame, open_source, parse_protected, same_value
 from steward.engine import CellTable, cells_from_duckdb, cells_from_frame
 from steward.errors import DataValidationError, DefaultReferenceWarning, RoleError, SmallGroupWarning
 from steward.metrics import Comparison, group_metrics
@@ -102,7 +102,7 @@ def audit(
     use = engine if engine != "auto" else ("numpy" if source.in_memory else "duckdb")
     if use == "numpy":
         if not source.in_memory:
-            source = _load_file(source, roles)
+            source = load_frame(source, roles.role_columns())
         cells, rows, digest = cells_from_frame(source, roles)
         digest_of = "audited columns" if source.path is None else "file"
     else:
@@ -112,22 +112,6 @@ def audit(
         cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
-
-
-def _load_file(source, roles):
-    import pandas as pd
-
-    from steward.data import Source
-
-    cols = roles.role_columns()
-    try:
-        if source.kind == "parquet":
-            frame = pd.read_parquet(source.path, columns=cols)
-        else:
-            frame = pd.read_csv(source.path, usecols=cols)
-    except (ValueError, OSError) as exc:
-        raise DataValidationError(f"data file {str(source.path)!r} cannot be read: {exc}") from None
-    return Source(source.kind, list(frame.columns), frame=frame, path=source.path)
 
 
 def result_from_cells(

@@ -25,7 +25,7 @@ import pyarrow as pa
 from steward.data._roles import Roles
 from steward.errors import DataValidationError
 
-__all__ = ["Source", "open_source", "check_columns", "file_sha256"]
+__all__ = ["Source", "open_source", "check_columns", "file_sha256", "load_frame"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -138,3 +138,18 @@ def file_sha256(path: Path, on_progress: Callable[[int, int], None] | None = Non
             if on_progress is not None:
                 on_progress(done, total)
     return h.hexdigest()
+
+
+def load_frame(source: Source, columns: list[str]) -> Source:
+    """Read the given columns of a file into memory (for the NumPy engine on small files)."""
+    if source.path is None:
+        return source
+    try:
+        if source.kind == "parquet":
+            frame = pd.read_parquet(source.path, columns=columns)
+        else:
+            sep = "\t" if source.path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+            frame = pd.read_csv(source.path, usecols=columns, sep=sep)
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        raise DataValidationError(f"data file {str(source.path)!r} cannot be read: {exc}") from None
+    return Source(source.kind, [str(c) for c in frame.columns], frame=frame, path=source.path)
