@@ -125,29 +125,26 @@ class CellTable:
     def groups(self, attributes: Sequence[str]) -> pd.DataFrame:
         """Per-group statistics for one attribute or an intersection of several.
 
-        Returns one row per group with ``rows``, ``n``, ``n_sq``, the four confusion cells
-        ``tp``, ``fp``, ``tn``, ``fn`` (weighted) with their ``*_sq`` sums of squared weights,
-        and ``score_sum``/``score_sq`` when a score was given. The group name of an
-        intersection joins the parts with ``*``.
+        Returns one row per group (sorted by name) with ``rows``, ``n``, ``n_sq``, the four
+        confusion cells ``tp``, ``fp``, ``tn``, ``fn`` (weighted) with their ``*_sq`` sums of
+        squared weights, and ``score_sum``/``score_sq`` when a score was given. The group name
+        of an intersection joins the parts with ``*``.
         """
         f = self.frame
-        key = f[list(attributes)].agg("*".join, axis=1) if len(attributes) > 1 else f[attributes[0]]
-        cell = np.select(
-            [
-                (f["label"] == 1) & (f["decision"] == 1),
-                (f["label"] == 0) & (f["decision"] == 1),
-                (f["label"] == 0) & (f["decision"] == 0),
-            ],
-            ["tp", "fp", "tn"],
-            default="fn",
-        )
-        parts = pd.DataFrame({"group": key.to_numpy(), "cell": cell, "n": f["n"], "n_sq": f["n_sq"]})
-        wide = parts.pivot_table(index="group", columns="cell", values=["n", "n_sq"], aggfunc="sum", fill_value=0.0)
-        out = pd.DataFrame(index=wide.index)
-        for c in ("tp", "fp", "tn", "fn"):
-            out[c] = wide["n"][c] if c in wide["n"] else 0.0
-            out[c + "_sq"] = wide["n_sq"][c] if c in wide["n_sq"] else 0.0
-        sums = f.assign(group=key.to_numpy()).groupby("group", sort=True)[self.stats].sum()
-        out = sums.join(out)
-        out.index.name = "group"
-        return out.reset_index()
+        if len(attributes) == 1:
+            key = f[attributes[0]].to_numpy(dtype=object)
+        else:
+            key = np.array(["*".join(parts) for parts in zip(*(f[a] for a in attributes))], dtype=object)
+        codes, uniques = pd.factorize(key, sort=True)
+        k = len(uniques)
+        out: dict[str, object] = {"group": np.asarray(uniques, dtype=object)}
+        for stat in self.stats:
+            summed = np.bincount(codes, weights=f[stat].to_numpy(dtype=np.float64), minlength=k)
+            out[stat] = summed.astype(np.int64) if stat == "rows" else summed
+        y, d = f["label"].to_numpy(), f["decision"].to_numpy()
+        n, n_sq = f["n"].to_numpy(), f["n_sq"].to_numpy()
+        for cell, mask in (("tp", (y == 1) & (d == 1)), ("fp", (y == 0) & (d == 1)),
+                           ("tn", (y == 0) & (d == 0)), ("fn", (y == 1) & (d == 0))):
+            out[cell] = np.bincount(codes[mask], weights=n[mask], minlength=k)
+            out[cell + "_sq"] = np.bincount(codes[mask], weights=n_sq[mask], minlength=k)
+        return pd.DataFrame(out)

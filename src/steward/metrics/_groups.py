@@ -66,8 +66,8 @@ class Comparison:
     reference_defaulted: bool
 
 
-def _sum(g: pd.DataFrame, cells: Sequence[str], suffix: str = "") -> np.ndarray:
-    return np.sum([g[c + suffix].to_numpy(dtype=np.float64) for c in cells], axis=0)
+def _sum(g: dict[str, np.ndarray], cells: Sequence[str], suffix: str = "") -> np.ndarray:
+    return np.sum([g[c + suffix] for c in cells], axis=0)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _effective(g: pd.DataFrame, cells: Sequence[str]) -> np.ndarray:
+def _effective(g: dict[str, np.ndarray], cells: Sequence[str]) -> np.ndarray:
     w, w2 = _sum(g, cells), _sum(g, cells, "_sq")
     return _ratio(w * w, w2)
 
@@ -98,22 +98,24 @@ def group_metrics(
 def _attribute_metrics(
     table: CellTable, comp: Comparison, favourable: int, min_group_size: int, confidence: float
 ) -> pd.DataFrame:
-    g = table.groups(list(comp.columns))
+    frame = table.groups(list(comp.columns))
     # Reference first, then the others in name order.
-    g = pd.concat([g[g["group"] == comp.reference], g[g["group"] != comp.reference]], ignore_index=True)
-    k = len(g)
+    order = np.argsort(frame["group"].to_numpy() != comp.reference, kind="stable")
+    g = {c: frame[c].to_numpy()[order] for c in frame.columns}
+    k = len(order)
     ref = 0
-    out = pd.DataFrame({
-        "attribute": comp.attribute,
-        "group": g["group"].astype(str),
-        "reference": comp.reference,
+    rows = g["rows"].astype(np.int64)
+    n = g["n"].astype(np.float64)
+    out: dict[str, object] = {
+        "attribute": np.full(k, comp.attribute, dtype=object),
+        "group": g["group"].astype(object),
+        "reference": np.full(k, comp.reference, dtype=object),
         "is_reference": np.arange(k) == ref,
-        "rows": g["rows"].to_numpy(dtype=np.int64),
-        "n": g["n"].to_numpy(dtype=np.float64),
-    })
-    total_n = out["n"].sum()
-    out["share"] = out["n"] / total_n
-    small = out["rows"].to_numpy() < min_group_size
+        "rows": rows,
+        "n": n,
+        "share": n / n.sum(),
+    }
+    small = rows < min_group_size
     out["too_small_to_judge"] = small | small[ref]
     undefined: list[dict[str, str]] = [{} for _ in range(k)]
 
@@ -121,29 +123,31 @@ def _attribute_metrics(
         for i in np.flatnonzero(mask):
             undefined[i].setdefault(metric, reason)
 
+    def full(value: float) -> np.ndarray:
+        return np.full(k, value, dtype=np.float64)
+
     # Rates with Wilson intervals (effective counts when weighted).
     eff: dict[str, np.ndarray] = {}
     for name, (num_cells, den_cells, reason) in RATES.items():
         num, den = _sum(g, num_cells), _sum(g, den_cells)
         rate = _ratio(num, den)
         n_eff = _effective(g, den_cells)
-        lo, hi = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff, confidence)
-        out[name], out[name + "_ci_low"], out[name + "_ci_high"] = rate, lo, hi
+        out[name] = rate
+        out[name + "_ci_low"], out[name + "_ci_high"] = wilson_interval(np.nan_to_num(rate) * n_eff, n_eff, confidence)
         eff[name] = n_eff
         note(~(den > 0), name, reason)
 
     # Favourable rate and the adverse impact ratio.
-    sel = out["selection_rate"].to_numpy()
-    fav = sel if favourable == 1 else 1.0 - sel
-    out["favourable_rate"] = fav
+    sel = out["selection_rate"]
     if favourable == 1:
-        out["favourable_rate_ci_low"], out["favourable_rate_ci_high"] = out["selection_rate_ci_low"], out["selection_rate_ci_high"]
+        fav, fav_lo, fav_hi = sel, out["selection_rate_ci_low"], out["selection_rate_ci_high"]
     else:
-        out["favourable_rate_ci_low"], out["favourable_rate_ci_high"] = 1 - out["selection_rate_ci_high"], 1 - out["selection_rate_ci_low"]
+        fav, fav_lo, fav_hi = 1.0 - sel, 1.0 - out["selection_rate_ci_high"], 1.0 - out["selection_rate_ci_low"]
+    out["favourable_rate"], out["favourable_rate_ci_low"], out["favourable_rate_ci_high"] = fav, fav_lo, fav_hi
     n_eff = eff["selection_rate"]
-    x = fav * n_eff
-    x_ref, n_ref = np.full(k, x[ref]), np.full(k, n_eff[ref])
-    air = _ratio(fav, np.full(k, fav[ref]))
+    x = np.nan_to_num(fav) * n_eff
+    x_ref, n_ref = full(x[ref]), full(n_eff[ref])
+    air = _ratio(fav, full(fav[ref]))
     out["adverse_impact_ratio"] = air
     out["adverse_impact_ratio_ci_low"], out["adverse_impact_ratio_ci_high"] = katz_ratio_interval(x, n_eff, x_ref, n_ref, confidence)
     out["below_four_fifths"] = air < 0.8
@@ -151,20 +155,18 @@ def _attribute_metrics(
          "the reference group has no favourable decisions, so no ratio to it exists")
     out["marginal_effect"] = fav - fav[ref]
     out["marginal_effect_ci_low"], out["marginal_effect_ci_high"] = newcombe_difference_interval(x, n_eff, x_ref, n_ref, confidence)
-    p, method = two_proportion_test(x, n_eff, x_ref, n_ref)
-    out["favourable_rate_p_value"], out["favourable_rate_test"] = p, method
+    out["favourable_rate_p_value"], out["favourable_rate_test"] = two_proportion_test(x, n_eff, x_ref, n_ref)
 
     # Error-rate ratios and differences.
     for short, rate_name in COMPARISONS.items():
-        rate = out[rate_name].to_numpy()
+        rate = out[rate_name]
         ne = eff[rate_name]
-        x, xr, nr = np.nan_to_num(rate) * ne, np.full(k, np.nan_to_num(rate[ref]) * ne[ref]), np.full(k, ne[ref])
-        out[f"{short}_ratio"] = _ratio(rate, np.full(k, rate[ref]))
+        x, xr, nr = np.nan_to_num(rate) * ne, full(np.nan_to_num(rate[ref]) * ne[ref]), full(ne[ref])
+        out[f"{short}_ratio"] = _ratio(rate, full(rate[ref]))
         out[f"{short}_ratio_ci_low"], out[f"{short}_ratio_ci_high"] = katz_ratio_interval(x, ne, xr, nr, confidence)
         out[f"{short}_difference"] = rate - rate[ref]
         out[f"{short}_difference_ci_low"], out[f"{short}_difference_ci_high"] = newcombe_difference_interval(x, ne, xr, nr, confidence)
-        p, method = two_proportion_test(x, ne, xr, nr)
-        out[f"{short}_p_value"], out[f"{short}_test"] = p, method
+        out[f"{short}_p_value"], out[f"{short}_test"] = two_proportion_test(x, ne, xr, nr)
         undefined_rate = RATES[rate_name][2]
         note(np.isnan(rate), f"{short}_ratio", undefined_rate)
         note(np.full(k, np.isnan(rate[ref])), f"{short}_ratio", "reference group: " + undefined_rate)
@@ -173,26 +175,29 @@ def _attribute_metrics(
     _score_metrics(table, g, out, ref, confidence, note)
 
     # The reference compared with itself carries no test and no interval.
-    versus = ("adverse_impact_ratio", "marginal_effect", "smd", *(f"{s}_{kind}" for s in COMPARISONS for kind in ("ratio", "difference")))
-    for col in [c for c in out.columns if c.endswith("_p_value")] + [f"{m}_ci_{e}" for m in versus for e in ("low", "high")]:
-        out.loc[ref, col] = np.nan
-    out.loc[ref, [c for c in out.columns if c.endswith("_test")]] = ""
+    versus = ("adverse_impact_ratio", "marginal_effect", "smd",
+              *(f"{s}_{kind}" for s in COMPARISONS for kind in ("ratio", "difference")))
+    for col in [c for c in out if c.endswith("_p_value")] + [f"{m}_ci_{e}" for m in versus for e in ("low", "high")]:
+        out[col] = np.array(out[col], dtype=np.float64)
+        out[col][ref] = np.nan
+    for col in [c for c in out if c.endswith("_test")]:
+        out[col] = np.array(out[col], dtype=object)
+        out[col][ref] = ""
     out["undefined"] = undefined
-    return out
+    return pd.DataFrame(out)
 
 
-def _score_metrics(table: CellTable, g: pd.DataFrame, out: pd.DataFrame, ref: int, confidence: float, note) -> None:
-    k = len(g)
+def _score_metrics(table: CellTable, g: dict[str, np.ndarray], out: dict, ref: int, confidence: float, note) -> None:
+    k = len(g["group"])
     if not table.has_score:
-        for name in ("mean_score", "score_sd", "smd"):
-            out[name] = np.nan
-        out["smd_ci_low"] = out["smd_ci_high"] = out["smd_p_value"] = np.nan
-        out["smd_test"] = ""
+        for name in ("mean_score", "score_sd", "smd", "smd_ci_low", "smd_ci_high", "smd_p_value"):
+            out[name] = np.full(k, np.nan)
+        out["smd_test"] = np.full(k, "", dtype=object)
         note(np.ones(k, bool), "smd", "no score column was given")
         return
-    n = g["n"].to_numpy(dtype=np.float64)
-    s, sq = g["score_sum"].to_numpy(), g["score_sq"].to_numpy()
-    n_eff = _ratio(n * n, g["n_sq"].to_numpy())
+    n = g["n"].astype(np.float64)
+    s, sq = g["score_sum"], g["score_sq"]
+    n_eff = _ratio(n * n, g["n_sq"])
     mean = _ratio(s, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.where(n > 1, np.maximum(sq - s * s / n, 0.0) / (n - 1.0), np.nan)
@@ -200,13 +205,15 @@ def _score_metrics(table: CellTable, g: pd.DataFrame, out: pd.DataFrame, ref: in
     sd_total = float(np.sqrt(max(SQ - S * S / N, 0.0) / (N - 1.0))) if N > 1 else float("nan")
     out["mean_score"], out["score_sd"] = mean, np.sqrt(var)
     if not sd_total > 0:
-        out["smd"] = out["smd_ci_low"] = out["smd_ci_high"] = out["smd_p_value"] = np.nan
-        out["smd_test"] = ""
+        for name in ("smd", "smd_ci_low", "smd_ci_high", "smd_p_value"):
+            out[name] = np.full(k, np.nan)
+        out["smd_test"] = np.full(k, "", dtype=object)
         note(np.ones(k, bool), "smd", "the score is constant over all rows, so it has no spread to standardise by")
         return
     out["smd"] = (mean - mean[ref]) / sd_total
-    p, lo, hi = welch_test(mean, var, n_eff, np.full(k, mean[ref]), np.full(k, var[ref]), np.full(k, n_eff[ref]), confidence)
+    full = lambda v: np.full(k, v)  # noqa: E731
+    p, lo, hi = welch_test(mean, var, n_eff, full(mean[ref]), full(var[ref]), full(n_eff[ref]), confidence)
     out["smd_ci_low"], out["smd_ci_high"] = lo / sd_total, hi / sd_total
-    out["smd_p_value"], out["smd_test"] = p, np.where(np.isnan(p), "", "welch")
+    out["smd_p_value"], out["smd_test"] = p, np.where(np.isnan(p), "", "welch").astype(object)
     note(~(n_eff >= 2), "smd_p_value", "fewer than two rows in the group")
     note(np.full(k, not n_eff[ref] >= 2), "smd_p_value", "fewer than two rows in the reference group")

@@ -17,6 +17,8 @@ rate keeps its weighted value while its uncertainty reflects how many rows reall
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats as st
 
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
     return float(st.norm.ppf(0.5 + confidence / 2.0))
 
