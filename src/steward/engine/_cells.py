@@ -11,7 +11,7 @@ monitoring window that grows as predictions arrive.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ class CellTable:
     attributes: tuple[str, ...]
     frame: pd.DataFrame
     has_score: bool
+    _group_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def keys(self) -> list[str]:
@@ -130,6 +131,12 @@ class CellTable:
         squared weights, and ``score_sum``/``score_sq`` when a score was given. The group name
         of an intersection joins the parts with ``*``.
         """
+        cache_key = tuple(attributes)
+        if cache_key not in self._group_cache:
+            self._group_cache[cache_key] = self._groups(cache_key)
+        return self._group_cache[cache_key].copy()
+
+    def _groups(self, attributes: tuple[str, ...]) -> pd.DataFrame:
         f = self.frame
         if len(attributes) == 1:
             key = f[attributes[0]].to_numpy(dtype=object)

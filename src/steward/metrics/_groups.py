@@ -89,15 +89,17 @@ def group_metrics(
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """One row per (attribute, group) with rates, intervals, comparisons and tests."""
-    frames = [
-        _attribute_metrics(table, c, favourable, min_group_size, confidence) for c in comparisons
-    ]
-    return pd.concat(frames, ignore_index=True)
+    parts = [_attribute_metrics(table, c, favourable, min_group_size, confidence) for c in comparisons]
+    columns = {}
+    for name in parts[0]:
+        values = [p[name] for p in parts]
+        columns[name] = sum(values, []) if isinstance(values[0], list) else np.concatenate(values)
+    return pd.DataFrame(columns)
 
 
 def _attribute_metrics(
     table: CellTable, comp: Comparison, favourable: int, min_group_size: int, confidence: float
-) -> pd.DataFrame:
+) -> dict[str, object]:
     frame = table.groups(list(comp.columns))
     # Reference first, then the others in name order.
     order = np.argsort(frame["group"].to_numpy() != comp.reference, kind="stable")
@@ -184,7 +186,7 @@ def _attribute_metrics(
         out[col] = np.array(out[col], dtype=object)
         out[col][ref] = ""
     out["undefined"] = undefined
-    return pd.DataFrame(out)
+    return out
 
 
 def _score_metrics(table: CellTable, g: dict[str, np.ndarray], out: dict, ref: int, confidence: float, note) -> None:
