@@ -64,6 +64,9 @@ def cells_from_duckdb(
 
     con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False})
     try:
+        # Track progress for our own bar, but never let DuckDB print one into the user's output.
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
         rel = _relation(con, source)
