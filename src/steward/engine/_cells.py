@@ -75,20 +75,30 @@ class CellTable:
 
     @classmethod
     def _normalised(cls, attributes: tuple[str, ...], frame: pd.DataFrame, has_score: bool) -> "CellTable":
-        keys = [*attributes, "label", "decision"]
+        """Sum rows with the same key, drop empty cells, sort by group names, label, decision."""
         stats = [c for c in STAT_COLUMNS if has_score or not c.startswith("score")]
+        codes, names, dims = [], [], []
         for a in attributes:
-            frame[a] = frame[a].astype(object).map(str)
-        frame = (
-            frame.groupby(keys, sort=True, observed=True)[stats].sum().reset_index()
-        )
-        frame = frame[frame["rows"] > 0].reset_index(drop=True)
-        frame["rows"] = frame["rows"].astype(np.int64)
-        frame["label"] = frame["label"].astype(np.int8)
-        frame["decision"] = frame["decision"].astype(np.int8)
+            c, u = pd.factorize(frame[a].astype(object).map(str).to_numpy(dtype=object), sort=True)
+            codes.append(c)
+            names.append(np.asarray(u, dtype=object))
+            dims.append(max(len(u), 1))
+        for col in ("label", "decision"):
+            codes.append(frame[col].to_numpy(dtype=np.int64))
+            dims.append(2)
+        flat = np.ravel_multi_index(codes, dims) if len(frame) else np.zeros(0, dtype=np.int64)
+        keys, inverse = np.unique(flat, return_inverse=True)
+        sums = {c: np.bincount(inverse, weights=frame[c].to_numpy(dtype=np.float64), minlength=len(keys))
+                for c in stats}
+        keep = sums["rows"] > 0
+        parts = np.unravel_index(keys[keep], dims)
+        data: dict[str, object] = {a: names[i][parts[i]] for i, a in enumerate(attributes)}
+        data["label"] = parts[-2].astype(np.int8)
+        data["decision"] = parts[-1].astype(np.int8)
+        data["rows"] = np.rint(sums["rows"][keep]).astype(np.int64)
         for c in stats[1:]:
-            frame[c] = frame[c].astype(np.float64)
-        return cls(attributes, frame, has_score)
+            data[c] = sums[c][keep]
+        return cls(attributes, pd.DataFrame(data), has_score)
 
     def merge(self, *others: "CellTable") -> "CellTable":
         """Statistics of the union of the rows behind ``self`` and ``others``."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from scipy import special
 from scipy import stats as st
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 
 @functools.lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
-    return float(st.norm.ppf(0.5 + confidence / 2.0))
+    return float(special.ndtri(0.5 + confidence / 2.0))
 
 
 def _arr(x: object) -> np.ndarray:
@@ -112,7 +113,7 @@ def two_proportion_test(
     valid = (n1 > 0) & (n2 > 0)
     small = valid & ~(expected >= 5.0)
     large = valid & ~small
-    z_p = 2.0 * st.norm.sf(np.abs(z))
+    z_p = 2.0 * special.ndtr(-np.abs(z))
     # Identical all-0 or all-1 outcomes: no evidence of a difference.
     z_p = np.where(se > 0, z_p, 1.0)
     p_values[large] = z_p[large]
@@ -136,8 +137,10 @@ def welch_test(
         se = np.sqrt(a + b)
         df = (a + b) ** 2 / (a * a / (n1 - 1.0) + b * b / (n2 - 1.0))
         t = (m1 - m2) / se
-        p = 2.0 * st.t.sf(np.abs(t), df)
-        crit = st.t.ppf(0.5 + confidence / 2.0, df)
+        # Student's t through the special functions: the same values as scipy.stats.t without
+        # its per-call overhead, which dominates an audit of a few thousand rows.
+        p = 2.0 * special.stdtr(df, -np.abs(t))
+        crit = special.stdtrit(df, 0.5 + confidence / 2.0)
     diff = m1 - m2
     lo, hi = diff - crit * se, diff + crit * se
     valid = (n1 >= 2) & (n2 >= 2)
