@@ -7,10 +7,11 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from steward import datasets
-from steward.audit import AuditResult, audit
+from steward.audit import AuditResult, CardInfo, Finding, Policy, audit, evaluate, load_card_info, load_policy
 from steward.errors import (
     DataValidationError,
     DefaultReferenceWarning,
+    PolicyError,
     RoleError,
     SmallGroupWarning,
     StewardError,
@@ -24,6 +25,13 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "AuditResult",
+    "CardInfo",
+    "Finding",
+    "Policy",
+    "PolicyError",
+    "evaluate",
+    "load_card_info",
+    "load_policy",
     "DataValidationError",
     "DefaultReferenceWarning",
     "RoleError",

@@ -12,6 +12,7 @@ __all__ = [
     "DataValidationError",
     "RoleError",
     "MissingExtraError",
+    "PolicyError",
     "StewardWarning",
     "SmallGroupWarning",
     "DefaultReferenceWarning",
@@ -28,6 +29,10 @@ class DataValidationError(StewardError, ValueError):
 
 class RoleError(StewardError, ValueError):
     """The roles (label, prediction, score, protected attributes...) are specified wrongly."""
+
+
+class PolicyError(StewardError, ValueError):
+    """A policy or card-info file is invalid, or a tier or check it names does not exist."""
 
 
 class MissingExtraError(StewardError, ImportError):

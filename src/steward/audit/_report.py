@@ -8,6 +8,8 @@ import jinja2
 import numpy as np
 
 from steward.audit._charts import attribute_chart
+from steward.audit._findings import worst_first
+from steward.audit.card import card_sections
 from steward.audit._summary import format_p, pct
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ def render_html(result: "AuditResult") -> str:
             "rows": rows.to_dict(orient="records"),
         })
     statements = result.statements()
+    card_title, card = card_sections(result)
     template = _ENV.get_template("report.html")
     return template.render(
         result=result,
@@ -67,4 +70,24 @@ def render_html(result: "AuditResult") -> str:
         interval=_interval,
         format_p=format_p,
         undefined_reason=lambda row, metric: row["undefined"].get(metric, ""),
+        policy=result.policy,
+        passed=result.passed,
+        findings=worst_first(result.findings or []),
+        threshold_text=_threshold_text,
+        card_title=card_title,
+        card_sections=card,
+        has_card=result.card is not None,
     )
+
+
+def _threshold_text(threshold: dict) -> str:
+    words = {"min": "at least", "max": "at most", "max_abs": "at most ±", "required": "required"}
+    parts = []
+    for k, v in threshold.items():
+        if v is None:
+            continue
+        if v is True:
+            parts.append(words.get(k, k))
+        else:
+            parts.append(f"{words.get(k, k)} {v:g}" if isinstance(v, (int, float)) else f"{words.get(k, k)} {v}")
+    return ", ".join(parts).replace("± ", "±")

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward.audit._findings import Finding, worst_first
 from steward.audit._summary import Statement, statements
+from steward.audit.card import CardInfo
 from steward.data import Roles
 from steward.engine import CellTable
 
@@ -58,6 +60,21 @@ class AuditResult:
     references: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     created: str = ""
+    findings: list[Finding] | None = None
+    policy: dict[str, Any] | None = None
+    card: CardInfo | None = None
+
+    @property
+    def passed(self) -> bool | None:
+        """True when no finding fails the policy; None when the audit was not held to a policy."""
+        if self.findings is None:
+            return None
+        return not any(f.status == "fail" for f in self.findings)
+
+    def findings_frame(self) -> pd.DataFrame:
+        """The findings, worst first, one row each (empty without a policy)."""
+        rows = [f.to_dict() for f in worst_first(self.findings or [])]
+        return pd.DataFrame(rows, columns=list(Finding("x", "pass", "fail", "").to_dict()))
 
     def to_frame(self) -> pd.DataFrame:
         """The group table (a copy)."""
@@ -105,6 +122,10 @@ class AuditResult:
             "references": self.references,
             "notes": list(self.notes),
             "summary": [s.to_dict() for s in self.statements()],
+            "passed": self.passed,
+            "policy": self.policy,
+            "findings": [f.to_dict() for f in worst_first(self.findings or [])],
+            "card_info": None if self.card is None else self.card.model_dump(mode="json", exclude_none=True),
             "groups": self.group_rows(),
             "cells": json.loads(self.cells.frame.to_json(orient="records")),
         }
@@ -118,25 +139,53 @@ class AuditResult:
 
         return render_html(self)
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``report.json`` and ``report.html`` into ``out_dir`` (created if needed)."""
+    def to_junit(self) -> str:
+        """JUnit XML, one test case per finding, so any CI system shows the policy's verdict."""
+        from steward.audit._junit import render_junit
+
+        return render_junit(self)
+
+    def model_card(self) -> str:
+        """The model card in Markdown (Mitchell et al., 2019), filled from the audit and the card info."""
+        from steward.audit.card import render_model_card
+
+        return render_model_card(self)
+
+    def save(self, out_dir: str | Path, *, junit: str | Path | None = None) -> dict[str, Path]:
+        """Write ``report.json``, ``report.html`` and ``model_card.md`` into ``out_dir`` (created if
+        needed), and JUnit XML to ``junit`` when given."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "report.json", "html": out / "report.html"}
+        paths = {"json": out / "report.json", "html": out / "report.html", "model_card": out / "model_card.md"}
         _write_atomic(paths["json"], self.to_json())
         _write_atomic(paths["html"], self.to_html())
+        _write_atomic(paths["model_card"], self.model_card())
+        if junit is not None:
+            paths["junit"] = Path(junit)
+            paths["junit"].parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(paths["junit"], self.to_junit())
         return paths
 
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(s.text)}</li>" for s in self.statements()[:8]) or "<li>No group fares worse than its reference.</li>"
+        if self.findings is not None:
+            bad = [f for f in worst_first(self.findings) if f.status in ("fail", "warn")]
+            verdict = (f"<p><b>{'PASSED' if self.passed else 'FAILED'}</b> policy {html.escape(self.policy['name'])}, "
+                       f"tier {html.escape(self.policy['tier'])}: {sum(f.status == 'fail' for f in bad)} failing, "
+                       f"{sum(f.status == 'warn' for f in bad)} warning(s)</p>")
+            items = "".join(f"<li><b>{f.status}</b> {html.escape(f.message)}</li>" for f in bad[:8])
+            items = verdict + (f"<ul>{items}</ul>" if items else "")
+        else:
+            items = "".join(f"<li>{html.escape(s.text)}</li>" for s in self.statements()[:8]) or "<li>No group fares worse than its reference.</li>"
+            items = f"<ul>{items}</ul>"
         cols = ["attribute", "group", "rows", "favourable_rate", "adverse_impact_ratio",
                 "false_positive_rate", "false_negative_rate", "smd", "too_small_to_judge"]
         table = self.groups[cols].to_html(index=False, float_format=lambda x: f"{x:.3f}", na_rep="undefined")
-        return f"<div><b>Steward audit</b> of {self.source.get('rows', 0):,} rows<ul>{items}</ul>{table}</div>"
+        return f"<div><b>Steward audit</b> of {self.source.get('rows', 0):,} rows{items}{table}</div>"
 
     def __repr__(self) -> str:
+        verdict = "" if self.passed is None else f", passed={self.passed}, findings={len(self.findings or [])}"
         return (f"AuditResult(rows={self.source.get('rows')}, attributes={list(self.roles.attributes)}, "
-                f"groups={len(self.groups)})")
+                f"groups={len(self.groups)}{verdict})")
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -32,10 +33,13 @@ def audit(
     weight: str | None = None,
     features: Sequence[str] = (),
     intersections: bool = True,
-    min_group_size: int = 30,
-    confidence: float = 0.95,
+    min_group_size: int | None = None,
+    confidence: float | None = None,
     engine: str = "auto",
     on_progress: Callable[[str, float], None] | None = None,
+    policy: Any = None,
+    tier: str | None = None,
+    card_info: Any = None,
 ) -> AuditResult:
     """Audit a model's decisions for discrimination across protected groups.
 
@@ -63,14 +67,22 @@ def audit(
         Column of non-negative sample weights.
     intersections : bool
         Also report the intersection of all protected attributes (``race*sex``).
-    min_group_size : int
-        Groups with fewer rows are flagged "too small to judge".
-    confidence : float
-        Level of every confidence interval.
+    min_group_size : int, optional
+        Groups with fewer rows are flagged "too small to judge" (default 30, or the policy tier's).
+    confidence : float, optional
+        Level of every confidence interval (default 0.95, or the policy tier's).
     engine : {"auto", "numpy", "duckdb"}
         ``auto`` uses DuckDB for files and NumPy for in-memory data.
     on_progress : callable, optional
         Called as ``on_progress(stage, fraction)`` while a file is hashed and scanned.
+    policy : Policy, path or ``"default"``, optional
+        Hold the audit to this policy: the result gets ``findings`` and ``passed``. The tier's
+        minimum group size and confidence level apply.
+    tier : str, optional
+        The policy tier; without it the ``risk:`` answers of ``card_info`` choose one.
+    card_info : dict, path of a card-info YAML, or CardInfo, optional
+        What the model card cannot derive (owner, intended use, ...), how findings name people
+        and decisions (``wording:``), and the risk answers.
 
     Returns
     -------
@@ -88,6 +100,22 @@ def audit(
     """
     if engine not in ENGINES:
         raise RoleError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    chosen = None
+    if policy is not None or tier is not None:
+        from steward.audit._gate import resolve_tier
+        from steward.audit.card import load_card_info
+        from steward.audit.policy import load_policy
+
+        policy, card_info = load_policy(policy), load_card_info(card_info)
+        chosen, _ = resolve_tier(policy, tier, card_info)
+        for name, given, wanted in (("min_group_size", min_group_size, chosen.min_group_size),
+                                    ("confidence", confidence, chosen.confidence)):
+            if given is not None and given != wanted:
+                raise RoleError(f"{name} is {given!r} but the policy's tier {chosen.name!r} sets {wanted!r}; "
+                                f"leave {name} out (the policy decides it) or change the policy")
+        min_group_size, confidence = chosen.min_group_size, chosen.confidence
+    min_group_size = 30 if min_group_size is None else min_group_size
+    confidence = 0.95 if confidence is None else confidence
     if not (isinstance(min_group_size, int) and min_group_size >= 1):
         raise RoleError(f"min_group_size must be a whole number >= 1, got {min_group_size!r}")
     if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
@@ -108,10 +136,19 @@ def audit(
     else:
         cells, rows, digest = cells_from_duckdb(source, roles, on_progress=on_progress)
         digest_of = "file" if source.path is not None else None
-    return result_from_cells(
+    result = result_from_cells(
         cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
+    if chosen is None:
+        if card_info is not None:
+            from steward.audit.card import load_card_info
+
+            result = dataclasses.replace(result, card=load_card_info(card_info))
+        return result
+    from steward.audit._gate import evaluate
+
+    return evaluate(result, policy, tier=tier, card_info=card_info)
 
 
 def result_from_cells(

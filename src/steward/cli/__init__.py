@@ -51,17 +51,28 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--protected", "protected", multiple=True, required=True, metavar="COL[=REFERENCE]",
               help="Protected attribute and its reference group; repeat for each attribute.")
 @click.option("--weight", help="Column of sample weights.")
-@click.option("--min-group-size", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95, show_default=True)
+@click.option("--min-group-size", type=click.IntRange(min=1), default=None,
+              help="Groups with fewer rows are too small to judge [default: 30, or the policy tier's].")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Level of the confidence intervals [default: 0.95, or the policy tier's].")
 @click.option("--no-intersections", is_flag=True, help="Do not report the intersection of the protected attributes.")
 @click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb"]), default="auto", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-report"),
               show_default=True, help="Folder for report.json and report.html.")
+@click.option("--policy", "policy", metavar="FILE|default",
+              help="Hold the audit to this policy file ('default': the one shipped with Steward); exit 1 if it fails.")
+@click.option("--tier", help="The policy's risk tier (without it, the risk: answers of --card-info choose one).")
+@click.option("--card-info", "card_info", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML with what the model card cannot derive (owner, intended use, ...); `steward init` writes one.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write the findings as JUnit XML here.")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: for files over 16 MiB).")
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
-                  min_group_size, confidence, no_intersections, engine, out_dir, progress):
-    """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report."""
+                  min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, out_dir, progress):
+    """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
+
+    With --policy, every check of the tier is run: exit 1 when a finding fails, 0 when none does.
+    """
     from steward.audit import audit
 
     console = Console()
@@ -75,15 +86,19 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
                 favourable=int(favourable), positive_label=positive_label, protected=list(protected),
                 weight=weight, intersections=not no_intersections, min_group_size=min_group_size,
                 confidence=confidence, engine=engine, on_progress=on_progress,
+                policy=policy, tier=tier, card_info=card_info,
             )
     from steward.cli._output import print_result
 
     print_result(result, console)
     try:
-        paths = result.save(out_dir)
+        paths = result.save(out_dir, junit=junit)
     except OSError as exc:
-        raise StewardError(f"cannot write the report to {str(out_dir)!r}: {exc.strerror or exc}") from None
-    console.print(f"Report: {paths['html']}  (JSON: {paths['json']})")
+        raise StewardError(f"cannot write the report to {str(exc.filename or out_dir)!r}: {exc.strerror or exc}") from None
+    console.print(f"Report: {paths['html']}  (JSON: {paths['json']}; model card: {paths['model_card']}"
+                  + (f"; JUnit: {paths['junit']}" if "junit" in paths else "") + ")")
+    if result.passed is False:
+        ctx.exit(1)
 
 
 class _progress:
@@ -110,6 +125,37 @@ class _progress:
         if self.bar is not None:
             self.bar.__exit__(*exc)
         return False
+
+
+@cli.group("policy")
+def policy_group() -> None:
+    """Policy files: risk tiers and the checks each requires."""
+
+
+@policy_group.command("check")
+@click.argument("file", metavar="FILE|default")
+def policy_check(file: str) -> None:
+    """Validate a policy file; print its tiers and checks. Exit 0 when valid, 2 when not."""
+    from steward.audit.policy import load_policy
+    from steward.cli._output import print_policy
+
+    print_policy(load_policy(file), Console())
+
+
+@cli.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def init_command(directory: Path) -> None:
+    """Write a starter policy.yaml and model_card.yaml (with comments) into DIRECTORY; never overwrites."""
+    from steward.audit.policy import write_starter_files
+
+    try:
+        paths = write_starter_files(directory)
+    except OSError as exc:
+        raise StewardError(f"cannot write into {str(directory)!r}: {exc.strerror or exc}") from None
+    for p in paths:
+        click.echo(f"wrote {p}")
+    click.echo("Next: edit them, check the policy with `steward policy check policy.yaml`, then run "
+               "`steward audit ... --policy policy.yaml --tier high --card-info model_card.yaml`.")
 
 
 @cli.group("datasets")

@@ -6,10 +6,13 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from steward.audit import AuditResult
+from steward.audit import AuditResult, Policy
+from steward.audit._findings import worst_first
 from steward.audit._summary import format_p, pct
 
-__all__ = ["print_result"]
+__all__ = ["print_result", "print_policy"]
+
+_STYLE = {"fail": "red bold", "warn": "yellow", "insufficient_data": "dim", "not_applicable": "dim", "pass": "green"}
 
 
 def _n(x: float, digits: int = 2) -> str:
@@ -44,6 +47,9 @@ def print_result(result: AuditResult, console: Console) -> None:
                 pct(r.false_positive_rate), pct(r.false_negative_rate), _n(r.smd), ", ".join(note),
             )
         console.print(t)
+    if result.findings is not None:
+        _print_findings(result, console)
+        return
     statements = [s for s in result.statements() if s.severity >= 1]
     if statements:
         console.print("[bold]What we found[/bold]")
@@ -54,3 +60,41 @@ def print_result(result: AuditResult, console: Console) -> None:
         console.print("[green]No group fares markedly worse than its reference.[/green]")
     for n in result.notes:
         console.print(f"[dim]note: {n}[/dim]")
+
+
+def _print_findings(result: AuditResult, console: Console) -> None:
+    p = result.policy
+    counts = {s: sum(f.status == s for f in result.findings) for s in _STYLE}
+    shown = [f for f in worst_first(result.findings) if f.status in ("fail", "warn")]
+    if shown:
+        console.print("[bold]Findings[/bold]")
+    for f in shown:
+        console.print(f"[{_STYLE[f.status]}]{f.status.upper():4}[/] [bold]{f.check}[/bold] {f.subject}: {f.message}",
+                      highlight=False)
+    for n in result.notes:
+        console.print(f"[dim]note: {n}[/dim]")
+    verdict = "[green bold]PASSED[/]" if result.passed else "[red bold]FAILED[/]"
+    tally = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
+    console.print(f"{verdict} policy {p['name']!r} (version {p['version']}), tier {p['tier']!r}: {tally}. "
+                  f"[dim]{p['tier_reason']}[/dim]", highlight=False)
+
+
+def print_policy(policy: Policy, console: Console) -> None:
+    where = policy.path or "the policy"
+    console.print(f"[green]valid[/green]: {where} — {policy.name!r} version {policy.version}, "
+                  f"{len(policy.tiers)} tier(s), {len(policy.domains)} domains", highlight=False)
+    for tier in policy.tiers.values():
+        t = Table(title=f"tier {tier.name}" + (f" (extends {tier.extends})" if tier.extends else ""), title_justify="left")
+        t.add_column("check")
+        t.add_column("threshold")
+        t.add_column("severity")
+        for name, params in tier.checks.items():
+            d = params.model_dump(exclude_none=True, exclude={"severity", "source"})
+            t.add_row(name, ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("intersections",) or v is False),
+                      params.severity)
+        console.print(t)
+        when = "; or ".join(c.describe() for c in tier.conditions) or "no higher tier applies"
+        console.print(f"  assigned when: {when}", highlight=False)
+        console.print(f"  min group size {tier.min_group_size}, confidence {tier.confidence:g}, alpha {tier.alpha:g}, "
+                      f"require significance: {'yes' if tier.require_significance else 'no'}; "
+                      f"sign-off: {', '.join(tier.sign_off) or 'none'}", highlight=False)

@@ -14,7 +14,11 @@ from steward.errors import StewardError
 
 __all__ = ["load_compas", "path", "names", "provenance"]
 
-_FILES = {"compas": "compas-scores-two-years.csv.gz"}
+_FILES = {
+    "compas": "compas-scores-two-years.csv.gz",
+    # Card info for the COMPAS demo: wording, model details from public sources, risk answers.
+    "compas-card": "compas_model_card.yaml",
+}
 
 
 def names() -> list[str]:
@@ -23,7 +27,8 @@ def names() -> list[str]:
 
 
 def path(name: str) -> Path:
-    """Path of a shipped dataset file (a gzip-compressed CSV that DuckDB and pandas read as is)."""
+    """Path of a shipped file: a dataset (gzip-compressed CSV that DuckDB and pandas read as is) or
+    the card info that goes with one (``compas-card``)."""
     if name not in _FILES:
         raise StewardError(f"no dataset named {name!r}; the shipped datasets are: {', '.join(names())}")
     return Path(str(resources.files("steward.datasets") / "files" / _FILES[name]))

@@ -1,0 +1,98 @@
+"""The policy file's structure (pydantic): risk tiers, what puts a model in each, and its checks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from steward.audit._risk import RiskAnswers
+
+__all__ = ["Condition", "PolicyModel", "PolicyInfo", "TierModel", "SIGN_OFF_ROLES", "COSTS"]
+
+SIGN_OFF_ROLES = ("developer", "validator", "executive", "reviewer", "operator", "admin")
+COSTS = ("low", "medium", "high")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyInfo(_Strict):
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    owner: str | None = None
+    description: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        # ``version: 2026.11`` or ``version: 3`` reads as a number in YAML; it is a label.
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+class Condition(_Strict):
+    """All the given parts must hold (AND); a tier applies when any of its conditions holds (OR)."""
+
+    domain: list[str] | None = Field(default=None, min_length=1)
+    people_affected_at_least: int | None = Field(default=None, ge=0)
+    decisions_per_day_at_least: int | None = Field(default=None, ge=0)
+    human_review: bool | None = None
+    wrong_decision_cost: list[Literal["low", "medium", "high"]] | None = Field(default=None, min_length=1)
+
+    def matches(self, answers: RiskAnswers) -> bool:
+        return (
+            (self.domain is None or answers.domain in self.domain)
+            and (self.people_affected_at_least is None or answers.people_affected >= self.people_affected_at_least)
+            and (self.decisions_per_day_at_least is None or answers.decisions_per_day >= self.decisions_per_day_at_least)
+            and (self.human_review is None or answers.human_review == self.human_review)
+            and (self.wrong_decision_cost is None or answers.wrong_decision_cost in self.wrong_decision_cost)
+        )
+
+    def explain(self, answers: RiskAnswers) -> str:
+        """Why this condition holds for these answers, with the answers' own values."""
+        parts = []
+        if self.domain is not None:
+            parts.append(f"the domain, {answers.domain}, is one this tier covers")
+        if self.people_affected_at_least is not None:
+            parts.append(f"{answers.people_affected:,} people are affected (at least {self.people_affected_at_least:,})")
+        if self.decisions_per_day_at_least is not None:
+            parts.append(f"{answers.decisions_per_day:,} decisions a day (at least {self.decisions_per_day_at_least:,})")
+        if self.human_review is not None:
+            parts.append("a person reviews decisions" if answers.human_review else "no person reviews decisions")
+        if self.wrong_decision_cost is not None:
+            parts.append(f"the cost of a wrong decision is {answers.wrong_decision_cost}")
+        return " and ".join(parts)
+
+    def describe(self) -> str:
+        parts = []
+        if self.domain is not None:
+            parts.append("domain is " + " or ".join(self.domain))
+        if self.people_affected_at_least is not None:
+            parts.append(f"at least {self.people_affected_at_least:,} people affected")
+        if self.decisions_per_day_at_least is not None:
+            parts.append(f"at least {self.decisions_per_day_at_least:,} decisions a day")
+        if self.human_review is not None:
+            parts.append("a person reviews decisions" if self.human_review else "no person reviews decisions")
+        if self.wrong_decision_cost is not None:
+            parts.append("cost of a wrong decision is " + " or ".join(self.wrong_decision_cost))
+        return " and ".join(parts) or "always"
+
+
+class TierModel(_Strict):
+    description: str = Field(min_length=1)
+    extends: str | None = None
+    assign_when: list[Condition] = Field(default_factory=list)
+    min_group_size: int | None = Field(default=None, ge=1)
+    confidence: float | None = Field(default=None, gt=0, lt=1)
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    require_significance: bool | None = None
+    checks: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    sign_off: list[Literal["developer", "validator", "executive", "reviewer", "operator", "admin"]] | None = None
+
+
+class PolicyModel(_Strict):
+    policy: PolicyInfo
+    domains: list[str] = Field(min_length=1)
+    tiers: dict[str, TierModel | None]
+    incident_checklist: list[str] = Field(default_factory=list)
