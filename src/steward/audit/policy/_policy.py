@@ -98,7 +98,7 @@ class Policy:
                 return tier, f"tier {tier.name!r} applies when no higher tier does"
             for cond in tier.conditions:
                 if cond.matches(answers):
-                    return tier, f"tier {tier.name!r} because {cond.explain(answers)}"
+                    return tier, f"tier {tier.name!r} because {cond.describe(answers)}"
         raise PolicyError("no tier of the policy matches these risk answers; add a tier without assign_when as the last one")
 
     def to_dict(self) -> dict[str, Any]:

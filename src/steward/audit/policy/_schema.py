@@ -49,33 +49,20 @@ class Condition(_Strict):
             and (self.wrong_decision_cost is None or answers.wrong_decision_cost in self.wrong_decision_cost)
         )
 
-    def explain(self, answers: RiskAnswers) -> str:
-        """Why this condition holds for these answers, with the answers' own values."""
+    def describe(self, answers: RiskAnswers | None = None) -> str:
+        """The condition in words; with ``answers``, why it holds for them, with their values."""
+        a = answers
         parts = []
         if self.domain is not None:
-            parts.append(f"the domain, {answers.domain}, is one this tier covers")
-        if self.people_affected_at_least is not None:
-            parts.append(f"{answers.people_affected:,} people are affected (at least {self.people_affected_at_least:,})")
-        if self.decisions_per_day_at_least is not None:
-            parts.append(f"{answers.decisions_per_day:,} decisions a day (at least {self.decisions_per_day_at_least:,})")
-        if self.human_review is not None:
-            parts.append("a person reviews decisions" if answers.human_review else "no person reviews decisions")
-        if self.wrong_decision_cost is not None:
-            parts.append(f"the cost of a wrong decision is {answers.wrong_decision_cost}")
-        return " and ".join(parts)
-
-    def describe(self) -> str:
-        parts = []
-        if self.domain is not None:
-            parts.append("domain is " + " or ".join(self.domain))
-        if self.people_affected_at_least is not None:
-            parts.append(f"at least {self.people_affected_at_least:,} people affected")
-        if self.decisions_per_day_at_least is not None:
-            parts.append(f"at least {self.decisions_per_day_at_least:,} decisions a day")
+            parts.append(f"the domain, {a.domain}, is one this tier covers" if a else "domain is " + " or ".join(self.domain))
+        for bound, value, words in ((self.people_affected_at_least, a and a.people_affected, "people affected"),
+                                    (self.decisions_per_day_at_least, a and a.decisions_per_day, "decisions a day")):
+            if bound is not None:
+                parts.append(f"{value:,} {words} (at least {bound:,})" if a else f"at least {bound:,} {words}")
         if self.human_review is not None:
             parts.append("a person reviews decisions" if self.human_review else "no person reviews decisions")
         if self.wrong_decision_cost is not None:
-            parts.append("cost of a wrong decision is " + " or ".join(self.wrong_decision_cost))
+            parts.append("the cost of a wrong decision is " + (a.wrong_decision_cost if a else " or ".join(self.wrong_decision_cost)))
         return " and ".join(parts) or "always"
 
 
