@@ -13,6 +13,11 @@ __all__ = [
     "RoleError",
     "MissingExtraError",
     "PolicyError",
+    "NotFoundError",
+    "ConflictError",
+    "WorkflowError",
+    "AuthenticationError",
+    "PermissionDenied",
     "StewardWarning",
     "SmallGroupWarning",
     "DefaultReferenceWarning",
@@ -33,6 +38,26 @@ class RoleError(StewardError, ValueError):
 
 class PolicyError(StewardError, ValueError):
     """A policy or card-info file is invalid, or a tier or check it names does not exist."""
+
+
+class NotFoundError(StewardError, LookupError):
+    """A model, version, incident, key... that was asked for does not exist."""
+
+
+class ConflictError(StewardError):
+    """The request clashes with what is stored (a name already taken, a stale state)."""
+
+
+class WorkflowError(StewardError):
+    """A governance rule refuses the action (approval without sign-offs, a rejection without comment...)."""
+
+
+class AuthenticationError(StewardError):
+    """No API key, or one that is unknown or revoked."""
+
+
+class PermissionDenied(StewardError):
+    """The caller's roles do not allow the action."""
 
 
 class MissingExtraError(StewardError, ImportError):

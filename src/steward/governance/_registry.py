@@ -1,0 +1,309 @@
+"""The registry: the system of record for models, their risk, audits, sign-offs and incidents.
+
+Every method runs in one transaction and appends to the trail in the same transaction, so a
+change and its trail entry are stored together or not at all. The HTTP API and the CLI are thin
+layers over this class; who may call what is decided there (roles), what may happen is decided
+here (workflow rules).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from steward.audit.policy import Policy, load_policy
+from steward.errors import ConflictError, NotFoundError, StewardError
+from steward.governance import _trail
+from steward.governance._db import make_engine, upgrade
+from steward.governance._incidents import IncidentsMixin
+from steward.governance._principals import PrincipalsMixin
+from steward.governance._tables import AuditRun, Incident, Model, RiskAssessment, SignOff, TrailEntry, Version, iso, now
+from steward.governance._views import audit_dict as _audit_dict
+from steward.governance._views import risk_dict as _risk_dict
+from steward.governance._views import signoff_dict as _signoff_dict
+from steward.governance._views import trail_dict as _trail_dict
+from steward.governance._workflow import WorkflowMixin
+
+__all__ = ["Registry", "parse_ref"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """``MODEL:VERSION`` → (model, version), with a clear error otherwise."""
+    if not isinstance(ref, str) or ref.count(":") != 1 or not all(ref.split(":")):
+        raise StewardError(f"{ref!r} is not MODEL:VERSION (for example credit-scoring:1.4.0)")
+    model, version = ref.split(":")
+    return model, version
+
+
+def _check_name(what: str, name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise StewardError(f"{what} {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+                           f"(at most 200, starting with a letter or digit)")
+    return name
+
+
+class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
+    """Open (and create or upgrade) the registry database.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default ``STEWARD_DATABASE_URL`` or ``sqlite:///.steward/steward.db``.
+    policy : Policy or path, optional
+        The current policy (default ``STEWARD_POLICY`` or the shipped one). Approval requires the
+        latest audit to have been held to this policy.
+    """
+
+    def __init__(self, url: str | None = None, policy: Policy | str | Path | None = None) -> None:
+        import os
+
+        self.engine = make_engine(url)
+        self.revision = upgrade(self.engine)
+        self.policy = load_policy(policy if policy is not None else os.environ.get("STEWARD_POLICY"))
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _model(self, s: Session, name: str) -> Model:
+        m = s.execute(select(Model).where(Model.name == name)).scalar_one_or_none()
+        if m is None:
+            raise NotFoundError(f"no model named {name!r} in the registry; `steward models list` shows them")
+        return m
+
+    def _version(self, s: Session, model: str, version: str) -> tuple[Model, Version]:
+        m = self._model(s, model)
+        v = s.execute(select(Version).where(Version.model_id == m.id, Version.version == version)).scalar_one_or_none()
+        if v is None:
+            known = [x.version for x in m.versions]
+            raise NotFoundError(f"model {model!r} has no version {version!r}; its versions are: "
+                                f"{', '.join(known) if known else 'none yet'}")
+        return m, v
+
+    def _latest_risk(self, s: Session, m: Model) -> RiskAssessment | None:
+        return s.execute(select(RiskAssessment).where(RiskAssessment.model_id == m.id)
+                         .order_by(RiskAssessment.id.desc()).limit(1)).scalar_one_or_none()
+
+    def _latest_audit(self, s: Session, v: Version) -> AuditRun | None:
+        return s.execute(select(AuditRun).where(AuditRun.version_id == v.id)
+                         .order_by(AuditRun.id.desc()).limit(1)).scalar_one_or_none()
+
+    # --- models, versions, risk ----------------------------------------------------------
+
+    def register_model(self, name: str, *, actor: str, purpose: str = "", domain: str = "other", owner: str = "",
+                       accountable_executive: str = "") -> dict[str, Any]:
+        _check_name("model name", name)
+        if domain not in self.policy.domains:
+            raise StewardError(f"domain {domain!r} is not one the policy knows; use one of: {', '.join(self.policy.domains)}")
+        try:
+            with self.tx() as s:
+                m = Model(name=name, purpose=purpose, domain=domain, owner=owner,
+                          accountable_executive=accountable_executive, status="in_development")
+                s.add(m)
+                s.flush()
+                _trail.append(s, actor, "model.register", f"model:{name}",
+                              {"purpose": purpose, "domain": domain, "owner": owner,
+                               "accountable_executive": accountable_executive})
+        except IntegrityError:
+            raise ConflictError(f"a model named {name!r} is already registered") from None
+        return self.model(name)
+
+    def register_version(self, model: str, version: str, *, actor: str, artifact_uri: str | None = None,
+                         artifact_sha256: str | None = None, training_data_sha256: str | None = None,
+                         environment: dict[str, Any] | None = None, seeds: dict[str, Any] | None = None,
+                         code_revision: str | None = None) -> dict[str, Any]:
+        """Register a version; the environment is captured here when not given. Earlier approved
+        versions are superseded: a new version resets approval."""
+        from steward.governance._environment import capture_environment
+
+        _check_name("version", version)
+        for what, digest in (("artifact_sha256", artifact_sha256), ("training_data_sha256", training_data_sha256)):
+            if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise StewardError(f"{what} must be 64 lowercase hex digits (a SHA-256), got {digest!r}")
+        env = environment if environment is not None else capture_environment()
+        try:
+            with self.tx() as s:
+                m = self._model(s, model)
+                superseded = []
+                for old in m.versions:
+                    if old.status == "approved":
+                        old.status = "superseded"
+                        superseded.append(old.version)
+                v = Version(model_id=m.id, version=version, artifact_uri=artifact_uri, artifact_sha256=artifact_sha256,
+                            training_data_sha256=training_data_sha256, environment=env, seeds=seeds or {},
+                            code_revision=code_revision, status="registered", registered_by=actor)
+                s.add(v)
+                m.status, m.updated_at = "in_development", now()
+                s.flush()
+                _trail.append(s, actor, "version.register", f"version:{model}:{version}",
+                              {"artifact_uri": artifact_uri, "artifact_sha256": artifact_sha256,
+                               "training_data_sha256": training_data_sha256, "environment": env, "seeds": seeds or {},
+                               "code_revision": code_revision, "superseded": superseded})
+        except IntegrityError:
+            raise ConflictError(f"model {model!r} already has a version {version!r}; versions are never overwritten") from None
+        return self.version(model, version)
+
+    def assess_risk(self, model: str, answers: dict[str, Any], *, actor: str) -> dict[str, Any]:
+        """Record answers to the policy's risk questions and the tier they yield."""
+        tier, reason = self.policy.assign_tier(answers)
+        with self.tx() as s:
+            m = self._model(s, model)
+            ra = RiskAssessment(model_id=m.id, answers=dict(answers), tier=tier.name, tier_reason=reason,
+                                policy_name=self.policy.name, policy_version=self.policy.version,
+                                policy_sha256=self.policy.sha256, assessed_by=actor)
+            s.add(ra)
+            m.domain, m.updated_at = answers.get("domain", m.domain), now()
+            s.flush()
+            _trail.append(s, actor, "risk.assess", f"model:{model}", {"answers": dict(answers), "tier": tier.name})
+            return _risk_dict(ra)
+
+    def record_audit(self, model: str, version: str, result: Any, *, actor: str) -> dict[str, Any]:
+        """Store an audit run (an ``AuditResult``) with its reports. A new audit resets approval."""
+        return self.record_audit_report(model, version, report=result.to_dict(), report_html=result.to_html(),
+                                        model_card=result.model_card(), actor=actor)
+
+    def record_audit_report(self, model: str, version: str, *, report: dict[str, Any], report_html: str,
+                            model_card: str, actor: str) -> dict[str, Any]:
+        """Store an audit run from its reports (``report.json`` as a dict, the HTML report, the model card)."""
+        from steward.audit import SCHEMA
+
+        if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+            raise StewardError(f"report must be a Steward report.json (schema {SCHEMA!r}); got "
+                               f"{report.get('schema') if isinstance(report, dict) else type(report).__name__!r}")
+        for key in ("findings", "passed", "policy", "source"):
+            if key not in report:
+                raise StewardError(f"report has no {key!r}; send the report.json that steward audit wrote")
+        with self.tx() as s:
+            m, v = self._version(s, model, version)
+            findings = report["findings"]
+            run = AuditRun(
+                version_id=v.id, policy_name=(report["policy"] or {}).get("name"),
+                policy_version=(report["policy"] or {}).get("version"),
+                policy_sha256=(report["policy"] or {}).get("sha256"), tier=(report["policy"] or {}).get("tier"),
+                passed=report["passed"], n_fail=sum(f["status"] == "fail" for f in findings),
+                n_warn=sum(f["status"] == "warn" for f in findings), rows=report["source"].get("rows"),
+                data_sha256=report["source"].get("sha256"), findings=findings,
+                report_json=json.dumps(report, allow_nan=False), report_html=report_html, model_card=model_card,
+                created_by=actor,
+            )
+            s.add(run)
+            was_approved = v.status == "approved"
+            if was_approved:
+                v.status, v.approved_at, v.approved_by = "registered", None, None
+            m.status, m.updated_at = "in_review", now()
+            s.flush()
+            _trail.append(s, actor, "audit.record", f"version:{model}:{version}",
+                          {"audit_run": run.id, "passed": run.passed, "policy_sha256": run.policy_sha256,
+                           "tier": run.tier, "data_sha256": run.data_sha256, "n_fail": run.n_fail,
+                           "approval_reset": was_approved})
+            return _audit_dict(run)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def models(self, *, tier: str | None = None, status: str | None = None, owner: str | None = None,
+               failing: bool | None = None) -> list[dict[str, Any]]:
+        """The inventory: one row per model with its tier, newest version and latest verdict."""
+        out = []
+        with self.tx() as s:
+            for m in s.execute(select(Model).order_by(Model.name)).scalars():
+                row = self._summary(s, m)
+                if tier is not None and row["tier"] != tier:
+                    continue
+                if status is not None and row["status"] != status:
+                    continue
+                if owner is not None and owner.lower() not in (row["owner"] or "").lower():
+                    continue
+                if failing is not None and (row["latest_audit"] is not None and row["latest_audit"]["passed"] is False) != failing:
+                    continue
+                out.append(row)
+        return out
+
+    def _summary(self, s: Session, m: Model) -> dict[str, Any]:
+        ra = self._latest_risk(s, m)
+        newest = m.versions[-1] if m.versions else None
+        audit = self._latest_audit(s, newest) if newest is not None else None
+        open_incidents = s.execute(select(func.count()).select_from(Incident).where(
+            Incident.model_id == m.id, Incident.status != "resolved")).scalar_one()
+        return {
+            "name": m.name, "purpose": m.purpose, "domain": m.domain, "owner": m.owner,
+            "accountable_executive": m.accountable_executive, "status": m.status,
+            "tier": ra.tier if ra else None, "latest_version": newest.version if newest else None,
+            "latest_version_status": newest.status if newest else None,
+            "latest_audit": _audit_dict(audit) if audit else None, "open_incidents": open_incidents,
+            "created_at": iso(m.created_at), "updated_at": iso(m.updated_at),
+        }
+
+    def model(self, name: str) -> dict[str, Any]:
+        """Everything about one model: versions with audits and sign-offs, risk, incidents, trail."""
+        with self.tx() as s:
+            m = self._model(s, name)
+            row = self._summary(s, m)
+            ra = self._latest_risk(s, m)
+            row["risk"] = _risk_dict(ra) if ra else None
+            row["required_sign_off"] = list(self.policy.tier(ra.tier).sign_off) if ra and ra.tier in self.policy.tiers else []
+            row["versions"] = [self._version_dict(s, m, v) for v in reversed(m.versions)]
+            row["incidents"] = [self._incident_dict(s, i, brief=True) for i in s.execute(
+                select(Incident).where(Incident.model_id == m.id).order_by(Incident.id.desc())).scalars()]
+            subjects = [f"model:{name}"] + [f"version:{name}:{v.version}" for v in m.versions]
+            row["trail"] = [_trail_dict(e) for e in s.execute(
+                select(TrailEntry).where(TrailEntry.subject.in_(subjects)).order_by(TrailEntry.seq.desc()).limit(100)).scalars()]
+            return row
+
+    def version(self, model: str, version: str) -> dict[str, Any]:
+        with self.tx() as s:
+            m, v = self._version(s, model, version)
+            return self._version_dict(s, m, v)
+
+    def _version_dict(self, s: Session, m: Model, v: Version) -> dict[str, Any]:
+        audits = s.execute(select(AuditRun).where(AuditRun.version_id == v.id).order_by(AuditRun.id.desc())).scalars().all()
+        signoffs = s.execute(select(SignOff).where(SignOff.version_id == v.id).order_by(SignOff.id.desc())).scalars().all()
+        latest = audits[0].id if audits else None
+        return {
+            "model": m.name, "version": v.version, "status": v.status, "artifact_uri": v.artifact_uri,
+            "artifact_sha256": v.artifact_sha256, "training_data_sha256": v.training_data_sha256,
+            "environment": v.environment, "seeds": v.seeds, "code_revision": v.code_revision,
+            "registered_by": v.registered_by, "created_at": iso(v.created_at),
+            "approved_at": iso(v.approved_at), "approved_by": v.approved_by,
+            "audits": [_audit_dict(a) for a in audits],
+            "sign_offs": [dict(_signoff_dict(x), current=x.audit_run_id == latest) for x in signoffs],
+        }
+
+    def audit_run(self, run_id: int) -> dict[str, Any]:
+        """One audit run with its full reports (JSON, HTML, model card)."""
+        with self.tx() as s:
+            run = s.get(AuditRun, run_id)
+            if run is None:
+                raise NotFoundError(f"no audit run {run_id}")
+            v = s.get(Version, run.version_id)
+            m = s.get(Model, v.model_id)
+            return dict(_audit_dict(run), model=m.name, version=v.version, findings=run.findings,
+                        report_html=run.report_html, report_json=run.report_json, model_card=run.model_card)
+
+    def trail(self, *, subject: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.tx() as s:
+            q = select(TrailEntry).order_by(TrailEntry.seq.desc()).limit(limit)
+            if subject is not None:
+                q = q.where(TrailEntry.subject == subject)
+            return [_trail_dict(e) for e in s.execute(q).scalars()]
+
+    def verify_trail(self) -> _trail.TrailReport:
+        with self.tx() as s:
+            return _trail.verify(s)
+

@@ -1,0 +1,181 @@
+"""The registry's tables (SQLAlchemy 2). Migrations in ``migrations/versions`` create them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", "AuditRun", "SignOff",
+           "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "now"]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def iso(t: datetime | None) -> str | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
+        t = t.replace(tzinfo=timezone.utc)
+    return t.isoformat()
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Principal(Base):
+    __tablename__ = "principals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    keys: Mapped[list["ApiKey"]] = relationship(back_populates="principal")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "roles": list(self.roles), "created_at": iso(self.created_at), "disabled": self.disabled}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the public part of the key
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    principal: Mapped[Principal] = relationship(back_populates="keys")
+
+
+class Model(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(String(100), default="other")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    accountable_executive: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(30), default="in_development")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    versions: Mapped[list["Version"]] = relationship(back_populates="model", order_by="Version.id")
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version: Mapped[str] = mapped_column(String(100))
+    artifact_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    training_data_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seeds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    code_revision: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(30), default="registered")
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    registered_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    model: Mapped[Model] = relationship(back_populates="versions")
+
+
+class RiskAssessment(Base):
+    __tablename__ = "risk_assessments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tier: Mapped[str] = mapped_column(String(100))
+    tier_reason: Mapped[str] = mapped_column(Text)
+    policy_name: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(String(100))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    assessed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class AuditRun(Base):
+    __tablename__ = "audit_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    policy_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    policy_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    policy_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    n_fail: Mapped[int] = mapped_column(Integer, default=0)
+    n_warn: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    data_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    report_json: Mapped[str] = mapped_column(Text)
+    report_html: Mapped[str] = mapped_column(Text)
+    model_card: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class SignOff(Base):
+    __tablename__ = "sign_offs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    audit_run_id: Mapped[int | None] = mapped_column(ForeignKey("audit_runs.id"), nullable=True)
+    role: Mapped[str] = mapped_column(String(30))
+    person: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    description: Mapped[str] = mapped_column(Text, default="")
+    checklist: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    entries: Mapped[list["IncidentEntry"]] = relationship(order_by="IncidentEntry.id")
+
+
+class IncidentEntry(Base):
+    __tablename__ = "incident_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    status_change: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class TrailEntry(Base):
+    __tablename__ = "trail"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON: the exact text that is hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailHead(Base):
+    """One row: the newest entry's number and hash. Appends lock it, so the chain stays a chain
+    under concurrent writers, and verification notices a deleted last entry."""
+
+    __tablename__ = "trail_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
