@@ -65,10 +65,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--card-info", "card_info", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML with what the model card cannot derive (owner, intended use, ...); `steward init` writes one.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write the findings as JUnit XML here.")
+@click.option("--register", "register_ref", metavar="MODEL:VERSION",
+              help="Record this audit run in the registry (the model and version are created on first use).")
+@click.option("--server", envvar="STEWARD_SERVER", help="With --register: a Steward server URL (else the local database).")
+@click.option("--api-key", envvar="STEWARD_API_KEY", help="With --server: the API key [env STEWARD_API_KEY].")
+@click.option("--database-url", envvar="STEWARD_DATABASE_URL",
+              help="With --register and no --server: the registry database [default: sqlite:///.steward/steward.db].")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: for files over 16 MiB).")
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
-                  min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, out_dir, progress):
+                  min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, register_ref,
+                  server, api_key, database_url, out_dir, progress):
     """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
 
     With --policy, every check of the tier is run: exit 1 when a finding fails, 0 when none does.
@@ -97,8 +104,25 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         raise StewardError(f"cannot write the report to {str(exc.filename or out_dir)!r}: {exc.strerror or exc}") from None
     console.print(f"Report: {paths['html']}  (JSON: {paths['json']}; model card: {paths['model_card']}"
                   + (f"; JUnit: {paths['junit']}" if "junit" in paths else "") + ")")
+    if register_ref:
+        _register(result, register_ref, server, api_key, database_url, policy, console)
     if result.passed is False:
         ctx.exit(1)
+
+
+def _register(result, ref, server, api_key, database_url, policy, console) -> None:
+    from steward.cli._governance import local_actor, open_backend
+    from steward.governance import parse_ref, record_audit_run
+    from steward.governance._environment import code_revision
+
+    parse_ref(ref)
+    backend = open_backend(server, api_key, database_url, policy)
+    try:
+        run = record_audit_run(backend, ref, result, actor=local_actor(None), code_revision=code_revision())
+    finally:
+        backend.close()
+    where = server or "the local registry"
+    console.print(f"Recorded as audit #{run['id']} of {ref} in {where}.", highlight=False)
 
 
 class _progress:
@@ -156,6 +180,11 @@ def init_command(directory: Path) -> None:
         click.echo(f"wrote {p}")
     click.echo("Next: edit them, check the policy with `steward policy check policy.yaml`, then run "
                "`steward audit ... --policy policy.yaml --tier high --card-info model_card.yaml`.")
+
+
+from steward.cli._governance import register_commands  # noqa: E402  (the registry commands)
+
+register_commands(cli)
 
 
 @cli.group("datasets")

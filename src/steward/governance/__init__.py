@@ -13,7 +13,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 from steward.governance._db import database_url, make_engine, upgrade
 from steward.governance._incidents import SEVERITIES
 from steward.governance._principals import ROLES
+from steward.governance._client import RemoteRegistry
+from steward.governance._register import record_audit_run
 from steward.governance._registry import Registry, parse_ref
 from steward.governance._trail import TrailReport
 
-__all__ = ["ROLES", "Registry", "SEVERITIES", "TrailReport", "database_url", "make_engine", "parse_ref", "upgrade"]
+__all__ = ["ROLES", "Registry", "RemoteRegistry", "record_audit_run", "SEVERITIES", "TrailReport", "database_url", "make_engine", "parse_ref", "upgrade"]

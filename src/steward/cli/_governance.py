@@ -1,0 +1,345 @@
+"""Registry commands: serve, models, signoff, approve, incident, keys, trail (thin over steward.governance).
+
+Each works on the local database (``--database-url``, default ``.steward/steward.db``) or, with
+``--server URL --api-key KEY``, on a team's Steward server.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from steward.errors import StewardError
+
+__all__ = ["register_commands", "open_backend", "local_actor"]
+
+console = Console()
+
+
+def local_actor(name: str | None) -> str:
+    return name or f"{getpass.getuser()} (local)"
+
+
+def open_backend(server: str | None, api_key: str | None, database_url: str | None, policy: str | None):
+    try:
+        if server:
+            from steward.governance import RemoteRegistry
+
+            return RemoteRegistry(server, api_key)
+        from steward.governance import Registry
+
+        return Registry(database_url, policy=policy)
+    except ModuleNotFoundError as exc:
+        raise StewardError(f"the registry needs the server extra ({exc.name} is missing): "
+                           f"pip install 'steward[server]'") from None
+
+
+def backend_options(fn):
+    """--server/--api-key for a remote registry, --database-url/--policy for the local one, --as."""
+
+    @click.option("--server", envvar="STEWARD_SERVER", help="URL of a Steward server (else the local database).")
+    @click.option("--api-key", envvar="STEWARD_API_KEY", help="API key for --server [env STEWARD_API_KEY].")
+    @click.option("--database-url", envvar="STEWARD_DATABASE_URL",
+                  help="Local registry database [default: sqlite:///.steward/steward.db; env STEWARD_DATABASE_URL].")
+    @click.option("--policy", "registry_policy", envvar="STEWARD_POLICY", metavar="FILE",
+                  help="The current policy of the local registry [default: the shipped one; env STEWARD_POLICY].")
+    @click.option("--as", "as_name", metavar="NAME", help="Who is acting, for the trail (local database only).")
+    @functools.wraps(fn)
+    def wrapper(server, api_key, database_url, registry_policy, as_name, **kw):
+        backend = open_backend(server, api_key, database_url, registry_policy)
+        try:
+            return fn(backend=backend, actor=local_actor(as_name), **kw)
+        finally:
+            backend.close()
+
+    return wrapper
+
+
+def _json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def _verdict(audit) -> str:
+    if not audit:
+        return "[dim]no audit[/dim]"
+    if audit["passed"] is None:
+        return "[dim]no policy[/dim]"
+    return (f"[green]PASSED[/green] ({audit['n_warn']} warn)" if audit["passed"]
+            else f"[red]FAILED[/red] ({audit['n_fail']} fail, {audit['n_warn']} warn)")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--database-url", envvar="STEWARD_DATABASE_URL", help="[default: sqlite:///.steward/steward.db]")
+@click.option("--policy", "registry_policy", envvar="STEWARD_POLICY", metavar="FILE", help="The current policy.")
+def serve_command(host: str, port: int, database_url: str | None, registry_policy: str | None) -> None:
+    """Run the Steward server: REST API (/api, OpenAPI at /docs) and web pages (/)."""
+    try:
+        import uvicorn
+
+        from steward.governance import Registry
+        from steward.web import create_app
+    except ModuleNotFoundError as exc:
+        raise StewardError(f"the server needs the server extra ({exc.name} is missing): pip install 'steward[server]'") from None
+    reg = Registry(database_url, policy=registry_policy)
+    if not reg.has_principals():
+        key = reg.create_key("admin", ["admin"], actor="steward serve (first start)")
+        console.print(f"[bold]First start: an admin API key was created. It is shown only this once:[/bold]\n  {key['key']}\n"
+                      "Create keys for people with `steward keys create --name NAME --role ROLE`.", highlight=False)
+    console.print(f"Steward server on http://{host}:{port}/  (database: {reg.engine.url.render_as_string(hide_password=True)}, "
+                  f"policy: {reg.policy.name} {reg.policy.version})", highlight=False)
+    uvicorn.run(create_app(reg), host=host, port=port, log_level="warning")
+
+
+@click.group("models")
+def models_group() -> None:
+    """The model inventory."""
+
+
+@models_group.command("list")
+@click.option("--tier")
+@click.option("--status")
+@click.option("--owner")
+@click.option("--failing/--passing", default=None, help="Only models whose latest audit fails (or passes).")
+@click.option("--json", "as_json", is_flag=True)
+@backend_options
+def models_list(backend, actor, tier, status, owner, failing, as_json):
+    """List registered models with their tier, status and latest verdict."""
+    rows = backend.models(tier=tier, status=status, owner=owner, failing=failing)
+    if as_json:
+        return _json(rows)
+    t = Table("model", "tier", "status", "owner", "version", "latest audit", "open incidents")
+    for r in rows:
+        t.add_row(r["name"], r["tier"] or "-", r["status"], r["owner"] or "-", r["latest_version"] or "-",
+                  _verdict(r["latest_audit"]), str(r["open_incidents"]))
+    console.print(t if rows else "no models match")
+
+
+@models_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@backend_options
+def models_show(backend, actor, name, as_json):
+    """Everything about one model."""
+    m = backend.model(name)
+    if as_json:
+        return _json(m)
+    console.print(f"[bold]{m['name']}[/bold] — {m['purpose'] or 'purpose not given'}", highlight=False)
+    console.print(f"owner {m['owner'] or '-'}; accountable executive {m['accountable_executive'] or '-'}; "
+                  f"domain {m['domain']}; status {m['status']}", highlight=False)
+    risk = m["risk"]
+    console.print(f"risk tier: {risk['tier']} ({risk['tier_reason']})" if risk else "risk tier: not assessed",
+                  highlight=False)
+    console.print(f"required sign-off: {', '.join(m['required_sign_off']) or '-'}")
+    for v in m["versions"]:
+        audit = v["audits"][0] if v["audits"] else None
+        console.print(f"  version {escape(v['version'])} \\[{v['status']}]: {_verdict(audit)}", highlight=False)
+        for x in v["sign_offs"]:
+            mark = "" if x["current"] else " (on an earlier audit)"
+            console.print(f"    {x['decision']} by {x['person']} as {x['role']}{mark}: {x['comment']}", highlight=False)
+    for i in m["incidents"]:
+        console.print(f"  incident {i['id']} [{i['severity']}, {i['status']}]: {i['title']}", highlight=False)
+
+
+@models_group.command("register")
+@click.argument("name")
+@click.option("--purpose", default="")
+@click.option("--domain", default="other", show_default=True)
+@click.option("--owner", default="")
+@click.option("--executive", "accountable_executive", default="", help="The accountable executive.")
+@backend_options
+def models_register(backend, actor, name, purpose, domain, owner, accountable_executive):
+    """Register a model."""
+    backend.register_model(name, actor=actor, purpose=purpose, domain=domain, owner=owner,
+                           accountable_executive=accountable_executive)
+    console.print(f"registered model {name}")
+
+
+@models_group.command("version")
+@click.argument("ref", metavar="MODEL:VERSION")
+@click.option("--artifact", help="Model file (its SHA-256 is recorded) or URI.")
+@click.option("--training-data", type=click.Path(exists=True, dir_okay=False), help="Training data file (SHA-256 recorded).")
+@click.option("--seed", "seeds", multiple=True, metavar="NAME=VALUE", help="Random seeds used; repeat.")
+@click.option("--code-revision", help="[default: the git commit here, if any]")
+@backend_options
+def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision):
+    """Register a version; the Python, platform and package versions are captured automatically."""
+    from steward.data import file_sha256
+    from steward.governance import parse_ref
+    from steward.governance._environment import capture_environment, code_revision as git_revision
+
+    model, version = parse_ref(ref)
+    seed_map = {}
+    for s in seeds:
+        if "=" not in s:
+            raise StewardError(f"--seed {s!r} is not NAME=VALUE (for example numpy=42)")
+        k, v = s.split("=", 1)
+        seed_map[k] = int(v) if v.lstrip("-").isdigit() else v
+    art_sha = None
+    if artifact and Path(artifact).is_file():
+        art_sha, artifact = file_sha256(Path(artifact)), str(Path(artifact).resolve())
+    backend.register_version(model, version, actor=actor, artifact_uri=artifact, artifact_sha256=art_sha,
+                             training_data_sha256=file_sha256(Path(training_data)) if training_data else None,
+                             environment=capture_environment(), seeds=seed_map,
+                             code_revision=code_revision or git_revision())
+    console.print(f"registered version {model}:{version}")
+
+
+@models_group.command("assess")
+@click.argument("name")
+@click.option("--domain", required=True)
+@click.option("--people-affected", type=click.IntRange(min=0), required=True)
+@click.option("--decisions-per-day", type=click.IntRange(min=0), required=True)
+@click.option("--human-review/--no-human-review", required=True)
+@click.option("--wrong-decision-cost", type=click.Choice(["low", "medium", "high"]), required=True)
+@backend_options
+def models_assess(backend, actor, name, domain, people_affected, decisions_per_day, human_review, wrong_decision_cost):
+    """Answer the policy's risk questions; the policy assigns the tier."""
+    ra = backend.assess_risk(name, dict(domain=domain, people_affected=people_affected, decisions_per_day=decisions_per_day,
+                                        human_review=human_review, wrong_decision_cost=wrong_decision_cost), actor=actor)
+    console.print(f"{name}: {ra['tier_reason']}", highlight=False)
+
+
+@click.command("signoff")
+@click.argument("ref", metavar="MODEL:VERSION")
+@click.option("--role", required=True, help="The role you sign in (validator, executive, ...).")
+@click.option("--decision", type=click.Choice(["approve", "reject"]), required=True)
+@click.option("--comment", default="", help="Required for a rejection.")
+@backend_options
+def signoff_command(backend, actor, ref, role, decision, comment):
+    """Sign off (approve or reject) the latest audit of a version."""
+    from steward.governance import parse_ref
+
+    model, version = parse_ref(ref)
+    x = backend.sign_off(model, version, role=role, person=actor, decision=decision, comment=comment, actor=actor)
+    console.print(f"recorded: {x['decision']} by {x['person']} as {x['role']} on audit #{x['audit_run']}", highlight=False)
+
+
+@click.command("approve")
+@click.argument("ref", metavar="MODEL:VERSION")
+@backend_options
+def approve_command(backend, actor, ref):
+    """Mark a version approved for deployment (refused, with every reason, until the rules hold)."""
+    from steward.governance import parse_ref
+
+    model, version = parse_ref(ref)
+    v = backend.approve(model, version, actor=actor)
+    console.print(f"{model}:{version} is approved for deployment (by {v['approved_by']})", highlight=False)
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """Incidents: open, update, list, show."""
+
+
+@incident_group.command("open")
+@click.argument("ref", metavar="MODEL[:VERSION]")
+@click.option("--title", required=True)
+@click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), required=True)
+@click.option("--description", default="")
+@backend_options
+def incident_open(backend, actor, ref, title, severity, description):
+    """Open an incident; it gets the policy's response checklist."""
+    model, _, version = ref.partition(":")
+    inc = backend.open_incident(model, version=version or None, title=title, severity=severity,
+                                description=description, actor=actor)
+    console.print(f"opened incident {inc['id']} ({len(inc['checklist'])} checklist items)")
+
+
+@incident_group.command("update")
+@click.argument("incident_id", type=int)
+@click.option("--note")
+@click.option("--status", type=click.Choice(["contained", "resolved"]))
+@click.option("--done", type=int, multiple=True, help="Checklist item done (0-based); repeat.")
+@backend_options
+def incident_update(backend, actor, incident_id, note, status, done):
+    """Add a note, move the status forward (open → contained → resolved), tick checklist items."""
+    inc = backend.update_incident(incident_id, note=note, status=status, done=list(done), actor=actor)
+    console.print(f"incident {inc['id']} is {inc['status']}; "
+                  f"{sum(c['done'] for c in inc['checklist'])}/{len(inc['checklist'])} checklist items done")
+
+
+@incident_group.command("list")
+@click.option("--model")
+@click.option("--status", type=click.Choice(["open", "contained", "resolved"]))
+@click.option("--json", "as_json", is_flag=True)
+@backend_options
+def incident_list(backend, actor, model, status, as_json):
+    rows = backend.incidents(model=model, status=status)
+    if as_json:
+        return _json(rows)
+    t = Table("id", "model", "severity", "status", "title", "opened")
+    for i in rows:
+        t.add_row(str(i["id"]), i["model"] + (f":{i['version']}" if i["version"] else ""), i["severity"], i["status"],
+                  i["title"], i["created_at"])
+    console.print(t if rows else "no incidents")
+
+
+@incident_group.command("show")
+@click.argument("incident_id", type=int)
+@backend_options
+def incident_show(backend, actor, incident_id):
+    _json(backend.incident(incident_id))
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """API keys for people and services."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Person or service the key belongs to.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["viewer", "developer", "validator", "executive", "reviewer", "operator", "admin"]))
+@backend_options
+def keys_create(backend, actor, name, roles):
+    """Create an API key; it is printed once and only its hash is stored."""
+    k = backend.create_key(name, list(roles), actor=actor)
+    console.print(f"API key for {k['name']} ({', '.join(k['roles'])}); shown only now:\n{k['key']}", highlight=False)
+
+
+@click.group("trail")
+def trail_group() -> None:
+    """The tamper-evident trail of every change."""
+
+
+@trail_group.command("verify")
+@backend_options
+@click.pass_context
+def trail_verify(ctx, backend, actor):
+    """Recompute the hash chain; exit 1 when an entry was edited or deleted."""
+    report = backend.verify_trail()
+    report = report if isinstance(report, dict) else report.to_dict()
+    if report["ok"]:
+        console.print(f"[green]trail intact[/green]: {report['entries']} entries, head #{report['head_seq']} "
+                      f"{report['head_hash']}", highlight=False)
+        return
+    console.print(f"[red bold]trail tampered[/red bold]: {len(report['problems'])} problem(s)")
+    for p in report["problems"]:
+        console.print(f"  - {p}", highlight=False)
+    ctx.exit(1)
+
+
+@trail_group.command("show")
+@click.option("--subject", help="e.g. model:credit-scoring, version:credit-scoring:1.2, incident:3")
+@click.option("--limit", default=50, show_default=True)
+@backend_options
+def trail_show(backend, actor, subject, limit):
+    t = Table("#", "when", "who", "action", "subject")
+    for e in backend.trail(subject=subject, limit=limit):
+        t.add_row(str(e["seq"]), e["created_at"], e["actor"], e["action"], e["subject"])
+    console.print(t)
+
+
+def register_commands(cli: click.Group) -> None:
+    for cmd in (serve_command, models_group, signoff_command, approve_command, incident_group, keys_group, trail_group):
+        cli.add_command(cmd)
+

@@ -1,0 +1,105 @@
+"""A client for a Steward server with the same methods as :class:`Registry`, so the CLI works the
+same against the local database or a team's server (``--server URL --api-key KEY``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from steward.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    StewardError,
+)
+
+__all__ = ["RemoteRegistry"]
+
+_ERRORS = {401: AuthenticationError, 403: PermissionDenied, 404: NotFoundError, 409: ConflictError}
+
+
+class RemoteRegistry:
+    def __init__(self, url: str, api_key: str | None, timeout: float = 60.0) -> None:
+        import httpx
+
+        if not url.startswith(("http://", "https://")):
+            raise StewardError(f"server URL {url!r} must start with http:// or https://")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx
+
+        try:
+            r = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise StewardError(f"cannot reach the Steward server at {self.url}: {exc}") from None
+        if r.status_code >= 400:
+            try:
+                message = r.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = r.text[:200]
+            cls = _ERRORS.get(r.status_code, StewardError)
+            raise cls(f"server said ({r.status_code}): {message}")
+        return None if r.status_code == 204 else r.json()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # The same names and arguments as Registry; ``actor`` is ignored: the server knows the caller.
+    def register_model(self, name: str, *, actor: str = "", **fields: Any) -> dict:
+        return self._call("POST", "/api/models", json={"name": name, **fields})
+
+    def register_version(self, model: str, version: str, *, actor: str = "", **fields: Any) -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions", json={"version": version, **fields})
+
+    def assess_risk(self, model: str, answers: dict, *, actor: str = "") -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/risk", json={"answers": answers})
+
+    def record_audit(self, model: str, version: str, result: Any, *, actor: str = "") -> dict:
+        body = {"report": result.to_dict(), "report_html": result.to_html(), "model_card": result.model_card()}
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/audits", json=body)
+
+    def sign_off(self, model: str, version: str, *, role: str, decision: str, comment: str = "", person: str = "",
+                 actor: str = "") -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/signoffs",
+                          json={"role": role, "decision": decision, "comment": comment})
+
+    def approve(self, model: str, version: str, *, actor: str = "") -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/approve")
+
+    def models(self, **filters: Any) -> list[dict]:
+        return self._call("GET", "/api/models", params={k: v for k, v in filters.items() if v is not None})
+
+    def model(self, name: str) -> dict:
+        return self._call("GET", f"/api/models/{quote(name)}")
+
+    def version(self, model: str, version: str) -> dict:
+        return self._call("GET", f"/api/models/{quote(model)}/versions/{quote(version)}")
+
+    def open_incident(self, model: str, *, title: str, severity: str, actor: str = "", description: str = "",
+                      version: str | None = None) -> dict:
+        return self._call("POST", "/api/incidents", json={"model": model, "version": version, "title": title,
+                                                          "severity": severity, "description": description})
+
+    def update_incident(self, incident_id: int, *, actor: str = "", note: str | None = None, status: str | None = None,
+                        done: list[int] | None = None) -> dict:
+        return self._call("POST", f"/api/incidents/{incident_id}/updates",
+                          json={"note": note, "status": status, "done": list(done or [])})
+
+    def incident(self, incident_id: int) -> dict:
+        return self._call("GET", f"/api/incidents/{incident_id}")
+
+    def incidents(self, *, model: str | None = None, status: str | None = None) -> list[dict]:
+        return self._call("GET", "/api/incidents", params={k: v for k, v in {"model": model, "status": status}.items() if v})
+
+    def create_key(self, name: str, roles: list[str], *, actor: str = "") -> dict:
+        return self._call("POST", "/api/keys", json={"name": name, "roles": roles})
+
+    def verify_trail(self) -> dict:
+        return self._call("GET", "/api/trail/verify")
+
+    def trail(self, *, subject: str | None = None, limit: int = 200) -> list[dict]:
+        return self._call("GET", "/api/trail", params={k: v for k, v in {"subject": subject, "limit": limit}.items() if v})

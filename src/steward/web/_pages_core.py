@@ -1,0 +1,232 @@
+"""What every web page shares: the login cookie, CSRF tokens, rendering, and the error pages.
+
+The pages authenticate with the same API key as the REST API, kept in an HttpOnly, SameSite=Strict
+cookie. Every POST form carries a CSRF token: HMAC-SHA256 of the cookie value under a per-app random
+secret, so a token is worthless without the cookie it was made for and a page from another site
+cannot forge one. The login form, which has no session yet, uses the same scheme over a random
+pre-login cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from steward.errors import AuthenticationError, NotFoundError, PermissionDenied, StewardError
+from steward.web._auth import COOKIE, PERMISSIONS, check
+from steward.web._auth import registry as registry_of
+
+__all__ = ["LOGIN_COOKIE", "CsrfRejected", "LoginRequired", "PageRoute", "can", "csrf_token", "form_user",
+           "local_path", "render", "set_cookie", "user"]
+
+LOGIN_COOKIE = "steward_login"
+
+# The browser may load nothing from elsewhere; the pages use inline CSS only and no script.
+_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                                "frame-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # pages carry CSRF tokens and registry content
+}
+
+_LABELS = {
+    "in_development": "In development", "in_review": "In review", "approved": "Approved for deployment",
+    "registered": "Registered, not approved", "superseded": "Superseded by a newer version",
+    "fail": "Fails", "warn": "Warning", "pass": "Passes", "insufficient_data": "Too few people to judge",
+    "not_applicable": "Does not apply", "open": "Open", "contained": "Contained", "resolved": "Resolved",
+    "approve": "Approve", "reject": "Reject", "validator": "Validator", "executive": "Accountable executive",
+    "reviewer": "Reviewer", "developer": "Developer", "operator": "Operator", "admin": "Administrator",
+    "viewer": "Viewer",
+}
+
+
+def label(value: Any) -> str:
+    """A stored code (``in_review``, ``insufficient_data``...) in plain words."""
+    if value is None:
+        return "—"
+    text = str(value)
+    return _LABELS.get(text, text.replace("_", " ").capitalize())
+
+
+def when(value: Any) -> str:
+    """An ISO timestamp as ``23 Nov 2026, 16:06 UTC``; anything else as it is."""
+    if not value:
+        return "—"
+    try:
+        t = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return t.strftime("%d %b %Y, %H:%M") + (" UTC" if t.utcoffset() is not None and not t.utcoffset() else "")
+
+
+def number(value: Any) -> str:
+    """A count with thousands separators (``7,214``); ``—`` when unknown."""
+    return "—" if value is None else f"{value:,}"
+
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("steward.web", "templates"), autoescape=True,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env.filters.update(label=label, when=when, number=number)
+
+
+class LoginRequired(Exception):
+    """No valid login cookie: the page answers with a redirect to the login form."""
+
+
+class CsrfRejected(Exception):
+    """A POST form without this session's CSRF token."""
+
+
+# --- the per-app secret and CSRF tokens ------------------------------------------------------
+
+_secret_lock = threading.Lock()
+
+
+def _secret(request: Request) -> bytes:
+    # Created on first use so create_app needs no change; whoever builds the app may set
+    # app.state.csrf_secret beforehand (e.g. one secret shared by several worker processes).
+    state = request.app.state
+    with _secret_lock:
+        if getattr(state, "csrf_secret", None) is None:
+            state.csrf_secret = secrets.token_bytes(32)
+        return state.csrf_secret
+
+
+def csrf_token(request: Request, basis: str) -> str:
+    """The CSRF token for a cookie value: HMAC-SHA256 under the app's secret."""
+    return hmac.new(_secret(request), basis.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _csrf_ok(request: Request, basis: str | None, sent: Any) -> bool:
+    return bool(basis) and isinstance(sent, str) and hmac.compare_digest(sent, csrf_token(request, basis))
+
+
+# --- who is logged in ---------------------------------------------------------------------------
+
+
+def user(request: Request) -> dict[str, Any]:
+    """Dependency: the principal of the login cookie; without a valid one, :class:`LoginRequired`."""
+    key = request.cookies.get(COOKIE)
+    if not key:
+        raise LoginRequired()
+    try:
+        who = check(registry_of(request).authenticate(key), "read")
+    except AuthenticationError:
+        raise LoginRequired() from None
+    request.state.principal = who
+    return who
+
+
+async def form_user(request: Request) -> dict[str, Any]:
+    """Dependency for POST forms: the logged-in principal, once the form's CSRF token matches."""
+    who = user(request)
+    form = await request.form()  # Starlette caches it, so Form() parameters still see it
+    if not _csrf_ok(request, request.cookies.get(COOKIE), form.get("csrf")):
+        raise CsrfRejected()
+    return who
+
+
+def login_token_ok(request: Request, sent: Any) -> bool:
+    """Whether the login form's token matches its pre-login cookie."""
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    return _csrf_ok(request, f"login:{nonce}" if nonce else None, sent)
+
+
+def can(who: dict[str, Any] | None, permission: str) -> bool:
+    """Whether the principal holds a role that :data:`PERMISSIONS` allows for ``permission``."""
+    return bool(who) and bool(set(who["roles"]) & set(PERMISSIONS[permission]))
+
+
+def local_path(target: str | None) -> str:
+    """``target`` if it is a path on this site, else ``/`` (so ``next=`` cannot send people elsewhere)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie (Secure when the site is served over HTTPS)."""
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page template with the logged-in principal, its CSRF token and the permission test."""
+    who = getattr(request.state, "principal", None)
+    key = request.cookies.get(COOKIE)
+    base = {"who": who, "csrf": csrf_token(request, key) if who and key else "", "can": can, "flash": None,
+            "error": None, "path": request.url.path}
+    html = _env.get_template(template).render(**(base | context))
+    return HTMLResponse(html, status_code=status)
+
+
+_ERRORS: list[tuple[type[BaseException], int, str]] = [
+    (NotFoundError, 404, "We could not find that"),
+    (PermissionDenied, 403, "Your role does not allow this"),
+    (CsrfRejected, 403, "This form has expired"),
+    (RequestValidationError, 400, "That address or form was not understood"),
+    (StewardError, 400, "That could not be done"),
+]
+
+_CSRF_HELP = ("The form did not carry this session's security token. It may have been sent from another "
+              "site, or you logged in again after loading it. Go back, reload the page, and try again.")
+
+
+def error_page(request: Request, exc: BaseException) -> HTMLResponse:
+    """A friendly HTML page for an error a person can cause (never the API's JSON shape)."""
+    status, title = next((code, text) for cls, code, text in _ERRORS if isinstance(exc, cls))
+    if isinstance(exc, CsrfRejected):
+        message = _CSRF_HELP
+    elif isinstance(exc, RequestValidationError):
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'form'}: {e['msg']}" for e in exc.errors())
+    else:
+        message = str(exc)
+    return render(request, "error.html", status=status, title=title, message=message, status_code=status)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Redirect to the login form, coming back here afterwards (GET pages only; a form goes home)."""
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login" if request.method != "GET" or back == "/" else f"/login?next={quote(back, safe='')}"
+    response = RedirectResponse(target, status_code=303)
+    if request.cookies.get(COOKIE):  # unknown or revoked: forget it
+        response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+class PageRoute(APIRoute):
+    """A route that answers errors with HTML pages (or a redirect to log in) and sets safety headers.
+
+    The app's exception handlers answer in the API's JSON shape; a page must not, so page routes
+    catch the errors a person can cause here, before those handlers see them.
+    """
+
+    def get_route_handler(self):  # noqa: ANN201 - Starlette's handler type
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired:
+                response = to_login(request)
+            except (StewardError, CsrfRejected, RequestValidationError) as exc:
+                response = error_page(request, exc)
+            response.headers.update(_HEADERS)
+            return response
+
+        return page_handler

@@ -1,0 +1,173 @@
+"""What the pages show, worked out from the registry's dicts (no HTML here, no database).
+
+Verdicts, findings worst first, who has signed off the latest audit, what still blocks approval,
+the risk answers and the trail in plain words, and the model card's Markdown as safe HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+
+from steward.audit.policy import Policy
+
+__all__ = ["STATUS_ORDER", "blockers", "card_html", "findings_view", "risk_answers", "sign_off_view",
+           "signer_roles", "trail_text", "verdict"]
+
+STATUS_ORDER = {"fail": 0, "warn": 1, "insufficient_data": 2, "not_applicable": 3, "pass": 4}
+
+_QUESTIONS = {
+    "domain": "Area of decisions",
+    "people_affected": "People affected",
+    "decisions_per_day": "Decisions a day",
+    "human_review": "A person reviews each decision",
+    "wrong_decision_cost": "Cost of a wrong decision to the person",
+}
+
+
+def verdict(audit: dict[str, Any] | None) -> dict[str, str]:
+    """The verdict of an audit as a word, a CSS class and a line of counts.
+
+    Parameters
+    ----------
+    audit : dict or None
+        An audit dict from the registry (``passed``, ``n_fail``, ``n_warn``), or None.
+
+    Returns
+    -------
+    dict
+        ``word`` (PASSED, FAILED, NOT JUDGED or NO AUDIT), ``css`` (ok, bad, none) and ``detail``.
+    """
+    if audit is None:
+        return {"word": "NO AUDIT", "css": "none", "detail": "no audit recorded yet"}
+    warns = f"{audit['n_warn']} warning{'s' if audit['n_warn'] != 1 else ''}"
+    if audit["passed"] is None:
+        return {"word": "NOT JUDGED", "css": "none", "detail": "the audit was not held to a policy"}
+    if audit["passed"]:
+        return {"word": "PASSED", "css": "ok", "detail": f"no failing checks, {warns}"}
+    return {"word": "FAILED", "css": "bad",
+            "detail": f"{audit['n_fail']} failing check{'s' if audit['n_fail'] != 1 else ''}, {warns}"}
+
+
+def findings_view(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Findings split into the problems (fail, then warn) and the rest, grouped by status."""
+    ordered = sorted(findings, key=lambda f: STATUS_ORDER.get(f["status"], len(STATUS_ORDER)))
+    rest: dict[str, list[dict[str, Any]]] = {}
+    for f in ordered:
+        if f["status"] not in ("fail", "warn"):
+            rest.setdefault(f["status"], []).append(f)
+    return {"problems": [f for f in ordered if f["status"] in ("fail", "warn")], "rest": rest}
+
+
+def sign_off_view(required: list[str], sign_offs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each role the tier requires: its latest sign-off on the latest audit, and the state.
+
+    ``sign_offs`` come newest first (as the registry gives them); ``current`` marks those made
+    on the latest audit, the only ones that count.
+    """
+    out = []
+    for role in required:
+        latest = next((x for x in sign_offs if x["role"] == role and x["current"]), None)
+        state = "waiting" if latest is None else ("approved" if latest["decision"] == "approve" else "rejected")
+        out.append({"role": role, "state": state, "sign_off": latest})
+    return out
+
+
+def blockers(model: dict[str, Any], policy: Policy) -> list[str]:
+    """What stands between the newest version and approval, in plain words (empty when nothing does).
+
+    Mirrors the registry's workflow rules from the data on the page; the registry still decides
+    when someone presses *Approve*.
+    """
+    if not model["versions"]:
+        return ["No version of the model is registered yet."]
+    newest = model["versions"][0]
+    if newest["status"] == "approved":
+        return []
+    risk = model["risk"]
+    if risk is None:
+        return ["The model's risk has not been assessed, so no tier says which checks and sign-offs apply."]
+    if not newest["audits"]:
+        return [f"Version {newest['version']} has not been audited yet."]
+    audit, out = newest["audits"][0], []
+    if audit["policy_sha256"] is None:
+        out.append("The latest audit was not held to a policy; it must be run again with the policy.")
+    elif audit["policy_sha256"] != policy.sha256:
+        out.append(f"The latest audit used {audit['policy_name']} version {audit['policy_version']}, not the current "
+                   f"policy ({policy.name} version {policy.version}); it must be run again.")
+    elif audit["tier"] != risk["tier"]:
+        out.append(f"The latest audit judged the model as {audit['tier']} risk, but its risk tier is {risk['tier']}.")
+    elif not audit["passed"]:
+        out.append(f"The latest audit failed: {audit['n_fail']} check{'s' if audit['n_fail'] != 1 else ''} "
+                   f"did not meet the policy.")
+    for row in sign_off_view(model["required_sign_off"], newest["sign_offs"]):
+        who = row["sign_off"]
+        if row["state"] == "waiting":
+            out.append(f"Waiting for a sign-off from the {_role(row['role'])}.")
+        elif row["state"] == "rejected":
+            out.append(f"The {_role(row['role'])}, {who['person']}, rejected it: {who['comment']}")
+    return out
+
+
+def _role(role: str) -> str:
+    return {"executive": "accountable executive"}.get(role, role)
+
+
+def signer_roles(who: dict[str, Any] | None, required: list[str], sign_off_roles: tuple[str, ...]) -> list[str]:
+    """The roles in which this principal may sign this model off: held, allowed to sign, and required."""
+    if not who:
+        return []
+    return [r for r in required if r in who["roles"] and r in sign_off_roles]
+
+
+def risk_answers(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """The risk questionnaire's answers as (question, answer) in plain words."""
+    out = []
+    for key, value in answers.items():
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, int):
+            text = f"{value:,}"
+        else:
+            text = str(value).replace("_", " ")
+        out.append((_QUESTIONS.get(key, key.replace("_", " ").capitalize()), text))
+    return out
+
+
+def trail_text(entry: dict[str, Any]) -> str:
+    """One trail entry in plain words (the stored payload stays available beside it)."""
+    payload = entry["payload"]
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            payload = {}
+    p = payload if isinstance(payload, dict) else {}
+    subject = entry["subject"].split(":")
+    version = subject[2] if subject[0] == "version" and len(subject) > 2 else None
+    action = entry["action"]
+    if action == "model.register":
+        return "Registered the model"
+    if action == "version.register":
+        return f"Registered version {version}"
+    if action == "risk.assess":
+        return f"Assessed the risk: {p.get('tier', '?')} tier"
+    if action == "audit.record":
+        result = "passed" if p.get("passed") else ("failed" if p.get("passed") is False else "not judged")
+        return f"Recorded audit #{p.get('audit_run', '?')} of version {version}: {result}"
+    if action in ("signoff.approve", "signoff.reject"):
+        verb = "approved" if action.endswith("approve") else "rejected"
+        return f"Signed off version {version} as {_role(p.get('role', '?'))}: {verb}"
+    if action == "version.approve":
+        return f"Approved version {version} for deployment"
+    return f"{action} ({entry['subject']})"
+
+
+def card_html(markdown: str) -> Markup:
+    """The model card's Markdown as HTML; raw HTML in it is escaped, not passed through."""
+    from markdown_it import MarkdownIt  # comes with rich, a core dependency
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    return Markup(md.render(markdown or ""))
