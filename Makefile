@@ -13,15 +13,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The policy gate fails COMPAS (exit 1): that is the demo's point, so exit 1 is reported, not an error.
+# The audit is recorded in the local registry (.steward/steward.db), a demo key is made, and the
+# server starts with the inventory populated (Ctrl-C stops it).
+DEMO_PORT ?= 8000
 demo: $(STAMP)
 	@$(BIN)/steward audit "$$($(BIN)/steward datasets path compas)" \
 		--label two_year_recid --score decile_score --threshold 5 --favourable 0 \
 		--protected race=Caucasian --protected sex=Male \
 		--policy default --card-info "$$($(BIN)/steward datasets path compas-card)" \
-		--junit reports/compas/junit.xml --out reports/compas; \
+		--junit reports/compas/junit.xml --out reports/compas --register compas-recidivism:broward-2013; \
 	code=$$?; if [ $$code -eq 1 ]; then \
 		echo "The policy gate failed COMPAS (exit 1), as it should; open reports/compas/report.html"; \
 	elif [ $$code -ne 0 ]; then exit $$code; fi
+	@$(BIN)/steward keys create --name demo --role viewer --role developer --role validator --role executive --role operator
+	@echo "Log in at http://127.0.0.1:$(DEMO_PORT)/ with the demo key above."
+	$(BIN)/steward serve --port $(DEMO_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/group_metrics.py
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache
+	rm -rf $(VENV) reports .pytest_cache .steward

@@ -90,7 +90,7 @@ def serve_command(host: str, port: int, database_url: str | None, registry_polic
     except ModuleNotFoundError as exc:
         raise StewardError(f"the server needs the server extra ({exc.name} is missing): pip install 'steward[server]'") from None
     reg = Registry(database_url, policy=registry_policy)
-    if not reg.has_principals():
+    if not reg.has_admin():
         key = reg.create_key("admin", ["admin"], actor="steward serve (first start)")
         console.print(f"[bold]First start: an admin API key was created. It is shown only this once:[/bold]\n  {key['key']}\n"
                       "Create keys for people with `steward keys create --name NAME --role ROLE`.", highlight=False)

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from steward.errors import AuthenticationError, ConflictError, NotFoundError, StewardError
@@ -80,6 +80,7 @@ class PrincipalsMixin:
         with self.tx() as s:
             return [p.to_dict() for p in s.execute(select(Principal).order_by(Principal.name)).scalars()]
 
-    def has_principals(self) -> bool:
+    def has_admin(self) -> bool:
+        """Whether any enabled principal holds the admin role (the first ``steward serve`` makes one if not)."""
         with self.tx() as s:
-            return s.execute(select(func.count()).select_from(Principal)).scalar_one() > 0
+            return any("admin" in p.roles for p in s.execute(select(Principal).where(Principal.disabled.is_(False))).scalars())

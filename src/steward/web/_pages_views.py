@@ -51,14 +51,40 @@ def verdict(audit: dict[str, Any] | None) -> dict[str, str]:
             "detail": f"{audit['n_fail']} failing check{'s' if audit['n_fail'] != 1 else ''}, {warns}"}
 
 
+_CHECKS = {
+    "adverse_impact_ratio": "Who gets the favourable decision (adverse impact ratio, the four-fifths rule)",
+    "false_positive_rate_ratio": "Mistakes against people, by group (false positive rate ratio)",
+    "false_negative_rate_ratio": "Mistakes against people, by group (false negative rate ratio)",
+    "standardized_mean_difference": "Score gap between groups (standardized mean difference)",
+    "group_size": "Groups too small to judge",
+    "model_card": "Documentation (the model card)",
+}
+
+
 def findings_view(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    """Findings split into the problems (fail, then warn) and the rest, grouped by status."""
+    """Findings for the page: the problems (fail, then warn) grouped by check, and the rest by status.
+
+    Returns
+    -------
+    dict
+        ``problems``: a list of ``{check, title, status, source, items}``, failing checks first, each
+        with its standard named once; ``rest``: status -> findings, for passes and findings not judged.
+    """
     ordered = sorted(findings, key=lambda f: STATUS_ORDER.get(f["status"], len(STATUS_ORDER)))
+    problems: dict[tuple[str, str], dict[str, Any]] = {}
     rest: dict[str, list[dict[str, Any]]] = {}
     for f in ordered:
         if f["status"] not in ("fail", "warn"):
             rest.setdefault(f["status"], []).append(f)
-    return {"problems": [f for f in ordered if f["status"] in ("fail", "warn")], "rest": rest}
+            continue
+        group = problems.setdefault((f["status"], f["check"]), {
+            "check": f["check"], "status": f["status"], "sources": [], "items": [],
+            "title": _CHECKS.get(f["check"], f["check"].replace("_", " ").capitalize())})
+        group["items"].append(f)
+        if f.get("source") and f["source"] not in group["sources"]:
+            group["sources"].append(f["source"])
+    return {"problems": list(problems.values()), "n_problems": sum(len(g["items"]) for g in problems.values()),
+            "rest": rest}
 
 
 def sign_off_view(required: list[str], sign_offs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,120 @@
+"""The registry commands on the local database, and `steward serve` as a real process."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from click.testing import CliRunner
+
+import steward
+from steward.cli import cli
+from tests.governance.conftest import LENIENT
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_local_registry_workflow(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    policy = tmp_path / "lenient.yaml"
+    policy.write_text(LENIENT)
+    env = {"STEWARD_DATABASE_URL": db, "STEWARD_POLICY": str(policy)}
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights")
+    assert run("models", "register", "credit", "--domain", "credit", "--owner", "Risk team", env=env).exit_code == 0
+    r = run("models", "version", "credit:1.0", "--artifact", str(artifact), "--seed", "numpy=42", env=env)
+    assert r.exit_code == 0, r.output
+    r = run("models", "assess", "credit", "--domain", "credit", "--people-affected", "50000", "--decisions-per-day",
+            "100", "--no-human-review", "--wrong-decision-cost", "high", env=env)
+    assert r.exit_code == 0 and "tier 'high' because the domain, credit" in " ".join(r.output.split())
+    audit = ["audit", str(steward.datasets.path("compas")), "--label", "two_year_recid", "--score", "decile_score",
+             "--threshold", "5", "--favourable", "0", "--protected", "race=Caucasian", "--policy", str(policy),
+             "--tier", "high", "--register", "credit:1.0", "--out", str(tmp_path / "rep")]
+    r = run(*audit, env=env)
+    assert r.exit_code == 0 and "Recorded as audit #1 of credit:1.0 in the local registry" in " ".join(r.output.split())
+    r = run("approve", "credit:1.0", env=env)
+    assert r.exit_code == 2 and "no validator has signed off" in " ".join(r.output.split())
+    r = run("signoff", "credit:1.0", "--role", "validator", "--decision", "reject", env=env)
+    assert r.exit_code == 2 and "a rejection needs a comment" in r.output
+    for role, who in (("validator", "Val"), ("executive", "Eve")):
+        r = run("signoff", "credit:1.0", "--role", role, "--decision", "approve", "--as", who, env=env)
+        assert r.exit_code == 0, r.output
+    r = run("approve", "credit:1.0", "--as", "Dev", env=env)
+    assert r.exit_code == 0 and "approved for deployment (by Dev)" in r.output
+    shown = json.loads(run("models", "show", "credit", "--json", env=env).output)
+    v = shown["versions"][0]
+    assert v["status"] == "approved" and v["seeds"] == {"numpy": 42}
+    assert v["artifact_sha256"] == __import__("hashlib").sha256(b"weights").hexdigest()
+    listed = run("models", "list", "--tier", "high", env=env)
+    assert "credit" in listed.output and "PASSED" in listed.output
+    assert "no models match" in run("models", "list", "--failing", env=env).output
+    r = run("incident", "open", "credit:1.0", "--title", "Complaints", "--severity", "high", env=env)
+    assert r.exit_code == 0
+    r = run("incident", "update", "1", "--status", "resolved", "--note", "x", env=env)
+    assert r.exit_code == 2 and "can only move to contained" in r.output
+    assert run("incident", "update", "1", "--status", "contained", env=env).exit_code == 0
+    assert "contained" in run("incident", "list", env=env).output
+    r = run("trail", "verify", env=env)
+    assert r.exit_code == 0 and "trail intact" in r.output
+    r = run("keys", "create", "--name", "ops", "--role", "operator", env=env)
+    assert re.search(r"stw_[0-9a-f]{12}_\S+", r.output)
+    assert run("models", "show", "nope", env=env).exit_code == 2
+    assert run("signoff", "credit", "--role", "validator", "--decision", "approve", env=env).exit_code == 2
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    r = run("models", "list", "--database-url", "nonsense")
+    assert r.exit_code == 2 and "is not a URL" in r.output
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_once(tmp_path):
+    port = free_port()
+    env = {**os.environ, "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "steward.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Steward server on" in line:
+                break
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as resp:
+                    assert json.load(resp)["ok"] is True
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("server did not answer: " + "".join(lines))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return "".join(lines)
+
+
+def test_first_serve_prints_an_admin_key_once(tmp_path):
+    first = serve_once(tmp_path)
+    assert "admin API key was created" in first
+    key = re.search(r"stw_[0-9a-f]{12}_\S+", first).group(0)
+    from steward.governance import Registry
+
+    reg = Registry(f"sqlite:///{tmp_path / 's.db'}")
+    assert reg.authenticate(key)["roles"] == ["admin"]
+    reg.close()
+    second = serve_once(tmp_path)
+    assert "admin API key" not in second and "stw_" not in second

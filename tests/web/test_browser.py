@@ -1,0 +1,126 @@
+"""The pages in a real browser (headless Chromium) against a real server on loopback.
+
+Skipped when Chromium or its driver is missing, unless ``STEWARD_REQUIRE_BROWSER=1`` (as in CI),
+which turns the skip into a failure so CI cannot pass without running it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import MODEL
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("STEWARD_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"STEWARD_REQUIRE_BROWSER=1 but the browser test cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture()
+def server(registry):
+    """``create_app(registry)`` served by uvicorn on 127.0.0.1 in a background thread; yields its URL."""
+    uvicorn = pytest.importorskip("uvicorn")
+    from steward.web import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # the OS picks a free port; the server uses this very socket, so no race
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(registry), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start within 10 s")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    """Headless Chromium through chromedriver, with everything that reaches the network turned off."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (Path(path).exists() or shutil.which(Path(path).name)):
+            _unavailable(f"{path} is not installed (apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+    except ImportError:
+        _unavailable("selenium is not installed (pip install 'steward[dev]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                "--window-size=1280,1000"):
+        options.add_argument(arg)
+    try:
+        driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    except WebDriverException as exc:
+        _unavailable(f"Chromium did not start: {exc.msg}")
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def _screenshot(driver, path: Path) -> None:
+    """The whole page, not just the window: grow the window to the page's height first."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(height), 12000))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1280, 1000)
+
+
+def test_an_executive_signs_off_in_a_real_browser(server, browser, registry, keys, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # A page without the cookie goes to the login form, which logs in with the key.
+    browser.get(f"{server}/")
+    assert "/login" in browser.current_url
+    browser.find_element(By.ID, "key").send_keys(keys["executive"])
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+
+    # The inventory, then the model.
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Model inventory"
+    assert "Signed in as Eve Executive" in browser.find_element(By.CSS_SELECTOR, "header").text
+    browser.find_element(By.LINK_TEXT, MODEL).click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == MODEL
+    assert browser.find_element(By.CSS_SELECTOR, ".verdict.bad").text == "FAILED"
+
+    # The stored report loads in its frame with the login cookie (charts included).
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.report")
+    browser.switch_to.frame(frame)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Steward audit report"
+    assert browser.find_elements(By.TAG_NAME, "svg")
+    browser.switch_to.default_content()
+
+    _screenshot(browser, tmp_path / "model-page.png")
+
+    # Sign off through the form.
+    Select(browser.find_element(By.ID, "role")).select_by_value("executive")
+    browser.find_element(By.ID, "decision-approve").click()
+    browser.find_element(By.ID, "comment").send_keys("Accepted while the disparity is remediated")
+    browser.find_element(By.XPATH, "//button[text()='Record my sign-off']").click()
+
+    assert "Your sign-off has been recorded." in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    table = browser.find_element(By.CSS_SELECTOR, "#signoff + p + table").text
+    assert "Accountable executive approved Eve Executive" in table
+    [x] = registry.model(MODEL)["versions"][0]["sign_offs"]
+    assert (x["person"], x["role"], x["decision"], x["current"]) == ("Eve Executive", "executive", "approve", True)
+    assert x["comment"] == "Accepted while the disparity is remediated"
+    _screenshot(browser, tmp_path / "model-page-signed.png")
