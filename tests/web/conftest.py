@@ -75,7 +75,7 @@ def compas_audit() -> AuditReports:
 
 
 @pytest.fixture(scope="session")
-def passing_audit() -> AuditReports:
+def low_tier_audit() -> AuditReports:
     """Random decisions for two teams under the low tier: nothing fails."""
     rng = np.random.default_rng(0)
     n = 2000
@@ -88,7 +88,7 @@ def passing_audit() -> AuditReports:
 
 
 @pytest.fixture(scope="session")
-def populated(tmp_path_factory, compas_audit, passing_audit) -> tuple[Path, dict[str, str]]:
+def populated(tmp_path_factory, compas_audit, low_tier_audit) -> tuple[Path, dict[str, str]]:
     """The populated database file and an API key per role."""
     path = tmp_path_factory.mktemp("registry") / "steward.db"
     reg = Registry(f"sqlite:///{path}")
@@ -102,7 +102,7 @@ def populated(tmp_path_factory, compas_audit, passing_audit) -> tuple[Path, dict
                        domain="operations", owner="Bo Builder", accountable_executive="Eve Executive")
     reg.register_version(LOW, "2.3", actor="Dev Developer")
     reg.assess_risk(LOW, LOW_RISK, actor="Dev Developer")
-    passing_audit.record(reg, LOW, "2.3")
+    low_tier_audit.record(reg, LOW, "2.3")
     reg.close()  # closes SQLite's last connection, which folds the WAL into the file before it is copied
     return path, keys
 

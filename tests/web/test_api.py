@@ -203,3 +203,16 @@ def test_audit_register_through_a_real_server(live, lenient_policy, tmp_path):
     bad = CliRunner().invoke(cli, [*args[:-4], "--api-key", "stw_x_y", "--out", str(tmp_path / "rep2")])
     assert bad.exit_code == 2 and "server said (401): unknown API key" in " ".join(bad.output.split())
     assert len(reg.version("compas", "2013")["audits"]) == 2
+
+
+def test_stored_reports_cannot_run_script(server):
+    client, keys, _, reg = server
+    headers = {"Authorization": f"Bearer {keys['developer']}"}
+    evil = {"report": server[2]["report"], "report_html": "<script>alert(1)</script>", "model_card": "# x"}
+    run = client.post("/api/models/m/versions/1/audits", json=evil, headers=headers).json()
+    r = client.get(f"/api/audits/{run['id']}/report.html", headers=headers)
+    csp = r.headers["content-security-policy"]
+    assert r.status_code == 200 and csp.startswith("sandbox") and "default-src 'none'" in csp and "script" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    card = client.get(f"/api/audits/{run['id']}/model_card.md", headers=headers)
+    assert card.headers["content-security-policy"].startswith("sandbox")

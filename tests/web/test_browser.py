@@ -79,13 +79,14 @@ def browser(tmp_path):
 
 def _screenshot(driver, path: Path) -> None:
     """The whole page, not just the window: grow the window to the page's height first."""
+    driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, min(int(height), 12000))
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 1000)
 
 
-def test_an_executive_signs_off_in_a_real_browser(server, browser, registry, keys, tmp_path):
+def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, keys, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -119,8 +120,17 @@ def test_an_executive_signs_off_in_a_real_browser(server, browser, registry, key
 
     assert "Your sign-off has been recorded." in browser.find_element(By.CSS_SELECTOR, ".flash").text
     table = browser.find_element(By.CSS_SELECTOR, "#signoff + p + table").text
-    assert "Accountable executive approved Eve Executive" in table
+    assert "Accountable executive Approved Eve Executive" in table
     [x] = registry.model(MODEL)["versions"][0]["sign_offs"]
     assert (x["person"], x["role"], x["decision"], x["current"]) == ("Eve Executive", "executive", "approve", True)
     assert x["comment"] == "Accepted while the disparity is remediated"
     _screenshot(browser, tmp_path / "model-page-signed.png")
+
+
+def test_a_missing_browser_fails_the_run_when_ci_requires_it(monkeypatch):
+    monkeypatch.setenv("STEWARD_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="STEWARD_REQUIRE_BROWSER=1 but .*no chromium"):
+        _unavailable("no chromium")
+    monkeypatch.delenv("STEWARD_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception, match="no chromium"):
+        _unavailable("no chromium")

@@ -259,6 +259,10 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
             row["risk"] = _risk_dict(ra) if ra else None
             row["required_sign_off"] = list(self.policy.tier(ra.tier).sign_off) if ra and ra.tier in self.policy.tiers else []
             row["versions"] = [self._version_dict(s, m, v) for v in reversed(m.versions)]
+            # The registry's own reasons the newest version cannot be approved now (what `approve` would say).
+            newest = m.versions[-1] if m.versions else None
+            row["approval_blockers"] = (["no version is registered yet"] if newest is None else
+                                        [] if newest.status == "approved" else self.approval_problems(s, m, newest))
             row["incidents"] = [self._incident_dict(s, i, brief=True) for i in s.execute(
                 select(Incident).where(Incident.model_id == m.id).order_by(Incident.id.desc())).scalars()]
             subjects = [f"model:{name}"] + [f"version:{name}:{v.version}" for v in m.versions]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 from datetime import datetime
@@ -22,15 +23,18 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from steward.errors import AuthenticationError, NotFoundError, PermissionDenied, StewardError
 from steward.web._auth import COOKIE, PERMISSIONS, check
 from steward.web._auth import registry as registry_of
 
-__all__ = ["LOGIN_COOKIE", "CsrfRejected", "LoginRequired", "PageRoute", "can", "csrf_token", "form_user",
-           "local_path", "render", "set_cookie", "user"]
+__all__ = ["LOGIN_COOKIE", "CsrfRejected", "LoginRequired", "PageRoute", "can", "clear_cookie", "csrf_token",
+           "form_user", "local_path", "login_token_ok", "render", "set_cookie", "user"]
 
 LOGIN_COOKIE = "steward_login"
+
+log = logging.getLogger("steward.web")
 
 # The browser may load nothing from elsewhere; the pages use inline CSS only and no script.
 _HEADERS = {
@@ -131,7 +135,7 @@ def user(request: Request) -> dict[str, Any]:
 
 async def form_user(request: Request) -> dict[str, Any]:
     """Dependency for POST forms: the logged-in principal, once the form's CSRF token matches."""
-    who = user(request)
+    who = await run_in_threadpool(user, request)  # a database read: keep it off the event loop
     form = await request.form()  # Starlette caches it, so Form() parameters still see it
     if not _csrf_ok(request, request.cookies.get(COOKIE), form.get("csrf")):
         raise CsrfRejected()
@@ -160,6 +164,11 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
     """Set an HttpOnly, SameSite=Strict cookie (Secure when the site is served over HTTPS)."""
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
+
+
+def clear_cookie(request: Request, response: Response, name: str) -> None:
+    """Delete a cookie set by :func:`set_cookie` (same attributes, so every browser drops it)."""
+    response.delete_cookie(name, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -205,7 +214,7 @@ def to_login(request: Request) -> RedirectResponse:
     target = "/login" if request.method != "GET" or back == "/" else f"/login?next={quote(back, safe='')}"
     response = RedirectResponse(target, status_code=303)
     if request.cookies.get(COOKIE):  # unknown or revoked: forget it
-        response.delete_cookie(COOKIE, path="/")
+        clear_cookie(request, response, COOKIE)
     return response
 
 
@@ -226,6 +235,11 @@ class PageRoute(APIRoute):
                 response = to_login(request)
             except (StewardError, CsrfRejected, RequestValidationError) as exc:
                 response = error_page(request, exc)
+            except Exception:  # a bug: log it, and still answer with a page rather than the API's JSON
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                response = render(request, "error.html", status=500, title="Something went wrong",
+                                  message="The server hit an unexpected error; its log has the details.",
+                                  status_code=500)
             response.headers.update(_HEADERS)
             return response
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from markupsafe import Markup
 
-from steward.audit.policy import Policy
 
 __all__ = ["STATUS_ORDER", "blockers", "card_html", "findings_view", "risk_answers", "sign_off_view",
            "signer_roles", "trail_text", "verdict"]
@@ -67,7 +66,7 @@ def findings_view(findings: list[dict[str, Any]]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``problems``: a list of ``{check, title, status, source, items}``, failing checks first, each
+        ``problems``: a list of ``{check, title, status, sources, items}``, failing checks first, each
         with its standard named once; ``rest``: status -> findings, for passes and findings not judged.
     """
     ordered = sorted(findings, key=lambda f: STATUS_ORDER.get(f["status"], len(STATUS_ORDER)))
@@ -101,40 +100,13 @@ def sign_off_view(required: list[str], sign_offs: list[dict[str, Any]]) -> list[
     return out
 
 
-def blockers(model: dict[str, Any], policy: Policy) -> list[str]:
-    """What stands between the newest version and approval, in plain words (empty when nothing does).
+def blockers(model: dict[str, Any]) -> list[str]:
+    """What stands between the newest version and approval, as sentences (empty when nothing does).
 
-    Mirrors the registry's workflow rules from the data on the page; the registry still decides
-    when someone presses *Approve*.
+    These are the registry's own reasons (``approval_blockers``), the same the *Approve* button and
+    ``steward approve`` give, so the page can never disagree with the rules.
     """
-    if not model["versions"]:
-        return ["No version of the model is registered yet."]
-    newest = model["versions"][0]
-    if newest["status"] == "approved":
-        return []
-    risk = model["risk"]
-    if risk is None:
-        return ["The model's risk has not been assessed, so no tier says which checks and sign-offs apply."]
-    if not newest["audits"]:
-        return [f"Version {newest['version']} has not been audited yet."]
-    audit, out = newest["audits"][0], []
-    if audit["policy_sha256"] is None:
-        out.append("The latest audit was not held to a policy; it must be run again with the policy.")
-    elif audit["policy_sha256"] != policy.sha256:
-        out.append(f"The latest audit used {audit['policy_name']} version {audit['policy_version']}, not the current "
-                   f"policy ({policy.name} version {policy.version}); it must be run again.")
-    elif audit["tier"] != risk["tier"]:
-        out.append(f"The latest audit judged the model as {audit['tier']} risk, but its risk tier is {risk['tier']}.")
-    elif not audit["passed"]:
-        out.append(f"The latest audit failed: {audit['n_fail']} check{'s' if audit['n_fail'] != 1 else ''} "
-                   f"did not meet the policy.")
-    for row in sign_off_view(model["required_sign_off"], newest["sign_offs"]):
-        who = row["sign_off"]
-        if row["state"] == "waiting":
-            out.append(f"Waiting for a sign-off from the {_role(row['role'])}.")
-        elif row["state"] == "rejected":
-            out.append(f"The {_role(row['role'])}, {who['person']}, rejected it: {who['comment']}")
-    return out
+    return [p[:1].upper() + p[1:] + ("" if p.endswith(".") else ".") for p in model["approval_blockers"]]
 
 
 def _role(role: str) -> str:

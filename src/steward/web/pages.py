@@ -22,6 +22,7 @@ from steward.web._errors import status_of
 from steward.web._pages_core import (
     LOGIN_COOKIE,
     PageRoute,
+    clear_cookie,
     csrf_token,
     form_user,
     local_path,
@@ -97,7 +98,7 @@ def login(request: Request, key: str = Form(""), csrf: str = Form(""), next: str
         return _login_page(request, 401, f"That key was not accepted: {exc}.", next)
     response = _see(local_path(next))
     set_cookie(request, response, COOKIE, key.strip())
-    response.delete_cookie(LOGIN_COOKIE, path="/")
+    clear_cookie(request, response, LOGIN_COOKIE)
     return response
 
 
@@ -105,7 +106,7 @@ def login(request: Request, key: str = Form(""), csrf: str = Form(""), next: str
 def logout(request: Request, _: dict = Depends(form_user)) -> Response:
     """Forget the login cookie."""
     response = _see("/login?flash=logged_out")
-    response.delete_cookie(COOKIE, path="/")
+    clear_cookie(request, response, COOKIE)
     return response
 
 
@@ -142,7 +143,7 @@ def _model_page(request: Request, name: str, status: int = 200, error: str | Non
         request, "model.html", status=status, error=error, error_at=error_at, form=form or {},
         flash=FLASH.get(request.query_params.get("flash", "")), m=m, newest=newest, audit=audit,
         verdict=verdict(audit), findings=findings_view(run["findings"]) if run else None,
-        card=card_html(run["model_card"]) if run else None, blockers=blockers(m, reg.policy),
+        card=card_html(run["model_card"]) if run else None, blockers=blockers(m),
         sign_offs=sign_off_view(m["required_sign_off"], newest["sign_offs"]) if newest else [],
         signer_roles=signer_roles(who, m["required_sign_off"], PERMISSIONS["sign_off"]),
         tier_description=tier.description if tier else None,
@@ -169,7 +170,7 @@ def sign_off(request: Request, name: str, version: str, role: str = Form(""), de
             raise
         form = {"role": role, "decision": decision, "comment": comment}
         return _model_page(request, name, status_of(exc), f"Your sign-off was not recorded: {exc}", "signoff", form)
-    return _see(f"/models/{quote(name)}?flash=signed#signoff")
+    return _see(f"/models/{quote(name)}?flash=signed")
 
 
 @router.post("/models/{name}/versions/{version}/approve")

@@ -92,11 +92,17 @@ def get_audit(run_id: int, reg: Registry = Depends(registry), _=Depends(require(
     return {k: v for k, v in run.items() if k not in ("report_html", "report_json", "model_card")}
 
 
+# Stored reports were uploaded by whoever recorded the audit; served from our own origin, they must
+# not be able to run script as the person reading them. Steward's reports need none.
+_UPLOADED = {"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+             "X-Content-Type-Options": "nosniff"}
+
+
 @router.get("/api/audits/{run_id}/report.html", response_class=HTMLResponse)
-def get_audit_html(run_id: int, reg: Registry = Depends(registry), _=Depends(require("read"))) -> str:
-    return reg.audit_run(run_id)["report_html"]
+def get_audit_html(run_id: int, reg: Registry = Depends(registry), _=Depends(require("read"))) -> HTMLResponse:
+    return HTMLResponse(reg.audit_run(run_id)["report_html"], headers=_UPLOADED)
 
 
 @router.get("/api/audits/{run_id}/model_card.md", response_class=PlainTextResponse)
-def get_audit_card(run_id: int, reg: Registry = Depends(registry), _=Depends(require("read"))) -> str:
-    return reg.audit_run(run_id)["model_card"]
+def get_audit_card(run_id: int, reg: Registry = Depends(registry), _=Depends(require("read"))) -> PlainTextResponse:
+    return PlainTextResponse(reg.audit_run(run_id)["model_card"], headers=_UPLOADED)
