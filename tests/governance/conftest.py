@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import warnings
@@ -48,8 +49,9 @@ def postgres_admin():
         pytest.skip(reason)
 
 
-@pytest.fixture
-def pg_url():
+@contextlib.contextmanager
+def fresh_postgres():
+    """A new, empty PostgreSQL database for one test (or module), dropped afterwards."""
     admin = postgres_admin()
     name = f"steward_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -58,6 +60,12 @@ def pg_url():
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url():
+    with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

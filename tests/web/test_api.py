@@ -1,5 +1,6 @@
 """The REST API: every route × every role (least privilege), one JSON error shape, OpenAPI, and
-`steward audit --register --server` against a real server on loopback."""
+`steward audit --register --server` against a real server on loopback. The matrix and the error
+shapes run on SQLite and on PostgreSQL."""
 
 import json
 import re
@@ -16,7 +17,7 @@ from steward.cli import cli
 from steward.governance import ROLES, Registry
 from steward.web import create_app
 from steward.web._auth import PERMISSIONS
-from tests.governance.conftest import RISK, lenient_policy, passing_audit  # noqa: F401  (fixtures)
+from tests.governance.conftest import RISK, fresh_postgres, lenient_policy, passing_audit  # noqa: F401  (fixtures)
 
 # (method, path, permission, body) — {role} in a path or body is replaced by the caller's role.
 ROUTES = [
@@ -52,9 +53,18 @@ def fill(value, role):
     return value
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('api') / 'r.db'}"
+    else:
+        with fresh_postgres() as url:
+            yield url
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, passing_audit, lenient_policy):
-    reg = Registry(f"sqlite:///{tmp_path_factory.mktemp('api') / 'r.db'}", policy=lenient_policy)
+def server(database, passing_audit, lenient_policy):
+    reg = Registry(database, policy=lenient_policy)
     reg.register_model("m", actor="dev", domain="criminal_justice")
     reg.register_version("m", "1", actor="dev")
     reg.assess_risk("m", RISK, actor="dev")
