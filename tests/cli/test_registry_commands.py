@@ -71,6 +71,12 @@ def test_local_registry_workflow(tmp_path):
 def test_bad_database_url_is_a_clear_error(tmp_path):
     r = run("models", "list", "--database-url", "nonsense")
     assert r.exit_code == 2 and "is not a URL" in r.output
+    r = run("models", "list", "--database-url", "postgresql://nobody@127.0.0.1:1/x")
+    assert r.exit_code == 2 and "cannot open the registry database postgresql+psycopg://nobody@127.0.0.1:1/x" in r.output
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run("models", "list", "--database-url", f"sqlite:///{blocker}/sub/r.db")
+    assert r.exit_code == 2 and "cannot create the registry's folder" in r.output
 
 
 def free_port():

@@ -226,3 +226,24 @@ def test_stored_reports_cannot_run_script(server):
     assert r.headers["x-content-type-options"] == "nosniff"
     card = client.get(f"/api/audits/{run['id']}/model_card.md", headers=headers)
     assert card.headers["content-security-policy"].startswith("sandbox")
+
+
+def test_a_malformed_or_inconsistent_report_is_refused(server):
+    client, keys, audit_body, reg = server
+    headers = {"Authorization": f"Bearer {keys['developer']}"}
+    before = len(reg.version("m", "1")["audits"])
+    good = audit_body["report"]
+    fails = [dict(f, status="fail") for f in good["findings"][:1]] + good["findings"][1:]
+    cases = [
+        ({**good, "findings": [{"id": "x"}]}, "report.findings.0.status: Field required"),
+        ({**good, "source": "somewhere"}, "report.source"),
+        ({**good, "schema": "other/9"}, "report.schema"),
+        ({**good, "findings": fails}, "report.passed is True but its findings say False (1 failing"),
+    ]
+    for report, message in cases:
+        r = client.post("/api/models/m/versions/1/audits", headers=headers,
+                        json={"report": report, "report_html": "", "model_card": ""})
+        assert r.status_code == 400, r.text
+        check_shape(r)
+        assert message in r.json()["error"]
+    assert len(reg.version("m", "1")["audits"]) == before  # nothing was stored

@@ -38,7 +38,12 @@ def make_engine(url: str | None = None) -> Engine:
                            f"postgresql+psycopg://user@host:5432/dbname") from None
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StewardError(f"cannot create the registry's folder {str(folder)!r}: {exc.strerror or exc}; "
+                                   f"give a --database-url in a folder you can write to") from None
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas(engine)
         return engine
@@ -79,14 +84,24 @@ def _alembic_config(engine: Engine):
 
 
 def upgrade(engine: Engine) -> str:
-    """Bring the schema to the newest migration (an empty database gets every table); its revision."""
+    """Bring the schema to the newest migration (an empty database gets every table); its revision.
+
+    A database that cannot be reached or opened is a :class:`StewardError` naming the URL.
+    """
     from alembic import command
+    from sqlalchemy.exc import DBAPIError
 
     cfg = _alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    return current_revision(engine)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return current_revision(engine)
+    except DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise StewardError(f"cannot open the registry database {where}: {reason}; check the URL "
+                           f"(--database-url or STEWARD_DATABASE_URL) and that the server is running") from None
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,8 +66,6 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
     """
 
     def __init__(self, url: str | None = None, policy: Policy | str | Path | None = None) -> None:
-        import os
-
         self.engine = make_engine(url)
         self.revision = upgrade(self.engine)
         self.policy = load_policy(policy if policy is not None else os.environ.get("STEWARD_POLICY"))
@@ -182,14 +181,9 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
     def record_audit_report(self, model: str, version: str, *, report: dict[str, Any], report_html: str,
                             model_card: str, actor: str) -> dict[str, Any]:
         """Store an audit run from its reports (``report.json`` as a dict, the HTML report, the model card)."""
-        from steward.audit import SCHEMA
+        from steward.governance._reports import check_report
 
-        if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-            raise StewardError(f"report must be a Steward report.json (schema {SCHEMA!r}); got "
-                               f"{report.get('schema') if isinstance(report, dict) else type(report).__name__!r}")
-        for key in ("findings", "passed", "policy", "source"):
-            if key not in report:
-                raise StewardError(f"report has no {key!r}; send the report.json that steward audit wrote")
+        check_report(report)
         with self.tx() as s:
             m, v = self._version(s, model, version)
             findings = report["findings"]
