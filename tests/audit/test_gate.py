@@ -68,6 +68,15 @@ def test_default_high_tier_fails_compas_on_air_and_fpr(high, compas):
                                   "as often as Caucasian defendants (44.8% against 23.5%")
 
 
+def test_smd_finding_against_pandas(high, compas):
+    smd = by_id(high)["standardized_mean_difference[race=African-American vs Caucasian]"]
+    mean = compas.groupby("race")["decile_score"].mean()
+    expected = (mean["African-American"] - mean["Caucasian"]) / compas["decile_score"].std(ddof=1)
+    assert smd.value == pytest.approx(expected, abs=1e-12)
+    assert (f"({mean['African-American']:.2f} against {mean['Caucasian']:.2f};" in smd.message
+            and f"is {expected:.2f} standard deviations higher" in smd.message)
+
+
 def test_statuses_of_the_other_findings(high):
     f = by_id(high)
     # Too small to judge: 18 Native American defendants.

@@ -68,6 +68,13 @@ def test_local_registry_workflow(tmp_path):
     assert run("signoff", "credit", "--role", "validator", "--decision", "approve", env=env).exit_code == 2
 
 
+def test_a_bad_register_reference_is_said_before_the_audit(tmp_path):
+    r = run("audit", str(steward.datasets.path("compas")), "--label", "two_year_recid", "--prediction", "is_recid",
+            "--protected", "race", "--register", "no-version", "--out", str(tmp_path / "rep"))
+    assert r.exit_code == 2 and "'no-version' is not MODEL:VERSION" in r.output
+    assert not (tmp_path / "rep").exists()
+
+
 def test_bad_database_url_is_a_clear_error(tmp_path):
     r = run("models", "list", "--database-url", "nonsense")
     assert r.exit_code == 2 and "is not a URL" in r.output

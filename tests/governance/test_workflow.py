@@ -43,24 +43,22 @@ def test_full_path_to_approval(reg, passing_audit):
         reg.approve("compas", "1", actor="dev")
 
 
-def test_failing_audit_blocks_approval_even_with_sign_offs(reg, lenient_policy):
-    weak = compas_audit(lenient_policy.path, tier="high")
-    ready(reg, weak)
-    # Make the stored audit a failing one: audit again under a policy tier the data fails.
-    strict = lenient_policy.text.replace("min: 0.5}\n    sign_off: [validator, executive]", "min: 0.9}\n    sign_off: [validator, executive]")
-    assert strict != lenient_policy.text
-    import tempfile, pathlib
-    p = pathlib.Path(tempfile.mkdtemp()) / "strict.yaml"
-    p.write_text(strict)
-    reg2 = Registry(reg.engine.url.render_as_string(hide_password=False), policy=p)
+def test_failing_audit_blocks_approval_even_with_sign_offs(db_url, lenient_policy, tmp_path):
+    # The same sign-off roles, but a threshold COMPAS does not meet (AIR 0.63 < 0.9).
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(lenient_policy.text.replace("{min: 0.5}\n    sign_off: [validator, executive]",
+                                                  "{min: 0.9}\n    sign_off: [validator, executive]"))
+    reg = Registry(db_url, policy=strict)
     try:
-        reg2.record_audit("compas", "1", compas_audit(p), actor="dev")
+        failing = compas_audit(strict)
+        assert failing.passed is False
+        ready(reg, failing)
         for role, who in (("validator", "Val"), ("executive", "Eve")):
-            reg2.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
-        with pytest.raises(WorkflowError, match=r"the latest audit \(#2\) failed the policy \(\d+ failing finding"):
-            reg2.approve("compas", "1", actor="dev")
+            reg.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
+        with pytest.raises(WorkflowError, match=r"the latest audit \(#1\) failed the policy \(\d+ failing finding"):
+            reg.approve("compas", "1", actor="dev")
     finally:
-        reg2.close()
+        reg.close()
 
 
 def test_audit_under_another_policy_is_refused(reg, failing_audit):

@@ -27,10 +27,11 @@ Path_ = tuple[Any, ...]
 class YamlDoc:
     """The value of a YAML file and the line of every key (1-based), by path."""
 
-    def __init__(self, value: Any, lines: dict[Path_, int], name: str) -> None:
+    def __init__(self, value: Any, lines: dict[Path_, int], name: str, text: str = "") -> None:
         self.value = value
         self.lines = lines
         self.name = name
+        self.text = text
 
     def line(self, path: Path_) -> int:
         """Line of the longest prefix of ``path`` that is in the file (the parent of a missing key)."""
@@ -78,7 +79,7 @@ def read_yaml(source: str | Path, *, what: str) -> YamlDoc:
     lines: dict[Path_, int] = {}
     constructor = yaml.SafeLoader("")
     value = _build(node, (), lines, constructor, name)
-    return YamlDoc(value, lines, name)
+    return YamlDoc(value, lines, name, text)
 
 
 def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructor: yaml.SafeLoader, name: str) -> Any:

@@ -82,6 +82,10 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
     """
     from steward.audit import audit
 
+    if register_ref:  # a mistyped MODEL:VERSION is said before the audit runs, not after
+        from steward.governance import parse_ref
+
+        parse_ref(register_ref)
     console = Console()
     err = Console(stderr=True)
     show = progress if progress is not None else (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES)
@@ -112,10 +116,9 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
 
 def _register(result, ref, server, api_key, database_url, policy, console) -> None:
     from steward.cli._governance import local_actor, open_backend
-    from steward.governance import parse_ref, record_audit_run
+    from steward.governance import record_audit_run
     from steward.governance._environment import code_revision
 
-    parse_ref(ref)
     backend = open_backend(server, api_key, database_url, policy)
     try:
         run = record_audit_run(backend, ref, result, actor=local_actor(None), code_revision=code_revision())

@@ -172,26 +172,21 @@ def standardized_mean_difference(ctx: CheckContext, params: SMDParams) -> list[F
                         message="The audit has no score column, so the standardized mean difference cannot be computed; "
                                 "give --score to audit it.")]
     conf = f"{round(ctx.tier.confidence * 100)}%"
+    g = ctx.result.groups
+    ref_mean = {a: m for a, m in g.loc[g["is_reference"], ["attribute", "mean_score"]].itertuples(index=False)}
 
     def sentence(r: dict, s: Speaker) -> str:
         smd = r["smd"]
         way = "higher" if smd >= 0 else "lower"
         return (f"The mean {roles.score} of {s.who(r['attribute'], r['group'])} is {abs(smd):.2f} standard deviations "
                 f"{way} than that of {s.who(r['attribute'], r['reference'])} ({r['mean_score']:.2f} against "
-                f"{r['mean_score'] - smd * _sd(ctx):.2f}; {conf} interval of the SMD {_f(r['smd_ci_low']):.2f} to "
+                f"{ref_mean[r['attribute']]:.2f}; {conf} interval of the SMD {_f(r['smd_ci_low']):.2f} to "
                 f"{_f(r['smd_ci_high']):.2f}, {format_p(r['smd_p_value'])}); the policy allows at most "
                 f"{params.max_abs:.2f} either way.")
 
     return _compare(ctx, params, check="standardized_mean_difference", metric="smd", value_col="smd",
                     p_col="smd_p_value", breach=lambda v: abs(v) > params.max_abs, sentence=sentence,
                     threshold={"max_abs": params.max_abs})
-
-
-def _sd(ctx: CheckContext) -> float:
-    """The score's standard deviation over all rows (the SMD's denominator), from the cells."""
-    c = ctx.result.cells.frame
-    n, s, sq = c["n"].sum(), c["score_sum"].sum(), c["score_sq"].sum()
-    return float(np.sqrt(max(sq - s * s / n, 0.0) / (n - 1.0)))
 
 
 def _error_rate_check(name: str, short: str, rate: str, label: int, decision: int):

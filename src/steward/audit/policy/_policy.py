@@ -120,7 +120,6 @@ def load_policy(source: str | Path | Policy | None = None) -> Policy:
     if source is None or str(source) == "default":
         source = default_policy_path()
     doc = read_yaml(Path(source) if "\n" not in str(source) else str(source), what="policy")
-    text = Path(source).read_text(encoding="utf-8") if "\n" not in str(source) else str(source)
     if not isinstance(doc.value, dict):
         raise PolicyError(f"{doc.name}:1: a policy file must be a mapping with policy:, domains: and tiers:")
     try:
@@ -136,7 +135,7 @@ def load_policy(source: str | Path | Policy | None = None) -> Policy:
         description=model.policy.description, tiers=tiers, domains=tuple(model.domains),
         incident_checklist=tuple(model.incident_checklist),
         path=None if doc.name.startswith("<") else doc.name,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text,
+        sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(), text=doc.text,
     )
 
 
