@@ -165,7 +165,7 @@ def trail_text(entry: dict[str, Any]) -> str:
 
 def card_html(markdown: str) -> Markup:
     """The model card's Markdown as HTML; raw HTML in it is escaped, not passed through."""
-    from markdown_it import MarkdownIt  # comes with rich, a core dependency
+    from markdown_it import MarkdownIt  # declared in the server extra
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     return Markup(md.render(markdown or ""))
