@@ -86,6 +86,18 @@ def _screenshot(driver, path: Path) -> None:
     driver.set_window_size(1280, 1000)
 
 
+def _click_and_wait(driver, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone (else the next
+    lookup may find an element of the old page that is about to go stale)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+
+
 def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, keys, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -94,12 +106,12 @@ def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, key
     browser.get(f"{server}/")
     assert "/login" in browser.current_url
     browser.find_element(By.ID, "key").send_keys(keys["executive"])
-    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]"))
 
     # The inventory, then the model.
     assert browser.find_element(By.TAG_NAME, "h1").text == "Model inventory"
     assert "Signed in as Eve Executive" in browser.find_element(By.CSS_SELECTOR, "header").text
-    browser.find_element(By.LINK_TEXT, MODEL).click()
+    _click_and_wait(browser, browser.find_element(By.LINK_TEXT, MODEL))
     assert browser.find_element(By.TAG_NAME, "h1").text == MODEL
     assert browser.find_element(By.CSS_SELECTOR, ".verdict.bad").text == "FAILED"
 
@@ -116,7 +128,7 @@ def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, key
     Select(browser.find_element(By.ID, "role")).select_by_value("executive")
     browser.find_element(By.ID, "decision-approve").click()
     browser.find_element(By.ID, "comment").send_keys("Accepted while the disparity is remediated")
-    browser.find_element(By.XPATH, "//button[text()='Record my sign-off']").click()
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Record my sign-off']"))
 
     assert "Your sign-off has been recorded." in browser.find_element(By.CSS_SELECTOR, ".flash").text
     table = browser.find_element(By.CSS_SELECTOR, "#signoff + p + table").text
