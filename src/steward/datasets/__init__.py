@@ -12,10 +12,13 @@ import pandas as pd
 
 from steward.errors import StewardError
 
-__all__ = ["load_compas", "path", "names", "provenance"]
+__all__ = ["load_compas", "load_adult", "load_german", "path", "names", "provenance"]
 
 _FILES = {
     "compas": "compas-scores-two-years.csv.gz",
+    "adult": "adult-train.csv.gz",
+    "adult-test": "adult-test.csv.gz",
+    "german": "german-credit.csv.gz",
     # Card info for the COMPAS demo: wording, model details from public sources, risk answers.
     "compas-card": "compas_model_card.yaml",
 }
@@ -63,3 +66,36 @@ def load_compas(*, propublica_filter: bool = False) -> pd.DataFrame:
         )
         df = df[keep].reset_index(drop=True)
     return df
+
+
+def load_adult(split: str = "train", *, dropna: bool = False) -> pd.DataFrame:
+    """UCI Adult ("Census Income"): 32,561 training rows or 16,281 test rows.
+
+    Values are the original text with whitespace stripped; ``income`` is ``<=50K`` or ``>50K`` in
+    both splits (the test file's final period is removed). Missing values (``?`` in the UCI files)
+    are NaN; ``dropna=True`` drops those rows (30,162 and 15,060 remain).
+
+    Examples
+    --------
+    >>> from steward.datasets import load_adult
+    >>> load_adult().shape, load_adult("test", dropna=True).shape
+    ((32561, 15), (15060, 15))
+    """
+    if split not in ("train", "test"):
+        raise StewardError(f"split must be 'train' or 'test', got {split!r}")
+    df = pd.read_csv(path("adult" if split == "train" else "adult-test"), na_values=["?"])
+    return df.dropna().reset_index(drop=True) if dropna else df
+
+
+def load_german() -> pd.DataFrame:
+    """Statlog German Credit (1,000 rows): the UCI codes (``A11``...) as they are, ``class`` 1 = good
+    risk, 2 = bad risk. ``personal_status_sex`` folds sex into marital status (A92 = female) and
+    ``age_years`` is the applicant's age; see ``provenance()`` for the known coding errors.
+
+    Examples
+    --------
+    >>> from steward.datasets import load_german
+    >>> load_german()["class"].value_counts().to_dict()
+    {1: 700, 2: 300}
+    """
+    return pd.read_csv(path("german"))
