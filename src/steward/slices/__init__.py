@@ -1,0 +1,13 @@
+"""Slice discovery: the subgroups (conjunctions of feature = value) where a model does worst.
+
+>>> from steward.slices import find_slices, misclassified
+>>> report = find_slices(df, misclassified(df.label, df.decision), features=["age", "sex", "region"])  # doctest: +SKIP
+>>> report.to_frame()  # doctest: +SKIP
+"""
+
+from steward.slices._encode import BINNINGS, Encoding, encode_features
+from steward.slices._find import SliceReport, find_slices, misclassified
+from steward.slices._sliceline import Lattice, sliceline
+
+__all__ = ["BINNINGS", "Encoding", "Lattice", "SliceReport", "encode_features", "find_slices", "misclassified",
+           "sliceline"]
