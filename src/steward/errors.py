@@ -18,6 +18,8 @@ __all__ = [
     "WorkflowError",
     "AuthenticationError",
     "PermissionDenied",
+    "UnsafeModelError",
+    "TamperedModelError",
     "StewardWarning",
     "SmallGroupWarning",
     "DefaultReferenceWarning",
@@ -58,6 +60,14 @@ class AuthenticationError(StewardError):
 
 class PermissionDenied(StewardError):
     """The caller's roles do not allow the action."""
+
+
+class UnsafeModelError(StewardError):
+    """A model file could run code when loaded (pickle, joblib, unknown skops types) and was not trusted."""
+
+
+class TamperedModelError(StewardError):
+    """A model file's SHA-256 differs from the one it was expected to have."""
 
 
 class MissingExtraError(StewardError, ImportError):

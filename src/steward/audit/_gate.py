@@ -56,12 +56,13 @@ def evaluate(
     policy = load_policy(policy)
     card = load_card_info(card_info)
     chosen, reason = resolve_tier(policy, tier, card)
-    s = result.settings
+    s, previous = result.settings, result
     if (s["min_group_size"], s["confidence"]) != (chosen.min_group_size, chosen.confidence):
         result = result_from_cells(result.cells, result.roles, source_info=result.source,
                                    intersections=s["intersections"], min_group_size=chosen.min_group_size,
                                    confidence=chosen.confidence, engine=s["engine"])
-    ctx = CheckContext(result=result, tier=chosen, card=card)
+        result = dataclasses.replace(result, analyses=previous.analyses, model=previous.model)
+    ctx = CheckContext(result=result, tier=chosen, card=card, analyses=result.analyses)
     findings = []
     for name, params in chosen.checks.items():
         findings.extend(CHECKS[name].run(ctx, params))

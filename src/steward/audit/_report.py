@@ -9,6 +9,7 @@ import numpy as np
 
 from steward.audit._charts import attribute_chart
 from steward.audit._findings import worst_first
+from steward.audit._report_models import analysis_sections
 from steward.audit.card import card_sections
 from steward.audit._summary import format_p, pct
 
@@ -77,6 +78,7 @@ def render_html(result: "AuditResult") -> str:
         card_title=card_title,
         card_sections=card,
         has_card=result.card is not None,
+        analyses=analysis_sections(result),
     )
 
 

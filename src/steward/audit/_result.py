@@ -63,6 +63,10 @@ class AuditResult:
     findings: list[Finding] | None = None
     policy: dict[str, Any] | None = None
     card: CardInfo | None = None
+    # Analyses run with the model or its errors (slices, benchmark, residuals, churn): result objects
+    # with to_dict(), to_frame() and chart(); and what the model was (kind, features, artifact SHA-256).
+    analyses: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -126,6 +130,8 @@ class AuditResult:
             "policy": self.policy,
             "findings": [f.to_dict() for f in worst_first(self.findings or [])],
             "card_info": None if self.card is None else self.card.model_dump(mode="json", exclude_none=True),
+            "model": self.model,
+            "analyses": {name: a.to_dict() for name, a in self.analyses.items()},
             "groups": self.group_rows(),
             "cells": json.loads(self.cells.frame.to_json(orient="records")),
         }

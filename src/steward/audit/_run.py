@@ -40,6 +40,13 @@ def audit(
     policy: Any = None,
     tier: str | None = None,
     card_info: Any = None,
+    model: Any = None,
+    train: Any = None,
+    previous: Any = None,
+    benchmark: str = "logistic",
+    trust_pickle: bool = False,
+    model_sha256: str | None = None,
+    trusted_types: Sequence[str] | None = None,
 ) -> AuditResult:
     """Audit a model's decisions for discrimination across protected groups.
 
@@ -83,6 +90,20 @@ def audit(
     card_info : dict, path of a card-info YAML, or CardInfo, optional
         What the model card cannot derive (owner, intended use, ...), how findings name people
         and decisions (``wording:``), and the risk answers.
+    features : list of str
+        Feature columns. With them the audit also searches the slices where decisions are most
+        often wrong (SliceLine) and, when there is a score, analyses the residuals.
+    model : path or model object, optional
+        Score the data with this model (``features`` are its inputs) instead of reading a decision
+        column: the decision is ``score >= threshold`` (default 0.5). Files are loaded safely
+        (see :func:`steward.models.load_model`); the artifact's SHA-256 is in the report.
+    train : DataFrame or path, optional
+        Training data: a transparent benchmark model (``benchmark``: ``logistic``, ``tree`` or
+        ``ebm``) is trained on it and compared with the model on the audit data.
+    previous : path or model object, optional
+        The previous version of the model: the report gives the share of decisions that flip.
+    trust_pickle, model_sha256, trusted_types
+        Passed to :func:`steward.models.load_model` for ``model`` and ``previous``.
 
     Returns
     -------
@@ -120,6 +141,24 @@ def audit(
         raise RoleError(f"min_group_size must be a whole number >= 1, got {min_group_size!r}")
     if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
         raise RoleError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    model_obj = previous_obj = None
+    frame = None
+    if model is not None or previous is not None or train is not None:
+        from steward.audit._analyses import MODEL_SCORE, load_any_model, read_frame, score_with_model
+
+        if model is None:
+            raise RoleError("--previous and --train compare a model: give the model too (--model)")
+        if prediction is not None or score is not None:
+            raise RoleError("give either a model (--model, which makes the decisions) or decision columns "
+                            "(--prediction / --score), not both")
+        if not features:
+            raise RoleError("a model needs its input columns: give features (--features a,b,c)")
+        load = dict(trust_pickle=trust_pickle, trusted_types=trusted_types, features=features)
+        model_obj = load_any_model(model, sha256=model_sha256, **load)
+        previous_obj = None if previous is None else load_any_model(previous, **load)
+        frame = read_frame(data)
+        data = frame.assign(**{MODEL_SCORE: score_with_model(frame, model_obj)})
+        score, threshold = MODEL_SCORE, 0.5 if threshold is None else threshold
     roles = Roles(
         label=label, prediction=prediction, score=score, threshold=threshold, favourable=favourable,
         positive_label=positive_label, protected=parse_protected(protected), weight=weight,
@@ -140,6 +179,9 @@ def audit(
         cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
+    if features or model_obj is not None:
+        result = _with_analyses(result, data if frame is None else data, roles, model_obj, previous_obj, train,
+                                benchmark, chosen, min_group_size, confidence, on_progress)
     if chosen is None:
         if card_info is not None:
             from steward.audit.card import load_card_info
@@ -149,6 +191,31 @@ def audit(
     from steward.audit._gate import evaluate
 
     return evaluate(result, policy, tier=tier, card_info=card_info)
+
+
+def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, previous: Any, train: Any,
+                   benchmark: str, tier: Any, min_group_size: int, confidence: float,
+                   on_progress: Callable[[str, float], None] | None) -> AuditResult:
+    from steward.audit._analyses import read_frame, run_analyses
+    from steward.engine._columns import binary_array, numeric_array
+
+    frame = read_frame(data)
+    y = binary_array(frame[roles.label], column=roles.label, role="label", positive=roles.positive_label).astype(int)
+    s = None if roles.score is None else numeric_array(frame[roles.score], column=roles.score, role="score")
+    if roles.prediction is not None:
+        decision = binary_array(frame[roles.prediction], column=roles.prediction, role="prediction",
+                                positive=roles.positive_label).astype(int)
+    else:
+        decision = (s >= roles.threshold).astype(int)
+    analyses = run_analyses(
+        frame, y=y, decision=decision, score=s, features=roles.features, protected=list(roles.attributes),
+        favourable=roles.favourable, threshold=roles.threshold if roles.threshold is not None else 0.5,
+        model=model, train=train, label=roles.label, positive_label=roles.positive_label, previous=previous,
+        benchmark=benchmark, tier=tier, confidence=confidence, min_group_size=min_group_size, on_progress=on_progress)
+    info = None if model is None else {**model.describe(), "threshold": roles.threshold}
+    if info is not None and previous is not None:
+        info["previous"] = previous.describe()
+    return dataclasses.replace(result, analyses=analyses, model=info)
 
 
 def result_from_cells(

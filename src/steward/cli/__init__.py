@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from steward.cli._models import model_options, parse_features, print_analyses
+from steward.cli._models import register_commands as register_model_commands
 from steward.errors import StewardError, StewardWarning
 
 __all__ = ["main", "cli"]
@@ -72,10 +74,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--database-url", envvar="STEWARD_DATABASE_URL",
               help="With --register and no --server: the registry database [default: sqlite:///.steward/steward.db].")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: for files over 16 MiB).")
+@click.option("--train", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --model: training data for a transparent benchmark model to compare with.")
+@click.option("--benchmark", type=click.Choice(["logistic", "tree", "ebm"]), default="logistic", show_default=True,
+              help="The benchmark model trained on --train.")
+@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --model: the previous version's model file, for prediction churn.")
+@model_options
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
                   min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, register_ref,
-                  server, api_key, database_url, out_dir, progress):
+                  server, api_key, database_url, out_dir, progress, train, benchmark, previous, model, features,
+                  trust_pickle, model_sha256, trust_types):
     """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
 
     With --policy, every check of the tier is run: exit 1 when a finding fails, 0 when none does.
@@ -88,7 +98,8 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         parse_ref(register_ref)
     console = Console()
     err = Console(stderr=True)
-    show = progress if progress is not None else (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES)
+    show = progress if progress is not None else (
+        model is not None or (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
         with _progress(err, show) as on_progress:
@@ -97,11 +108,14 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
                 favourable=int(favourable), positive_label=positive_label, protected=list(protected),
                 weight=weight, intersections=not no_intersections, min_group_size=min_group_size,
                 confidence=confidence, engine=engine, on_progress=on_progress,
-                policy=policy, tier=tier, card_info=card_info,
+                policy=policy, tier=tier, card_info=card_info, features=parse_features(features), model=model,
+                train=train, previous=previous, benchmark=benchmark, trust_pickle=trust_pickle,
+                model_sha256=model_sha256, trusted_types=list(trust_types) or None,
             )
     from steward.cli._output import print_result
 
     print_result(result, console)
+    print_analyses(result.analyses, console)
     try:
         paths = result.save(out_dir, junit=junit)
     except OSError as exc:
@@ -215,3 +229,4 @@ def datasets_path(name: str) -> None:
 
 def main() -> None:
     cli(prog_name="steward")
+register_model_commands(cli)

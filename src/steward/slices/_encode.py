@@ -75,7 +75,13 @@ def _bin_edges(x: np.ndarray, bins: int | Sequence[float], binning: str) -> np.n
         inner = np.asarray(sorted(float(b) for b in bins))
         return np.concatenate([[min(finite.min(), inner[0])], inner, [max(finite.max(), inner[-1])]])
     if binning == "quantile":
-        edges = np.quantile(finite, np.linspace(0, 1, int(bins) + 1))
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, int(bins) + 1)))
+        if len(edges) < 3 and len(np.unique(finite)) > 1:
+            # one value holds most rows (capital gain: mostly 0): it gets a bin, the rest are binned
+            low = finite.min()
+            rest = finite[finite > low]
+            edges = np.unique(np.concatenate([[low], np.quantile(rest, np.linspace(0, 1, int(bins)))]))
+        return edges
     else:
         edges = np.linspace(finite.min(), finite.max(), int(bins) + 1)
     return np.unique(edges)

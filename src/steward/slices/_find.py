@@ -173,6 +173,11 @@ def find_slices(
     if not feats:
         raise RoleError("no features to slice on; give features=[...]")
     enc = encode_features(data, feats, bins=bins, binning=binning)
+    # a feature with one value only adds always-true predicates (ties of every slice): leave it out
+    constant = [f.name for f in enc.features if len(f.levels) < 2]
+    if constant:
+        keep = [i for i, f in enumerate(enc.features) if len(f.levels) >= 2]
+        enc = type(enc)([enc.features[i] for i in keep], [enc.codes[i] for i in keep])
     lat = sliceline(enc.codes, enc.cards, err, k=int(k), max_level=int(max_level), alpha=float(alpha),
                     min_support=support, on_progress=on_progress)
     n, total = len(err), float(err.sum())
@@ -197,7 +202,8 @@ def find_slices(
         rows=n,
         mean_error=float(lat.mean_error),
         settings={"k": int(k), "max_level": int(max_level), "alpha": float(alpha), "min_support": support,
-                  "bins": bins if isinstance(bins, int) else dict(bins), "binning": binning, "features": feats},
+                  "bins": bins if isinstance(bins, int) else dict(bins), "binning": binning, "features": feats,
+                  "constant_features_skipped": constant},
         encoding=enc,
         levels_searched=lat.levels_searched,
         candidates_evaluated=lat.candidates_evaluated,

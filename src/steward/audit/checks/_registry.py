@@ -13,8 +13,8 @@ Later capabilities (slices, explanations, privacy, monitoring) add their checks 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,11 +47,13 @@ class GroupCheckParams(CheckParams):
 
 @dataclass
 class CheckContext:
-    """What a check may look at. Later issues add the model, slices, explanations, ... here."""
+    """What a check may look at: the audit, the tier, the card info, and the analyses the audit ran
+    with the model (``slices``, ``benchmark``, ``residuals``, ``churn``; absent when not run)."""
 
     result: "AuditResult"
     tier: "Tier"
     card: "CardInfo | None" = None
+    analyses: dict[str, Any] = field(default_factory=dict)
 
 
 RunFn = Callable[[CheckContext, CheckParams], list[Finding]]

@@ -1,0 +1,133 @@
+"""The model-in-the-loop part of an audit: score the data with a model, then the analyses that need
+the model or its errors (slices, residuals, benchmark comparison, churn against a previous version).
+
+The core audit only needs decision columns; this module is what ``steward audit --model`` and
+``--features`` add. Analysis settings come from the policy tier's checks when it has them, so the
+search the check judges is the search the policy asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steward.data import open_source
+from steward.data._source import load_frame
+from steward.errors import DataValidationError, RoleError
+
+__all__ = ["MODEL_SCORE", "read_frame", "load_any_model", "score_with_model", "run_analyses"]
+
+MODEL_SCORE = "model_score"
+
+
+def read_frame(data: Any, what: str = "data") -> pd.DataFrame:
+    """All columns of ``data`` (DataFrame, Arrow table or CSV/Parquet path) as a DataFrame."""
+    src = open_source(data)
+    if src.frame is not None:
+        return src.frame
+    if src.table is not None:
+        return src.table.to_pandas()
+    try:
+        return load_frame(src, list(src.columns)).frame
+    except DataValidationError as exc:
+        raise DataValidationError(f"{what}: {exc}") from None
+
+
+def load_any_model(model: Any, *, trust_pickle: bool = False, sha256: str | None = None,
+                   trusted_types: Sequence[str] | None = None, features: Sequence[str] | None = None):
+    """A Steward model from a path (safe loading) or an in-memory object (wrapped)."""
+    from steward.models import load_model, wrap_model
+
+    if isinstance(model, (str, Path)):
+        return load_model(model, trust_pickle=trust_pickle, sha256=sha256, trusted_types=trusted_types,
+                          features=list(features) if features else None)
+    return wrap_model(model, features=list(features) if features else None)
+
+
+def score_with_model(frame: pd.DataFrame, model: Any) -> np.ndarray:
+    if MODEL_SCORE in frame.columns:
+        raise RoleError(f"the data already has a column named {MODEL_SCORE!r}, where the model's scores would go; "
+                        f"rename it, or audit that column with --score instead of --model")
+    score = np.asarray(model.score(frame), dtype=float)
+    if score.shape != (len(frame),) or not np.isfinite(score).all():
+        raise DataValidationError("the model returned scores that are not one finite number per row")
+    return score
+
+
+def _tier_params(tier: Any, name: str, default: Any) -> Any:
+    if tier is not None and name in tier.checks:
+        return tier.checks[name]
+    return default
+
+
+def run_analyses(
+    frame: pd.DataFrame,
+    *,
+    y: np.ndarray,
+    decision: np.ndarray,
+    score: np.ndarray | None,
+    features: Sequence[str],
+    protected: Sequence[str],
+    favourable: int,
+    threshold: float,
+    model: Any = None,
+    train: Any = None,
+    label: str | None = None,
+    positive_label: Any = None,
+    previous: Any = None,
+    benchmark: str = "logistic",
+    tier: Any = None,
+    confidence: float = 0.95,
+    min_group_size: int = 30,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run every analysis the inputs allow; return them by name."""
+    from steward.audit.checks._models import SliceParams
+    from steward.debug import compare_models, prediction_churn, residual_analysis, train_benchmark
+    from steward.slices import find_slices
+
+    out: dict[str, Any] = {}
+    features = list(features)
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise DataValidationError(f"feature column(s) {', '.join(map(repr, missing))} not in the data; "
+                                  f"the columns are: {', '.join(map(str, frame.columns))}")
+
+    def step(name: str) -> Callable[[str, float], None] | None:
+        return None if on_progress is None else (lambda stage, frac: on_progress(f"{name}: {stage}", frac))
+
+    if features:
+        sp = _tier_params(tier, "slices", SliceParams())
+        out["slices"] = find_slices(frame, (decision != y).astype(float), features=features, k=sp.k,
+                                    max_level=sp.max_level, alpha=sp.alpha, min_support=sp.min_support,
+                                    on_progress=step("slices"))
+        if score is not None and ((score >= 0) & (score <= 1)).all():
+            out["residuals"] = residual_analysis(frame, y, score, features=features, loss="log_loss",
+                                                 min_support=sp.min_support)
+    if train is not None:
+        if model is None:
+            raise RoleError("a benchmark comparison (--train) needs the model (--model) to compare")
+        if not features:
+            raise RoleError("a benchmark model needs the feature columns (--features) to train on")
+        train_frame = read_frame(train, "training data")
+        if on_progress:
+            on_progress("benchmark: training", 0.0)
+        bench = train_benchmark(train_frame, label=label, features=features, kind=benchmark,
+                                positive_label=positive_label)
+        out["benchmark"] = compare_models(model, bench, frame, label=label, positive_label=positive_label,
+                                          protected=protected, threshold=threshold, confidence=confidence,
+                                          reference_name=f"{benchmark} benchmark", reference_kind="benchmark",
+                                          slice_features=features, min_group_size=min_group_size,
+                                          on_progress=step("benchmark"))
+    if previous is not None:
+        if model is None:
+            raise RoleError("churn against a previous version (--previous) needs the model (--model)")
+        old = previous.predict(frame, threshold=threshold)
+        out["churn"] = prediction_churn(decision, old, data=frame, protected=protected, favourable=favourable,
+                                        confidence=confidence, min_group_size=min_group_size)
+        out["churn"].previous = previous.describe()
+    return out

@@ -1,0 +1,221 @@
+"""`steward slices` and `steward compare`, and the model options `steward audit` shares with them."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from steward.errors import RoleError, StewardError
+
+__all__ = ["model_options", "parse_features", "print_analyses", "register_commands"]
+
+
+def parse_features(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        out += [f.strip() for f in v.split(",") if f.strip()]
+    return list(dict.fromkeys(out))
+
+
+def model_options(fn):
+    """--model, --features, --trust-pickle, --model-sha256, --trust-type (shared by audit/slices/compare)."""
+    for opt in reversed([
+        click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Score the data with this model file (.skops, LightGBM .txt, XGBoost .json/.ubj, .onnx; "
+                          ".pkl/.joblib only with --trust-pickle)."),
+        click.option("--features", "features", multiple=True, metavar="A,B,C",
+                     help="Feature columns (the model's inputs; the columns slices are searched over)."),
+        click.option("--trust-pickle", is_flag=True,
+                     help="Allow pickle/joblib model files: loading them runs any code they contain."),
+        click.option("--model-sha256", metavar="HEX", help="Refuse the model file unless its SHA-256 is this."),
+        click.option("--trust-type", "trust_types", multiple=True, metavar="NAME",
+                     help="A type a .skops file may contain beyond skops' defaults (repeat)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def print_analyses(result_analyses: dict, console: Console) -> None:
+    s = result_analyses.get("slices")
+    if s is not None and len(s):
+        t = Table(title=f"Slices where the model is most often wrong (overall error {s.mean_error:.1%})")
+        for col in ("slice", "rows", "error", "rest", "ratio"):
+            t.add_column(col, justify="left" if col == "slice" else "right")
+        for r in s.table.head(10).itertuples():
+            t.add_row(r.slice, f"{r.size:,}", f"{r.error_rate:.1%}", f"{r.rest_error_rate:.1%}", f"{r.error_ratio:.2f}")
+        console.print(t)
+    c = result_analyses.get("benchmark") or result_analyses.get("comparison")
+    if c is not None:
+        t = Table(title=f"Model vs {c.reference_name} ({c.rows:,} rows)")
+        for col in ("metric", "model", c.reference_kind, "difference", "interval", "better"):
+            t.add_column(col, justify="right")
+        for r in c.metrics[c.metrics["scope"] == "all"].itertuples():
+            t.add_row(r.metric, f"{r.model:.4f}", f"{r.reference:.4f}", f"{r.difference:+.4f}",
+                      f"{r.difference_ci_low:+.4f} to {r.difference_ci_high:+.4f}", "yes" if r.better else "no")
+        console.print(t)
+    r = result_analyses.get("residuals")
+    if r is not None:
+        console.print(f"Residuals: the worst 1% of rows carry {r.worst_share['top_1pct']:.1%} of the {r.loss}.")
+    ch = result_analyses.get("churn")
+    if ch is not None:
+        console.print(f"Churn: {ch.overall:.1%} of decisions flip against the previous version.")
+
+
+def _frame_and_errors(data, label, positive_label, prediction, score, threshold, model, features, trust_pickle,
+                      model_sha256, trust_types):
+    """The rows, 0/1 labels and decisions, and the model's scores when a model is given."""
+    import numpy as np
+
+    from steward.audit._analyses import load_any_model, read_frame
+    from steward.engine._columns import binary_array, numeric_array
+
+    frame = read_frame(data)
+    if label not in frame.columns:
+        raise RoleError(f"label column {label!r} is not in the data; the columns are: {', '.join(map(str, frame.columns))}")
+    y = binary_array(frame[label], column=label, role="label", positive=positive_label).astype(int)
+    sc = m = None
+    if model is not None:
+        if prediction or score:
+            raise RoleError("give either --model or --prediction/--score, not both")
+        if not features:
+            raise RoleError("a model needs its input columns: give --features a,b,c")
+        m = load_any_model(model, trust_pickle=trust_pickle, sha256=model_sha256, trusted_types=trust_types,
+                           features=features)
+        sc = m.score(frame)
+        decision = (sc >= (0.5 if threshold is None else threshold)).astype(int)
+    elif prediction:
+        decision = binary_array(frame[prediction], column=prediction, role="prediction", positive=positive_label).astype(int)
+    elif score and threshold is not None:
+        sc = numeric_array(frame[score], column=score, role="score")
+        decision = (sc >= threshold).astype(int)
+    else:
+        raise RoleError("say what the decisions are: --model FILE, --prediction COL, or --score COL with --threshold T")
+    return frame, y, decision, (None if sc is None else np.asarray(sc, float)), m
+
+
+def _write(out_dir: Path, name: str, payload: dict, html_body: str, title: str) -> Path:
+    from steward.audit._result import _write_atomic
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out_dir / f"{name}.json", json.dumps(payload, indent=2, allow_nan=False, default=str))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>body{{font-family:sans-serif;"
+            f"max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;"
+            f"padding:2px 6px}} svg{{max-width:100%;height:auto}}</style></head><body><h1>{title}</h1>{html_body}</body></html>")
+    _write_atomic(out_dir / f"{name}.html", page)
+    return out_dir / f"{name}.html"
+
+
+def register_commands(cli: click.Group) -> None:
+    @cli.command("slices")
+    @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--label", required=True, help="Column with the observed outcome.")
+    @click.option("--positive-label", help="Label value that counts as 1, when the label is not 0/1.")
+    @click.option("--prediction", help="Column with the 0/1 decision.")
+    @click.option("--score", help="Column with a score (with --threshold).")
+    @click.option("--threshold", type=float, help="Decision is 1 when score >= threshold (default 0.5 with --model).")
+    @click.option("--loss", type=click.Choice(["misclassification", "log_loss", "brier"]), default="misclassification",
+                  show_default=True, help="Per-row error to slice on (log_loss/brier need a probability score).")
+    @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many slices.")
+    @click.option("--max-level", type=click.IntRange(min=1), default=3, show_default=True, help="Most predicates per slice.")
+    @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.95, show_default=True,
+                  help="Weight of the error term against the size term.")
+    @click.option("--min-support", type=click.IntRange(min=1), default=32, show_default=True, help="Fewest rows per slice.")
+    @click.option("--bins", type=click.IntRange(min=2), default=10, show_default=True, help="Bins per number.")
+    @click.option("--binning", type=click.Choice(["quantile", "uniform"]), default="quantile", show_default=True)
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-slices"),
+                  show_default=True)
+    @model_options
+    def slices_command(data, label, positive_label, prediction, score, threshold, loss, k, max_level, alpha,
+                       min_support, bins, binning, out_dir, model, features, trust_pickle, model_sha256, trust_types):
+        """Find the slices of DATA (conjunctions of feature values) where the model is most often wrong."""
+        from steward.cli import _progress
+        from steward.debug import row_loss
+        from steward.slices import find_slices
+
+        feats = parse_features(features)
+        if not feats:
+            raise RoleError("give the feature columns to slice on: --features a,b,c")
+        frame, y, decision, sc, m = _frame_and_errors(data, label, positive_label, prediction, score, threshold, model,
+                                                      feats, trust_pickle, model_sha256, trust_types)
+        if loss == "misclassification":
+            errors = (decision != y).astype(float)
+        elif sc is None:
+            raise RoleError(f"--loss {loss} needs probability scores: give --model or --score")
+        else:
+            errors = row_loss(y, sc, loss)
+        console = Console()
+        with _progress(Console(stderr=True), True) as on_progress:
+            rep = find_slices(frame, errors, features=feats, k=k, max_level=max_level, alpha=alpha,
+                              min_support=min_support, bins=bins, binning=binning, on_progress=on_progress)
+        print_analyses({"slices": rep}, console)
+        if not len(rep):
+            console.print("No slice scores above 0: no subgroup is clearly worse than the rest at these settings.")
+        payload = {**rep.to_dict(), "model": None if m is None else m.describe(), "loss": loss}
+        html_body = rep.chart() + rep.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        page = _write(out_dir, "slices", payload, html_body, "Slices where the model does worst")
+        rep.to_frame().to_csv(out_dir / "slices.csv", index=False)
+        console.print(f"Slices: {page} (JSON and CSV beside it)")
+
+    @cli.command("compare")
+    @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--label", required=True, help="Column with the observed outcome.")
+    @click.option("--positive-label", help="Label value that counts as 1, when the label is not 0/1.")
+    @click.option("--protected", "protected", multiple=True, metavar="COL", help="Compare per group of this column too.")
+    @click.option("--threshold", type=float, default=0.5, show_default=True, help="Decision is 1 when score >= threshold.")
+    @click.option("--train", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Training data for a transparent benchmark model.")
+    @click.option("--benchmark", type=click.Choice(["logistic", "tree", "ebm"]), default="logistic", show_default=True)
+    @click.option("--previous", type=click.Path(dir_okay=False, path_type=Path),
+                  help="The previous version's model file: compare with it instead, and report churn.")
+    @click.option("--draws", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap resamples.")
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-compare"),
+                  show_default=True)
+    @model_options
+    def compare_command(data, label, positive_label, protected, threshold, train, benchmark, previous, draws, out_dir,
+                        model, features, trust_pickle, model_sha256, trust_types):
+        """Compare the model with a transparent benchmark (--train) or its previous version (--previous) on DATA."""
+        from steward.audit._analyses import load_any_model, read_frame
+        from steward.cli import _progress
+        from steward.debug import compare_models, prediction_churn, train_benchmark
+
+        feats = parse_features(features)
+        if model is None:
+            raise RoleError("give the model to compare: --model FILE")
+        if (train is None) == (previous is None):
+            raise RoleError("compare with one thing: --train FILE (a benchmark trained on it) or --previous FILE")
+        if not feats:
+            raise RoleError("give the model's input columns: --features a,b,c")
+        load = dict(trust_pickle=trust_pickle, trusted_types=trust_types, features=feats)
+        m = load_any_model(model, sha256=model_sha256, **load)
+        frame = read_frame(data)
+        console = Console()
+        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress:
+            warnings.simplefilter("ignore")
+            if train is not None:
+                on_progress("training", 0.0)
+                ref = train_benchmark(read_frame(train, "training data"), label=label, features=feats, kind=benchmark,
+                                      positive_label=positive_label)
+                name, kind = f"{benchmark} benchmark", "benchmark"
+            else:
+                ref = load_any_model(previous, **load)
+                name, kind = "previous version", "previous"
+            cmp = compare_models(m, ref, frame, label=label, positive_label=positive_label, protected=list(protected),
+                                 threshold=threshold, reference_name=name, reference_kind=kind, draws=draws,
+                                 slice_features=feats, on_progress=on_progress)
+        out = {"comparison": cmp}
+        payload = {"model": m.describe(), "reference": ref.describe(), **cmp.to_dict()}
+        html_body = cmp.chart() + cmp.metrics.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        if previous is not None:
+            churn = prediction_churn(m.predict(frame, threshold), ref.predict(frame, threshold), data=frame,
+                                     protected=list(protected))
+            out["churn"] = churn
+            payload["churn"] = churn.to_dict()
+            html_body += "<h2>Prediction churn</h2>" + churn.chart() + churn.table.to_html(index=False)
+        print_analyses(out, console)
+        page = _write(out_dir, "compare", payload, html_body, f"Model vs {name}")
+        console.print(f"Comparison: {page} (JSON beside it)")
