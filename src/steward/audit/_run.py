@@ -180,7 +180,7 @@ def audit(
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
     if features or model_obj is not None:
-        result = _with_analyses(result, data if frame is None else data, roles, model_obj, previous_obj, train,
+        result = _with_analyses(result, data, roles, model_obj, previous_obj, train,
                                 benchmark, chosen, min_group_size, confidence, on_progress)
     if chosen is None:
         if card_info is not None:
