@@ -1,9 +1,11 @@
-"""Models in the loop: one interface to score data with scikit-learn, LightGBM, XGBoost, ONNX models
-and Python callables, and safe loading of model files (pickle refused unless trusted; SHA-256 recorded).
+"""Models in the loop: score data with a scikit-learn, LightGBM, XGBoost or ONNX model, or a Python
+function, through one interface; load model files safely (pickle and joblib refused unless trusted,
+skops types checked, the SHA-256 of every file taken before it is read).
 
->>> from steward.models import load_model
->>> model = load_model("model.onnx")  # doctest: +SKIP
->>> model.score(frame)  # probability of class 1  # doctest: +SKIP
+>>> from steward.models import load_model, wrap_model
+>>> model = load_model("model.onnx", sha256="9f86d0...")  # doctest: +SKIP
+>>> model.score(frame)  # probability of class 1, one per row  # doctest: +SKIP
+>>> wrap_model(fitted_pipeline).predict(frame, threshold=0.5)  # 0/1 decisions  # doctest: +SKIP
 """
 
 from steward.errors import TamperedModelError, UnsafeModelError

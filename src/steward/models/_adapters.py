@@ -1,7 +1,14 @@
-"""One interface over the models Steward scores data with: scikit-learn, LightGBM, XGBoost, ONNX, callables."""
+"""One interface over the models Steward scores data with: scikit-learn, LightGBM, XGBoost, ONNX, callables.
+
+The model libraries are imported only when a model of theirs is wrapped or loaded, so that
+``import steward.models`` needs nothing beyond numpy and pandas.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -9,16 +16,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steward.errors import DataValidationError, MissingExtraError, RoleError
+from steward.errors import DataValidationError, MissingExtraError, RoleError, StewardError
 
-__all__ = ["ArtifactInfo", "Model", "KINDS", "wrap_model"]
+__all__ = ["ArtifactInfo", "KINDS", "Model", "wrap_model"]
 
 KINDS = ("scikit-learn", "lightgbm", "xgboost", "onnx", "callable")
+_ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
+                "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(string)": object}
 
 
 @dataclass(frozen=True)
 class ArtifactInfo:
-    """The file a model was loaded from: recorded in every report that used it."""
+    """The model file a :class:`Model` was loaded from, as recorded in every report that used it.
+
+    Attributes
+    ----------
+    path : str
+        The file's path as given to :func:`~steward.models.load_model`.
+    format : str
+        ``"skops"``, ``"lightgbm-text"``, ``"xgboost-json"``, ``"xgboost-ubj"``, ``"onnx"``,
+        ``"pickle"`` or ``"joblib"``.
+    sha256 : str
+        Hex SHA-256 of the file's bytes, taken before the file was loaded.
+    size : int
+        The file's size in bytes.
+    """
 
     path: str
     format: str
@@ -26,58 +48,137 @@ class ArtifactInfo:
     size: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-safe dict."""
         return asdict(self)
 
 
-def _categorical(X: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as pandas categories (what LightGBM and XGBoost expect for categorical inputs)."""
-    obj = [c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(X[c])]
-    if not obj:
-        return X
-    return X.assign(**{c: X[c].astype("category") for c in obj})
+def require(module: str) -> Any:
+    """Import an optional model library, or raise :class:`MissingExtraError` naming the extra that adds it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(f"{module} is needed for this model: pip install 'steward[models]'") from exc
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libraries' messages can run to pages)."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _text_columns(X: pd.DataFrame) -> list[str]:
+    return [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype)
+            and (X[c].dtype == object or pd.api.types.is_string_dtype(X[c].dtype))]
+
+
+def _resolve_features(given: Sequence[str] | None, native: Sequence[str] | None) -> tuple[Any, Any]:
+    """(data columns to read, in order; names to give them for the model, or None)."""
+    native = None if native is None else tuple(map(str, native))
+    if given is None:
+        return native, None
+    given = tuple(given)
+    if native is None or given == native:
+        return given, None
+    if set(native) <= set(given):  # the model names its inputs: its order decides, never the caller's
+        return native, None
+    moved = [f for i, f in enumerate(given) if f in native and native.index(f) != i]
+    if len(given) != len(native) or moved:
+        raise RoleError(f"features={list(given)} do not match the model's {len(native)} inputs {list(native)}: "
+                        f"give the data columns that feed those inputs, in the model's order")
+    return given, native  # other names for the same inputs: matched by position
 
 
 class Model:
-    """A model Steward can score data with.
+    """A model Steward can score data with; made by :func:`wrap_model` or :func:`~steward.models.load_model`.
 
-    ``score(X)`` gives the probability of class 1 for a binary classifier (the prediction for a
-    regressor or a callable); ``predict(X, threshold)`` the 0/1 decision ``score >= threshold``.
-    ``features`` are the columns the model reads, in its order, when known.
+    Attributes
+    ----------
+    kind : str
+        One of ``"scikit-learn"``, ``"lightgbm"``, ``"xgboost"``, ``"onnx"``, ``"callable"``.
+    task : str
+        ``"classification"`` (binary) or ``"regression"``.
+    features : tuple of str or None
+        The data columns the model reads, in its order, when known; scoring selects them.
+    artifact : ArtifactInfo or None
+        The file the model was loaded from; None for a wrapped object.
+    obj : object
+        The underlying model object.
     """
 
-    def __init__(self, obj: Any, kind: str, task: str, features: Sequence[str] | None,
-                 scorer: Callable[[pd.DataFrame], np.ndarray], artifact: ArtifactInfo | None = None) -> None:
-        self.obj = obj
-        self.kind = kind
-        self.task = task
-        self.features = tuple(features) if features is not None else None
+    def __init__(self, obj: Any, kind: str, task: str, scorer: Callable[[pd.DataFrame], Any], *,
+                 features: Sequence[str] | None = None, native: Sequence[str] | None = None,
+                 n_features: int | None = None, artifact: ArtifactInfo | None = None) -> None:
+        self.obj, self.kind, self.task, self.artifact = obj, kind, task, artifact
+        self.features, self._rename = _resolve_features(features, native)
+        self._n_features = n_features
         self._scorer = scorer
-        self.artifact = artifact
 
     def _inputs(self, X: Any) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X, columns=list(self.features) if self.features else None)
         if self.features is None:
+            if self._n_features is not None and X.shape[1] != self._n_features:
+                raise DataValidationError(
+                    f"the model takes {self._n_features} unnamed input columns but the data has {X.shape[1]} "
+                    f"({', '.join(map(str, X.columns))}); pass features=[...] (CLI --features a,b,c) in the model's order")
             return X
-        missing = [f for f in self.features if f not in X.columns]
+        found, missing = [], []
+        for f in self.features:
+            # ONNX converters replace characters like '-' in input names ('education-num' -> 'education_num')
+            alike = [f] if f in X.columns else [c for c in X.columns if re.sub(r"\W", "_", str(c)) == f]
+            if len(alike) == 1:
+                found.append(alike[0])
+            else:
+                missing.append(f)
         if missing:
             raise DataValidationError(
                 f"the model needs column(s) {', '.join(map(repr, missing))}, which the data lacks; the data has: "
-                f"{', '.join(map(str, X.columns))}")
-        return X[list(self.features)]
+                f"{', '.join(map(str, X.columns))}. Rename the columns, or pass features=[...] naming the data's "
+                f"columns for the model's inputs, in order")
+        return X[found].set_axis(list(self._rename or self.features), axis=1)
 
-    def score(self, X: Any) -> np.ndarray:
-        out = np.asarray(self._scorer(self._inputs(X)), dtype=np.float64)
-        if out.ndim == 2 and out.shape[1] == 2:
-            out = out[:, 1]
-        return out.reshape(-1)
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Score rows: the probability of class 1 for a classifier, the prediction for a regressor.
 
-    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            The rows; the model's ``features`` are selected from its columns (others are ignored).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, shape ``(len(X),)``.
+        """
+        frame = self._inputs(X)
+        try:
+            out = self._scorer(frame)
+        except StewardError:
+            raise
+        except Exception as exc:
+            if self.kind == "callable":  # the caller's own code: its error is theirs to read
+                raise
+            raise DataValidationError(f"the {self.kind} model could not score the data: {one_line(exc)}; check "
+                                      f"that the columns hold the kinds of values the model was trained on") from exc
+        out = np.asarray(out, dtype=np.float64)
+        if out.ndim == 2 and out.shape[1] > 2:
+            raise RoleError(f"the model gives {out.shape[1]} class probabilities; Steward scores binary classifiers "
+                            f"and regressors only")
+        if out.ndim == 2:
+            out = out[:, -1]
+        if out.shape != (len(frame),):
+            raise DataValidationError(f"the model returned {out.size} scores for {len(frame)} rows; it must "
+                                      f"give one number per row")
+        return out
+
+    def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
+        """The 0/1 decisions ``score(X) >= threshold`` of a classifier (int array)."""
         if self.task != "classification":
             raise RoleError(f"a {self.task} model has no 0/1 decision; compare its scores instead")
         return (self.score(X) >= threshold).astype(int)
 
     def describe(self) -> dict[str, Any]:
+        """What the model is, as a JSON-safe dict: kind, task, class name, features, artifact."""
         return {"kind": self.kind, "task": self.task, "class_name": type(self.obj).__name__,
                 "features": list(self.features) if self.features else None,
                 "artifact": None if self.artifact is None else self.artifact.to_dict()}
@@ -87,121 +188,167 @@ class Model:
         return f"Model(kind={self.kind!r}, task={self.task!r}, class={type(self.obj).__name__}{where})"
 
 
-def _binary_check(classes: Any, what: str) -> None:
-    if classes is not None and len(classes) != 2:
-        raise RoleError(f"{what} has {len(classes)} classes; Steward scores binary classifiers (and regressors) only")
-
-
-def _wrap_lightgbm_booster(obj: Any, features: Sequence[str] | None) -> Model:
-    objective = str(obj.params.get("objective", "") or obj.dump_model().get("objective", ""))
-    if objective.startswith(("multiclass", "softmax", "multiclassova")):
+def _lightgbm(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
+    if booster.num_model_per_iteration() > 1:
         raise RoleError("the LightGBM model is a multiclass model; Steward scores binary classifiers and regressors")
+    objective = str(booster.params.get("objective") or booster.dump_model(num_iteration=1).get("objective", ""))
     task = "classification" if objective.startswith(("binary", "cross_entropy", "xentropy")) else "regression"
-    return Model(obj, "lightgbm", task, features or obj.feature_name(),
-                 lambda X: obj.predict(_categorical(X)))
+
+    def scorer(X: pd.DataFrame) -> np.ndarray:
+        text = _text_columns(X)
+        if text and not booster.pandas_categorical:
+            raise DataValidationError(
+                f"column(s) {', '.join(map(repr, text))} hold text, but the LightGBM model was not trained on pandas "
+                f"categories, so it does not know which code each value had; give the codes it was trained on")
+        # Booster.predict maps pandas categories to the codes of the categories stored in the model
+        return booster.predict(X.astype({c: "category" for c in text}))
+
+    return Model(obj, "lightgbm", task, scorer, features=features, native=booster.feature_name())
 
 
-def _wrap_xgboost_booster(obj: Any, features: Sequence[str] | None) -> Model:
-    import json
-
+def _xgboost(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
     import xgboost as xgb
 
-    cfg = json.loads(obj.save_config())
-    objective = cfg["learner"]["objective"]["name"]
+    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
     if objective.startswith("multi:"):
         raise RoleError("the XGBoost model is a multiclass model; Steward scores binary classifiers and regressors")
-    task = "classification" if objective.startswith("binary:") else "regression"
     if objective == "binary:logitraw":
         raise RoleError("the XGBoost model outputs raw margins (binary:logitraw); train it with binary:logistic")
+    task = "classification" if objective.startswith("binary:") else "regression"
+    # Since XGBoost 3.1 a model trained on pandas categories stores them and re-codes new data by name.
+    recodes = hasattr(booster, "get_categories") and not booster.get_categories().empty()
 
     def scorer(X: pd.DataFrame) -> np.ndarray:
-        return obj.predict(xgb.DMatrix(_categorical(X), enable_categorical=True))
+        text = _text_columns(X)
+        if text and not recodes:
+            raise DataValidationError(
+                f"column(s) {', '.join(map(repr, text))} hold text, but the XGBoost model does not store its training "
+                f"categories (trained on codes, or saved by XGBoost < 3.1), so it cannot tell which code each value "
+                f"had; give the codes it was trained on, or retrain and save it with XGBoost >= 3.1")
+        return booster.predict(xgb.DMatrix(X.astype({c: "category" for c in text}), enable_categorical=True))
 
-    return Model(obj, "xgboost", task, features or obj.feature_names, scorer)
+    return Model(obj, "xgboost", task, scorer, features=features, native=booster.feature_names,
+                 n_features=booster.num_features())
 
 
-def _wrap_onnx(sess: Any, features: Sequence[str] | None) -> Model:
-    inputs = sess.get_inputs()
-    outputs = sess.get_outputs()
-    prob = next((o for o in outputs if "prob" in o.name.lower()), None)
+def _onnx(sess: Any, features: Sequence[str] | None) -> Model:
+    inputs, outputs = sess.get_inputs(), sess.get_outputs()
+    odd = [f"{i.name}: {i.type}" for i in inputs if i.type not in _ONNX_DTYPES]
+    if odd:
+        raise RoleError(f"the ONNX model has inputs of types Steward cannot feed from a table: {', '.join(odd)}")
+    prob = next((o for o in outputs if o.type.startswith("seq(map") or "prob" in o.name.lower()), None)
     out = prob or outputs[0]
-    task = "classification" if prob is not None or any("label" in o.name.lower() for o in outputs) else "regression"
     per_column = len(inputs) > 1
-    feats = features or ([i.name for i in inputs] if per_column else None)
+    shape = inputs[0].shape
+    width = shape[1] if not per_column and len(shape) == 2 and isinstance(shape[1], int) else None
 
-    def dtype_of(type_str: str) -> Any:
-        if "string" in type_str:
-            return object
-        if "double" in type_str:
-            return np.float64
-        if "int64" in type_str:
-            return np.int64
-        return np.float32
-
-    def scorer(X: pd.DataFrame) -> np.ndarray:
+    def scorer(X: pd.DataFrame) -> Any:
         if per_column:
-            feed = {i.name: X[i.name].to_numpy().astype(dtype_of(i.type)).reshape(-1, 1) for i in inputs}
+            feed = {i.name: X[i.name].to_numpy(dtype=_ONNX_DTYPES[i.type]).reshape(-1, 1) for i in inputs}
         else:
-            feed = {inputs[0].name: X.to_numpy().astype(dtype_of(inputs[0].type))}
+            feed = {inputs[0].name: X.to_numpy(dtype=_ONNX_DTYPES[inputs[0].type])}
         res = sess.run([out.name], feed)[0]
-        if isinstance(res, list) and res and isinstance(res[0], dict):  # skl2onnx ZipMap: one dict per row
-            key = 1 if 1 in res[0] else sorted(res[0])[-1]
+        if isinstance(res, list):  # skl2onnx's ZipMap: one {class: probability} dict per row
+            keys = list(res[0]) if res else [0, 1]
+            if len(keys) != 2:
+                raise RoleError(f"the ONNX model has {len(keys)} classes; Steward scores binary classifiers only")
+            key = 1 if 1 in keys else sorted(keys)[1]  # scikit-learn's class 1 is the larger label
             return np.array([r[key] for r in res], dtype=np.float64)
-        res = np.asarray(res, dtype=np.float64)
-        if res.ndim == 2 and res.shape[1] == 2:
-            return res[:, 1]
-        return res.reshape(-1)
+        return res
 
-    return Model(sess, "onnx", task, feats, scorer)
+    task = "classification" if prob is not None else "regression"
+    return Model(sess, "onnx", task, scorer, features=features,
+                 native=[i.name for i in inputs] if per_column else None, n_features=width)
 
 
-def wrap_model(obj: Any, *, features: Sequence[str] | None = None) -> Model:
-    """Wrap a model object: a scikit-learn estimator or Pipeline, a LightGBM or XGBoost model (Booster
-    or scikit-learn wrapper), an ``onnxruntime.InferenceSession``, or a callable ``f(DataFrame) -> scores``.
-    A :class:`Model` is returned as is (with ``features`` set when given)."""
+def _sklearn(obj: Any, features: Sequence[str] | None) -> Model:
+    name = type(obj).__name__
+    classifier = hasattr(obj, "predict_proba")
+    if hasattr(obj, "get_params"):  # a scikit-learn estimator: it must be fitted; its tags tell a classifier
+        base, exceptions, validation = (require(f"sklearn.{m}") for m in ("base", "exceptions", "utils.validation"))
+        try:
+            validation.check_is_fitted(obj)
+        except exceptions.NotFittedError:
+            raise RoleError(f"the {name} is not fitted: fit it before giving it to Steward") from None
+        classifier = classifier or base.is_classifier(obj)
+    classes = getattr(obj, "classes_", None)
+    if classifier and classes is not None and len(classes) != 2:
+        raise RoleError(f"the classifier {name} has {len(classes)} classes; Steward scores binary classifiers "
+                        f"(and regressors) only")
+    positive = classes[1] if classes is not None else 1
+    # fitted on an array: give it an array, as scikit-learn warns about column names it never saw
+    array = not hasattr(obj, "feature_names_in_") and hasattr(obj, "n_features_in_")
+
+    def scorer(X: pd.DataFrame) -> Any:
+        X = X.to_numpy() if array else X
+        if not classifier:
+            return obj.predict(X)
+        if hasattr(obj, "predict_proba"):
+            return obj.predict_proba(X)[:, 1]
+        return (obj.predict(X) == positive).astype(float)  # no probabilities (LinearSVC...): the decision is the score
+
+    return Model(obj, "scikit-learn", "classification" if classifier else "regression", scorer, features=features,
+                 native=getattr(obj, "feature_names_in_", None), n_features=getattr(obj, "n_features_in_", None))
+
+
+def wrap_model(obj: Any, features: Sequence[str] | None = None) -> Model:
+    """Wrap a model object so Steward can score data with it.
+
+    Parameters
+    ----------
+    obj : object
+        A fitted scikit-learn estimator or Pipeline (anything with ``predict_proba`` or ``predict``),
+        a LightGBM ``Booster``/``LGBMClassifier``/``LGBMRegressor``, an XGBoost ``Booster``/``XGBClassifier``/
+        ``XGBRegressor``, an ``onnxruntime.InferenceSession``, or a callable ``f(DataFrame) -> scores``
+        (taken as a classifier's probabilities). A :class:`Model` is returned as is.
+    features : list of str, optional
+        The data columns the model reads, in its order. When the model names its inputs, a list holding
+        all those names only selects them (the model's order is kept); a list of other names, as long as
+        the model's, maps the data's columns to its inputs by position.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from steward.models import wrap_model
+    >>> m = wrap_model(lambda X: 1 / (1 + np.exp(-X["x"].to_numpy())), features=["x"])
+    >>> m.predict(pd.DataFrame({"x": [-1.0, 2.0], "y": [0, 0]})).tolist()
+    [0, 1]
+    """
     if isinstance(obj, Model):
         if features is not None and obj.features is None:
             obj.features = tuple(features)
         return obj
-    mod = type(obj).__module__.split(".")[0]
-    name = type(obj).__name__
-    if mod == "lightgbm":
-        if name == "Booster":
-            return _wrap_lightgbm_booster(obj, features)
-        if hasattr(obj, "booster_") and hasattr(obj, "predict_proba"):
-            _binary_check(getattr(obj, "classes_", None), "the LightGBM classifier")
-            return Model(obj, "lightgbm", "classification", features or obj.booster_.feature_name(),
-                         lambda X: obj.predict_proba(_categorical(X))[:, 1])
-        if hasattr(obj, "booster_"):
-            return Model(obj, "lightgbm", "regression", features or obj.booster_.feature_name(),
-                         lambda X: obj.predict(_categorical(X)))
-    if mod == "xgboost":
-        if name == "Booster":
-            return _wrap_xgboost_booster(obj, features)
-        if hasattr(obj, "get_booster"):
-            m = _wrap_xgboost_booster(obj.get_booster(), features)
-            m.obj = obj
-            return m
-    if mod == "onnxruntime" and hasattr(obj, "get_inputs"):
-        return _wrap_onnx(obj, features)
-    if hasattr(obj, "predict_proba"):
-        _binary_check(getattr(obj, "classes_", None), f"the classifier {name}")
-        feats = features or (list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else None)
-        return Model(obj, "scikit-learn", "classification", feats, lambda X: obj.predict_proba(X)[:, 1])
-    if hasattr(obj, "predict") and hasattr(obj, "fit"):
-        feats = features or (list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else None)
-        return Model(obj, "scikit-learn", "regression", feats, lambda X: obj.predict(X))
+    mods = {c.__module__.split(".")[0] for c in type(obj).__mro__}
+    if "lightgbm" in mods:
+        import lightgbm as lgb
+
+        if isinstance(obj, lgb.Booster):
+            return _lightgbm(obj, obj, features)
+        if isinstance(obj, lgb.LGBMModel):
+            if not getattr(obj, "fitted_", False):
+                raise RoleError(f"the {type(obj).__name__} is not fitted: fit it before giving it to Steward")
+            return _lightgbm(obj.booster_, obj, features)  # booster_.predict is predict_proba[:, 1] for binary
+    if "xgboost" in mods:
+        import xgboost as xgb
+
+        if isinstance(obj, xgb.Booster):
+            return _xgboost(obj, obj, features)
+        if isinstance(obj, xgb.XGBModel):
+            try:
+                booster = obj.get_booster()
+            except Exception:  # noqa: BLE001 - XGBoost raises its own NotFittedError
+                raise RoleError(f"the {type(obj).__name__} is not fitted: fit it before giving it to Steward") from None
+            return _xgboost(booster, obj, features)
+    if "onnxruntime" in mods and hasattr(obj, "get_inputs"):
+        return _onnx(obj, features)
+    if hasattr(obj, "predict_proba") or (hasattr(obj, "predict") and hasattr(obj, "fit")):
+        return _sklearn(obj, features)
     if callable(obj):
-        return Model(obj, "callable", "classification", features, lambda X: obj(X))
-    raise RoleError(f"cannot score with a {type(obj).__module__}.{name}: give a scikit-learn estimator or Pipeline, "
-                    f"a LightGBM or XGBoost model, an onnxruntime InferenceSession, or a function of a DataFrame")
-
-
-def require(module: str) -> Any:
-    """Import an optional model library, or say which extra installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(f"{module} is needed for this model: pip install 'steward[models]'") from exc
+        return Model(obj, "callable", "classification", obj, features=features)
+    raise RoleError(f"cannot score with a {type(obj).__module__}.{type(obj).__name__}: give a scikit-learn "
+                    f"estimator or Pipeline, a LightGBM or XGBoost model, an onnxruntime InferenceSession, or a "
+                    f"function of a DataFrame")

@@ -4,27 +4,19 @@ and the SHA-256 of every file taken before it is loaded."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from steward.errors import DataValidationError, StewardError, TamperedModelError, UnsafeModelError
-from steward.models._adapters import ArtifactInfo, Model, require, wrap_model
+from steward.models._adapters import ArtifactInfo, Model, one_line, require, wrap_model
 
 __all__ = ["FORMATS", "load_model", "file_sha256"]
 
 # suffix -> format name
-FORMATS = {
-    ".skops": "skops",
-    ".txt": "lightgbm-text",
-    ".lgb": "lightgbm-text",
-    ".json": "xgboost-json",
-    ".ubj": "xgboost-ubj",
-    ".onnx": "onnx",
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".joblib": "joblib",
-}
+FORMATS = {".skops": "skops", ".txt": "lightgbm-text", ".lgb": "lightgbm-text", ".json": "xgboost-json",
+           ".ubj": "xgboost-ubj", ".onnx": "onnx", ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib"}
 _UNSAFE = {"pickle", "joblib"}
 
 
@@ -32,7 +24,8 @@ class ModelFileError(StewardError):
     """A model file could not be read as the format its name says."""
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (model files can be large)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -48,20 +41,49 @@ def load_model(
     trusted_types: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
 ) -> Model:
-    """Load a model file by its suffix, safely.
+    """Load a model file, choosing the reader by its suffix, without running code it may contain.
 
-    ``.skops`` (scikit-learn, loaded by skops, which refuses types it does not know),
-    ``.txt``/``.lgb`` (LightGBM text), ``.json``/``.ubj`` (XGBoost), ``.onnx`` (onnxruntime).
-    ``.pkl``/``.pickle``/``.joblib`` can run any code when loaded, so they are refused unless
-    ``trust_pickle=True``. The file's SHA-256 is computed before loading; when ``sha256`` is given
-    and differs, the file is not loaded (:class:`~steward.errors.TamperedModelError`).
+    ``.skops`` is read by skops, which refuses types it does not trust by default; ``.txt``/``.lgb`` is
+    LightGBM's text format; ``.json``/``.ubj`` XGBoost's; ``.onnx`` runs in onnxruntime on the CPU.
+    ``.pkl``/``.pickle``/``.joblib`` files run any code they contain when loaded, so they are refused
+    unless ``trust_pickle=True``. The file's SHA-256 is computed before anything reads it as a model.
 
     Parameters
     ----------
+    path : str or Path
+        The model file.
+    trust_pickle : bool
+        Load pickle and joblib files (only ones you made, or whose SHA-256 you checked).
+    sha256 : str, optional
+        The hex SHA-256 the file must have; when it differs the file is not loaded.
     trusted_types : list of str, optional
         Type names a ``.skops`` file may contain beyond skops' defaults (check them first).
     features : list of str, optional
-        The input columns, when the file does not name them.
+        The data columns the model reads, in its order (see :func:`wrap_model`).
+
+    Returns
+    -------
+    Model
+        With ``artifact`` set to the file's path, format, SHA-256 and size.
+
+    Raises
+    ------
+    DataValidationError
+        The file does not exist, its suffix is not supported, or ``sha256`` is not 64 hex digits.
+    TamperedModelError
+        The file's SHA-256 is not ``sha256``.
+    UnsafeModelError
+        A pickle or joblib file without ``trust_pickle=True``; a skops file with untrusted types.
+    ModelFileError
+        The file cannot be read as the format its suffix says.
+    MissingExtraError
+        The library that reads the format is not installed.
+
+    Examples
+    --------
+    >>> from steward.models import load_model
+    >>> model = load_model("model.onnx", sha256="9f86d0...")  # doctest: +SKIP
+    >>> model.artifact.format, model.score(frame)[:3]  # doctest: +SKIP
     """
     p = Path(path)
     fmt = FORMATS.get(p.suffix.lower())
@@ -70,10 +92,14 @@ def load_model(
                                   f"{', '.join(sorted(FORMATS))}")
     if not p.is_file():
         raise DataValidationError(f"model file {str(p)!r} does not exist; check the path")
+    expected = None if sha256 is None else sha256.strip().lower()
+    if expected is not None and not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise DataValidationError(f"sha256={sha256!r} is not a SHA-256: give the 64 hex digits of the file's hash "
+                                  f"(e.g. from `sha256sum {p.name}`)")
     digest = file_sha256(p)
-    if sha256 is not None and digest != sha256.strip().lower():
-        raise TamperedModelError(f"model file {str(p)!r} has SHA-256 {digest}, not the expected {sha256.strip().lower()}: "
-                                 "it changed since its hash was recorded; it was not loaded")
+    if expected is not None and digest != expected:
+        raise TamperedModelError(f"model file {str(p)!r} has SHA-256 {digest}, not the expected {expected}: it "
+                                 "changed since its hash was recorded, so it was not loaded; check where it came from")
     if fmt in _UNSAFE and not trust_pickle:
         raise UnsafeModelError(
             f"model file {str(p)!r} is a {fmt} file: loading one runs any code it contains, so Steward refuses it "
@@ -93,7 +119,7 @@ def _read(p: Path, fmt: str, trusted_types: Sequence[str] | None) -> Any:
         try:
             untrusted = sio.get_untrusted_types(file=p)
         except Exception as exc:  # noqa: BLE001 - any failure to parse is a bad file
-            raise ModelFileError(f"model file {str(p)!r} could not be read as skops: {_one_line(exc)}") from None
+            raise ModelFileError(f"model file {str(p)!r} could not be read as skops: {one_line(exc)}") from None
         extra = [t for t in untrusted if t not in set(trusted_types or ())]
         if extra:
             raise UnsafeModelError(
@@ -127,15 +153,10 @@ def _read(p: Path, fmt: str, trusted_types: Sequence[str] | None) -> Any:
     return _guarded(unpickle, p, fmt)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
-
 def _guarded(fn: Any, p: Path, fmt: str) -> Any:
     try:
         return fn()
     except StewardError:
         raise
     except Exception as exc:  # noqa: BLE001 - libraries raise anything on a bad file
-        raise ModelFileError(f"model file {str(p)!r} could not be read as {fmt}: {_one_line(exc)}") from None
+        raise ModelFileError(f"model file {str(p)!r} could not be read as {fmt}: {one_line(exc)}") from None
