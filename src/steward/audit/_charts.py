@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
+
+from steward._svg import to_svg
 
 __all__ = ["attribute_chart"]
 
 _RED, _GREY, _BLUE, _ORANGE = "#c0392b", "#7f8c8d", "#2c6fbb", "#e67e22"
 
 
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
+_svg = to_svg
 
 
 def _errors(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

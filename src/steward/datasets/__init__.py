@@ -21,6 +21,8 @@ _FILES = {
     "german": "german-credit.csv.gz",
     # Card info for the COMPAS demo: wording, model details from public sources, risk answers.
     "compas-card": "compas_model_card.yaml",
+    # Reviewed reason texts for adverse decisions on German credit (steward explain --reasons).
+    "german-reasons": "german_credit_reasons.yaml",
 }
 
 

@@ -20,7 +20,7 @@ def _plt():
 
 def comparison_chart(cmp) -> str:
     """Difference model - reference per metric and scope, with its interval; green when better."""
-    from steward.audit._charts import _svg
+    from steward._svg import to_svg as _svg
     from steward.debug._bootstrap import LOWER_IS_BETTER, QUALITY_METRICS
 
     plt = _plt()
@@ -42,7 +42,7 @@ def comparison_chart(cmp) -> str:
 
 
 def churn_chart(report) -> str:
-    from steward.audit._charts import _svg
+    from steward._svg import to_svg as _svg
 
     plt = _plt()
     t = report.table
@@ -57,7 +57,7 @@ def churn_chart(report) -> str:
 
 def residual_chart(report) -> str:
     """Cumulative share of the loss against the share of rows, worst rows first (a Lorenz-type curve)."""
-    from steward.audit._charts import _svg
+    from steward._svg import to_svg as _svg
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.6))

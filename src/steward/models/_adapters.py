@@ -112,6 +112,10 @@ class Model:
         self.features, self._rename = _resolve_features(features, native)
         self._n_features = n_features
         self._scorer = scorer
+        # LightGBM and XGBoost: the native booster and what turns selected columns into its input
+        # (explanations call the booster's own TreeSHAP on it)
+        self.booster: Any = None
+        self.prepare: Callable[[pd.DataFrame], Any] | None = None
 
     def _inputs(self, X: Any) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
@@ -136,6 +140,10 @@ class Model:
                 f"{', '.join(map(str, X.columns))}. Rename the columns, or pass features=[...] naming the data's "
                 f"columns for the model's inputs, in order")
         return X[found].set_axis(list(self._rename or self.features), axis=1)
+
+    def inputs(self, X: Any) -> pd.DataFrame:
+        """The model's input columns of ``X``, selected (and renamed) as the model reads them."""
+        return self._inputs(X)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """Score rows: the probability of class 1 for a classifier, the prediction for a regressor.
@@ -194,16 +202,19 @@ def _lightgbm(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
     objective = str(booster.params.get("objective") or booster.dump_model(num_iteration=1).get("objective", ""))
     task = "classification" if objective.startswith(("binary", "cross_entropy", "xentropy")) else "regression"
 
-    def scorer(X: pd.DataFrame) -> np.ndarray:
+    def prepare(X: pd.DataFrame) -> pd.DataFrame:
         text = _text_columns(X)
         if text and not booster.pandas_categorical:
             raise DataValidationError(
                 f"column(s) {', '.join(map(repr, text))} hold text, but the LightGBM model was not trained on pandas "
                 f"categories, so it does not know which code each value had; give the codes it was trained on")
         # Booster.predict maps pandas categories to the codes of the categories stored in the model
-        return booster.predict(X.astype({c: "category" for c in text}))
+        return X.astype({c: "category" for c in text})
 
-    return Model(obj, "lightgbm", task, scorer, features=features, native=booster.feature_name())
+    model = Model(obj, "lightgbm", task, lambda X: booster.predict(prepare(X)), features=features,
+                  native=booster.feature_name())
+    model.booster, model.prepare = booster, prepare
+    return model
 
 
 def _xgboost(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
@@ -218,17 +229,19 @@ def _xgboost(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
     # Since XGBoost 3.1 a model trained on pandas categories stores them and re-codes new data by name.
     recodes = hasattr(booster, "get_categories") and not booster.get_categories().empty()
 
-    def scorer(X: pd.DataFrame) -> np.ndarray:
+    def prepare(X: pd.DataFrame) -> Any:
         text = _text_columns(X)
         if text and not recodes:
             raise DataValidationError(
                 f"column(s) {', '.join(map(repr, text))} hold text, but the XGBoost model does not store its training "
                 f"categories (trained on codes, or saved by XGBoost < 3.1), so it cannot tell which code each value "
                 f"had; give the codes it was trained on, or retrain and save it with XGBoost >= 3.1")
-        return booster.predict(xgb.DMatrix(X.astype({c: "category" for c in text}), enable_categorical=True))
+        return xgb.DMatrix(X.astype({c: "category" for c in text}), enable_categorical=True)
 
-    return Model(obj, "xgboost", task, scorer, features=features, native=booster.feature_names,
-                 n_features=booster.num_features())
+    model = Model(obj, "xgboost", task, lambda X: booster.predict(prepare(X)), features=features,
+                  native=booster.feature_names, n_features=booster.num_features())
+    model.booster, model.prepare = booster, prepare
+    return model
 
 
 def _onnx(sess: Any, features: Sequence[str] | None) -> Model:

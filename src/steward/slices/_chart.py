@@ -18,7 +18,7 @@ def slice_chart(report: "SliceReport") -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from steward.audit._charts import _svg
+    from steward._svg import to_svg as _svg
 
     t = report.table
     if t.empty:

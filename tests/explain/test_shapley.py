@@ -1,0 +1,143 @@
+"""Shapley values against shap's own explainers and hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+from steward.errors import DataValidationError, RoleError
+from steward.explain import shapley_values
+
+
+def _categories(X):
+    return X.astype({c: "category" for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)})
+
+
+def test_lightgbm_contributions_equal_shap_and_sum_to_raw_output(german, german_lgbm):
+    X, _ = german
+    sv = shapley_values(german_lgbm, X)
+    ref = np.asarray(shap.TreeExplainer(german_lgbm).shap_values(_categories(X)))
+    ref = ref[1] if ref.ndim == 3 and ref.shape[0] == 2 else ref
+    assert sv.space == "log_odds" and sv.exact and "pred_contrib" in sv.method
+    np.testing.assert_allclose(sv.values, ref, atol=1e-6, rtol=0)
+    raw = german_lgbm.predict(_categories(X), raw_score=True)
+    np.testing.assert_allclose(sv.base_value + sv.values.sum(axis=1), raw, atol=1e-6, rtol=0)
+
+
+def test_xgboost_contributions_equal_shap(german):
+    xgb = pytest.importorskip("xgboost")
+    X, y = german
+    model = xgb.XGBClassifier(n_estimators=40, max_depth=4, enable_categorical=True, random_state=0).fit(_categories(X), y)
+    sv = shapley_values(model, X)
+    ref = shap.TreeExplainer(model).shap_values(_categories(X))
+    np.testing.assert_allclose(sv.values, ref, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(sv.output, model.predict(_categories(X), output_margin=True), atol=1e-5)
+
+
+def test_forest_in_parallel_is_identical_to_shap_single_process(german):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = german
+    num = X.select_dtypes("number")
+    rf = RandomForestClassifier(n_estimators=30, max_depth=6, random_state=0).fit(num, y)
+    sv = shapley_values(rf, num, n_jobs=2)
+    ref = shap.TreeExplainer(rf).shap_values(num)[:, :, 1]
+    assert "2 process" in sv.method and sv.space == "probability"
+    np.testing.assert_array_equal(sv.values, ref)  # the same C++ code on the same rows: bit-identical
+    np.testing.assert_allclose(sv.output, rf.predict_proba(num)[:, 1], atol=1e-9)
+
+
+def test_gradient_boosting_is_in_log_odds(german):
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = german
+    num = X.select_dtypes("number")
+    gb = GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0).fit(num, y)
+    sv = shapley_values(gb, num, n_jobs=1)
+    assert sv.space == "log_odds"
+    np.testing.assert_allclose(sv.output, gb.decision_function(num), atol=1e-6)
+
+
+def test_logistic_regression_values_are_coefficient_times_distance_from_background_mean(german):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = german
+    num = X.select_dtypes("number")
+    num = (num - num.mean()) / num.std()
+    lr = LogisticRegression(max_iter=1000).fit(num, y)
+    bg = num.sample(200, random_state=1)
+    sv = shapley_values(lr, num.head(50), background=bg, background_size=200)
+    assert sv.exact and "LinearExplainer" in sv.method
+    hand = lr.coef_[0] * (num.head(50) - bg.mean()).to_numpy()
+    np.testing.assert_allclose(sv.values, hand, atol=1e-9)
+    # the model-agnostic estimator is exact for an additive model: same values in log-odds
+    est = shapley_values(lr, num.head(50), background=bg, background_size=200, method="sampling", space="log_odds")
+    assert not est.exact
+    np.testing.assert_allclose(est.values, hand, atol=1e-8)
+
+
+def test_model_agnostic_estimator_on_a_pipeline_with_text_columns(german):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = german
+    text = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
+    num = [c for c in X.columns if c not in text]
+    pipe = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), text),
+                                                 (StandardScaler(), num)),
+                         LogisticRegression(max_iter=2000)).fit(X, y)
+    sv = shapley_values(pipe, X.head(10), background=X, background_size=30, max_evals=200)
+    assert sv.space == "probability" and "permutation" in sv.method
+    np.testing.assert_allclose(sv.output, pipe.predict_proba(X.head(10))[:, 1], atol=1e-9)
+    assert sv.additivity_error < 1e-9
+
+
+def test_probability_space_is_additive_and_keeps_signs(german, german_lgbm):
+    X, _ = german
+    lo = shapley_values(german_lgbm, X)
+    pr = shapley_values(german_lgbm, X, space="probability")
+    np.testing.assert_allclose(pr.output, german_lgbm.predict_proba(_categories(X))[:, 1], atol=1e-9)
+    assert pr.additivity_error < 1e-9 and "rescaled" in pr.method
+    assert np.all(np.sign(pr.values) == np.sign(lo.values))
+
+
+def test_additive_ebm_values_are_exact(german):
+    pytest.importorskip("interpret")
+    from steward.explain import train_ebm
+
+    X, y = german
+    ebm = train_ebm(X, y, max_rounds=200)
+    bg = X.sample(100, random_state=0)
+    fast = shapley_values(ebm, X.head(20), background=bg)
+    slow = shapley_values(ebm, X.head(20), background=bg, method="sampling", space="log_odds")
+    assert fast.exact and "EBM" in fast.method
+    np.testing.assert_allclose(fast.values, slow.values, atol=1e-9)
+
+
+def test_bad_arguments_are_named(german, german_lgbm):
+    X, _ = german
+    with pytest.raises(DataValidationError, match="space must be"):
+        shapley_values(german_lgbm, X, space="odds")
+    with pytest.raises(DataValidationError, match="duration_months"):
+        shapley_values(german_lgbm, X.drop(columns="duration_months"))
+    from sklearn.linear_model import LinearRegression
+
+    reg = LinearRegression().fit(X.select_dtypes("number"), np.arange(len(X)))
+    with pytest.raises(RoleError, match="no log_odds space"):
+        shapley_values(reg, X.select_dtypes("number"), space="log_odds")
+    with pytest.raises(DataValidationError, match="DataFrame"):
+        shapley_values(german_lgbm, X.to_numpy())
+
+
+def test_result_shapes(german, german_lgbm):
+    X, _ = german
+    sv = shapley_values(german_lgbm, X.head(5))
+    frame = sv.to_frame()
+    assert list(frame.columns) == ["base_value", *X.columns, "output"] and len(frame) == 5
+    d = sv.to_dict()
+    assert d["rows"] == 5 and set(d["importance"]) == set(X.columns)
+    assert isinstance(sv.importance(), pd.Series) and "<table" in sv._repr_html_()
