@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import steward
 from steward.datasets import load_adult
+from steward.errors import RoleError
 from steward.debug import BenchmarkModel, compare_models, prediction_churn, residual_analysis, train_benchmark
 
 FEATURES = ["age", "workclass", "education-num", "marital-status", "occupation", "relationship", "race", "sex",
@@ -122,7 +123,7 @@ def test_audit_with_model_train_and_previous_runs_every_check(trained):
         r = steward.audit(d / "test.csv", label="income", positive_label=">50K", protected={"sex": "Male"},
                           features=FEATURES, model=d / "v2.txt", train=d / "train.csv", previous=d / "v1.txt",
                           policy="default", tier="high")
-    assert set(r.analyses) == {"slices", "residuals", "benchmark", "churn"}
+    assert set(r.analyses) == {"slices", "residuals", "benchmark", "churn", "explanations"}
     checks = {f.check: f for f in r.findings}
     assert checks["benchmark"].status == "pass"
     assert {f.status for f in r.findings if f.check == "slices"} <= {"fail", "pass"}
@@ -191,3 +192,23 @@ def test_cli_slices_compare_and_audit_with_a_model(trained, tmp_path):
         res = runner.invoke(cli, ["audit", str(d / "test.csv"), "--label", "income", "--positive-label", ">50K",
                                   "--protected", "sex", *args])
         assert res.exit_code == 2 and words in res.output and "Traceback" not in res.output, (args, res.output)
+
+
+def test_interpretable_builders_serve_as_benchmarks():
+    pytest.importorskip("interpret")
+    from steward.datasets import load_german
+    from steward.debug import compare_models, train_benchmark
+
+    g = load_german()
+    feats = [c for c in g.columns if c != "class"]
+    mono = train_benchmark(g, label="class", positive_label=2, features=feats, kind="monotone_lightgbm",
+                           constraints={"duration_months": "increasing"})
+    ebm = train_benchmark(g, label="class", positive_label=2, features=feats, kind="ebm")
+    cmp = compare_models(mono, ebm, g, label="class", positive_label=2, draws=50)
+    auc = cmp.overall("auc")
+    assert 0.7 < auc["model"] <= 1 and 0.7 < auc["reference"] <= 1
+    from steward.explain import check_monotonicity
+
+    assert check_monotonicity(mono, g, {"duration_months": 1}).holds
+    with pytest.raises(RoleError, match="needs constraints"):
+        train_benchmark(g, label="class", positive_label=2, features=feats, kind="monotone_lightgbm")

@@ -84,8 +84,17 @@ def run_analyses(
     confidence: float = 0.95,
     min_group_size: int = 30,
     on_progress: Callable[[str, float], None] | None = None,
+    reasons: Any = None,
+    monotone: Any = None,
+    explain_rows: int = 10_000,
 ) -> dict[str, Any]:
-    """Run every analysis the inputs allow; return them by name."""
+    """Run every analysis the inputs allow; return them by name.
+
+    With a model, its explanations run on (a random sample of at most ``explain_rows`` of) the rows:
+    a few hundred when only the sampling Shapley estimator fits the model. Without the ``explain``
+    extra for a model that needs ``shap``, the explanations are skipped and ``explanations_skipped``
+    says why.
+    """
     from steward.audit.checks._models import SliceParams
     from steward.debug import compare_models, prediction_churn, residual_analysis, train_benchmark
     from steward.slices import find_slices
@@ -123,6 +132,9 @@ def run_analyses(
                                           reference_name=f"{benchmark} benchmark", reference_kind="benchmark",
                                           slice_features=features, min_group_size=min_group_size,
                                           on_progress=step("benchmark"))
+    if model is not None and features:
+        _explanations(out, frame, y, model, protected, favourable, threshold, reasons, monotone, explain_rows,
+                      step("explanations"))
     if previous is not None:
         if model is None:
             raise RoleError("churn against a previous version (--previous) needs the model (--model)")
@@ -131,3 +143,30 @@ def run_analyses(
                                         confidence=confidence, min_group_size=min_group_size)
         out["churn"].previous = previous.describe()
     return out
+
+
+def _explanations(out: dict[str, Any], frame: pd.DataFrame, y: np.ndarray, model: Any, protected: Sequence[str],
+                  favourable: int, threshold: float, reasons: Any, monotone: Any, rows: int,
+                  on_progress: Callable[[str, float], None] | None) -> None:
+    from steward.errors import MissingExtraError
+    from steward.explain._report import explain_model
+    from steward.explain._shapley import has_exact_method
+
+    try:
+        exact = has_exact_method(model)
+    except MissingExtraError as exc:
+        out["explanations_skipped"] = str(exc)
+        return
+    rows = rows if exact else min(rows, 200)
+    sample = np.arange(len(frame))
+    if len(frame) > rows:
+        sample = np.sort(np.random.default_rng(0).choice(len(frame), rows, replace=False))
+    part = frame.iloc[sample]
+    options = {} if exact else {"background_size": 50, "max_evals": 200}
+    try:
+        out["explanations"] = explain_model(
+            model, part, reasons=reasons, threshold=threshold, adverse="high" if favourable == 0 else "low",
+            never_cite=list(protected), label=y[sample], monotone=monotone, on_progress=on_progress,
+            quality_rows=500 if exact else 50, **options)
+    except MissingExtraError as exc:
+        out["explanations_skipped"] = str(exc)

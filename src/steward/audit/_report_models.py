@@ -82,4 +82,13 @@ def analysis_sections(result: "AuditResult") -> list[dict[str, Any]]:
                                    f"(Wilson intervals). People notice when a decision they had is gone."],
                     "tables": [("Flips by group", _table(c.table, limit=100)),
                                ("Examples of flipped decisions", _table(c.examples, limit=10))]})
+    if "explanations" in a:
+        e = a["explanations"]
+        sv = e.shapley
+        out.append({"id": "explanations", "title": "Explanations", "chart": e.html(), "tables": [], "paragraphs": [
+            f"Shapley values of {len(sv.values):,} rows ({sv.method}), in {sv.space} space: how much each feature "
+            f"moved each score away from the reference, {sv.base_value:.4g}."]})
+    elif "explanations_skipped" in a:
+        out.append({"id": "explanations", "title": "Explanations", "chart": "", "tables": [],
+                    "paragraphs": [f"The model was not explained: {a['explanations_skipped']}"]})
     return out

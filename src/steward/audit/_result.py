@@ -131,7 +131,7 @@ class AuditResult:
             "findings": [f.to_dict() for f in worst_first(self.findings or [])],
             "card_info": None if self.card is None else self.card.model_dump(mode="json", exclude_none=True),
             "model": self.model,
-            "analyses": {name: a.to_dict() for name, a in self.analyses.items()},
+            "analyses": {name: a.to_dict() if hasattr(a, "to_dict") else a for name, a in self.analyses.items()},
             "groups": self.group_rows(),
             "cells": json.loads(self.cells.frame.to_json(orient="records")),
         }

@@ -47,6 +47,8 @@ def audit(
     trust_pickle: bool = False,
     model_sha256: str | None = None,
     trusted_types: Sequence[str] | None = None,
+    reasons: Any = None,
+    monotone: Any = None,
 ) -> AuditResult:
     """Audit a model's decisions for discrimination across protected groups.
 
@@ -104,6 +106,11 @@ def audit(
         The previous version of the model: the report gives the share of decisions that flip.
     trust_pickle, model_sha256, trusted_types
         Passed to :func:`steward.models.load_model` for ``model`` and ``previous``.
+    reasons : path, dict or ReasonMap, optional
+        With ``model``: plain-language reason texts (see :class:`steward.explain.ReasonMap`); the
+        report gets reason codes for adverse decisions, never citing a protected attribute.
+    monotone : path or dict, optional
+        With ``model``: declared monotone directions (``feature: increasing``) the model must keep.
 
     Returns
     -------
@@ -143,6 +150,9 @@ def audit(
         raise RoleError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
     model_obj = previous_obj = None
     frame = None
+    if (reasons is not None or monotone is not None) and model is None:
+        raise RoleError("reason codes (--reasons) and a monotonicity check (--monotone) explain a model: give it "
+                        "(--model)")
     if model is not None or previous is not None or train is not None:
         from steward.audit._analyses import MODEL_SCORE, load_any_model, read_frame, score_with_model
 
@@ -181,7 +191,7 @@ def audit(
     )
     if features or model_obj is not None:
         result = _with_analyses(result, data, roles, model_obj, previous_obj, train,
-                                benchmark, chosen, min_group_size, confidence, on_progress)
+                                benchmark, chosen, min_group_size, confidence, on_progress, reasons, monotone)
     if chosen is None:
         if card_info is not None:
             from steward.audit.card import load_card_info
@@ -195,7 +205,8 @@ def audit(
 
 def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, previous: Any, train: Any,
                    benchmark: str, tier: Any, min_group_size: int, confidence: float,
-                   on_progress: Callable[[str, float], None] | None) -> AuditResult:
+                   on_progress: Callable[[str, float], None] | None, reasons: Any = None,
+                   monotone: Any = None) -> AuditResult:
     from steward.audit._analyses import read_frame, run_analyses
     from steward.engine._columns import binary_array, numeric_array
 
@@ -211,7 +222,8 @@ def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, pre
         frame, y=y, decision=decision, score=s, features=roles.features, protected=list(roles.attributes),
         favourable=roles.favourable, threshold=roles.threshold if roles.threshold is not None else 0.5,
         model=model, train=train, label=roles.label, positive_label=roles.positive_label, previous=previous,
-        benchmark=benchmark, tier=tier, confidence=confidence, min_group_size=min_group_size, on_progress=on_progress)
+        benchmark=benchmark, tier=tier, confidence=confidence, min_group_size=min_group_size, on_progress=on_progress,
+        reasons=reasons, monotone=monotone)
     info = None if model is None else {**model.describe(), "threshold": roles.threshold}
     if info is not None and previous is not None:
         info["previous"] = previous.describe()

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from steward.cli._explain import register_commands as register_explain_commands
 from steward.cli._models import model_options, parse_features, print_analyses
 from steward.cli._models import register_commands as register_model_commands
 from steward.errors import StewardError, StewardWarning
@@ -80,12 +81,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="The benchmark model trained on --train.")
 @click.option("--previous", type=click.Path(dir_okay=False, path_type=Path),
               help="With --model: the previous version's model file, for prediction churn.")
+@click.option("--reasons", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --model: YAML of reviewed reason texts; the report gets reason codes for adverse decisions.")
+@click.option("--monotone", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --model: YAML of declared directions (feature: increasing|decreasing) to check.")
 @model_options
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
                   min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, register_ref,
-                  server, api_key, database_url, out_dir, progress, train, benchmark, previous, model, features,
-                  trust_pickle, model_sha256, trust_types):
+                  server, api_key, database_url, out_dir, progress, train, benchmark, previous, reasons, monotone, model,
+                  features, trust_pickle, model_sha256, trust_types):
     """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
 
     With --policy, every check of the tier is run: exit 1 when a finding fails, 0 when none does.
@@ -110,7 +115,8 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
                 confidence=confidence, engine=engine, on_progress=on_progress,
                 policy=policy, tier=tier, card_info=card_info, features=parse_features(features), model=model,
                 train=train, previous=previous, benchmark=benchmark, trust_pickle=trust_pickle,
-                model_sha256=model_sha256, trusted_types=list(trust_types) or None,
+                model_sha256=model_sha256, trusted_types=list(trust_types) or None, reasons=reasons,
+                monotone=monotone,
             )
     from steward.cli._output import print_result
 
@@ -230,3 +236,4 @@ def datasets_path(name: str) -> None:
 def main() -> None:
     cli(prog_name="steward")
 register_model_commands(cli)
+register_explain_commands(cli)

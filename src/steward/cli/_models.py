@@ -64,6 +64,17 @@ def print_analyses(result_analyses: dict, console: Console) -> None:
     ch = result_analyses.get("churn")
     if ch is not None:
         console.print(f"Churn: {ch.overall:.1%} of decisions flip against the previous version.")
+    e = result_analyses.get("explanations")
+    if e is not None:
+        top = ", ".join(map(str, e.shapley.importance().index[:3]))
+        text = f"Explanations: the most important features are {top}"
+        if e.reasons is not None:
+            text += f"; reason codes for {int(e.reasons.rows['adverse'].sum()):,} adverse decisions"
+        if e.monotonicity is not None:
+            text += "; declared monotonicity " + ("holds" if e.monotonicity.holds else "is VIOLATED")
+        console.print(text + ".")
+    elif result_analyses.get("explanations_skipped"):
+        console.print(f"Explanations skipped: {result_analyses['explanations_skipped']}")
 
 
 def _frame_and_errors(data, label, positive_label, prediction, score, threshold, model, features, trust_pickle,
@@ -169,15 +180,18 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--threshold", type=float, default=0.5, show_default=True, help="Decision is 1 when score >= threshold.")
     @click.option("--train", type=click.Path(dir_okay=False, path_type=Path),
                   help="Training data for a transparent benchmark model.")
-    @click.option("--benchmark", type=click.Choice(["logistic", "tree", "ebm"]), default="logistic", show_default=True)
+    @click.option("--benchmark", type=click.Choice(["logistic", "tree", "ebm", "monotone_lightgbm"]), default="logistic",
+                  show_default=True)
+    @click.option("--monotone", type=click.Path(dir_okay=False, path_type=Path),
+                  help="With --benchmark monotone_lightgbm: YAML of feature: increasing|decreasing.")
     @click.option("--previous", type=click.Path(dir_okay=False, path_type=Path),
                   help="The previous version's model file: compare with it instead, and report churn.")
     @click.option("--draws", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap resamples.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-compare"),
                   show_default=True)
     @model_options
-    def compare_command(data, label, positive_label, protected, threshold, train, benchmark, previous, draws, out_dir,
-                        model, features, trust_pickle, model_sha256, trust_types):
+    def compare_command(data, label, positive_label, protected, threshold, train, benchmark, monotone, previous, draws,
+                        out_dir, model, features, trust_pickle, model_sha256, trust_types):
         """Compare the model with a transparent benchmark (--train) or its previous version (--previous) on DATA."""
         from steward.audit._analyses import load_any_model, read_frame
         from steward.cli import _progress
@@ -199,7 +213,7 @@ def register_commands(cli: click.Group) -> None:
             if train is not None:
                 on_progress("training", 0.0)
                 ref = train_benchmark(read_frame(train, "training data"), label=label, features=feats, kind=benchmark,
-                                      positive_label=positive_label)
+                                      positive_label=positive_label, constraints=monotone)
                 name, kind = f"{benchmark} benchmark", "benchmark"
             else:
                 ref = load_any_model(previous, **load)

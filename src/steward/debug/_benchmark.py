@@ -21,7 +21,7 @@ from steward.errors import DataValidationError, MissingExtraError, RoleError
 
 __all__ = ["BENCHMARKS", "BenchmarkModel", "ModelComparison", "compare_models", "train_benchmark"]
 
-BENCHMARKS = ("logistic", "tree", "ebm")
+BENCHMARKS = ("logistic", "tree", "ebm", "monotone_lightgbm")
 
 
 def _split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -36,14 +36,17 @@ class BenchmarkModel:
     one-hot quantile bins of numbers (``bins`` per number), so each coefficient reads as "this
     value adds so much to the log-odds". ``"tree"``: a decision tree of depth ``max_depth`` on the
     same encoding. ``"ebm"``: an Explainable Boosting Machine (needs ``interpret``).
+    ``"monotone_lightgbm"``: LightGBM constrained to be monotone in the features ``constraints``
+    declares (``{"income": "increasing"}`` or a YAML file; see :func:`steward.explain.load_constraints`).
     Missing values are a category of their own (numbers: imputed by the median, with a flag).
 
     Follows the scikit-learn estimator contract: ``fit(X, y)`` returns self; ``predict_proba``.
     """
 
     def __init__(self, kind: str = "logistic", *, bins: int = 10, C: float = 1.0, max_depth: int = 4,
-                 random_state: int | None = 0) -> None:
+                 random_state: int | None = 0, constraints: Any = None) -> None:
         self.kind = kind
+        self.constraints = constraints
         self.bins = bins
         self.C = C
         self.max_depth = max_depth
@@ -65,12 +68,16 @@ class BenchmarkModel:
         y = np.asarray(y).astype(int)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         numeric, categorical = _split_columns(X)
-        if self.kind == "ebm":
-            try:
-                from interpret.glassbox import ExplainableBoostingClassifier
-            except ImportError as exc:
-                raise MissingExtraError("the EBM benchmark needs interpret: pip install interpret") from exc
-            self.model_ = ExplainableBoostingClassifier(random_state=self.random_state).fit(X, y)
+        if self.kind in ("ebm", "monotone_lightgbm"):
+            from steward.explain import train_ebm, train_monotone_lightgbm
+
+            if self.kind == "ebm":
+                self.model_ = train_ebm(X, y, constraints=self.constraints, random_state=self.random_state or 0)
+            else:
+                if not self.constraints:
+                    raise RoleError("a monotone_lightgbm benchmark needs constraints, e.g. {'income': 'increasing'}")
+                self.model_ = train_monotone_lightgbm(X, y, constraints=self.constraints,
+                                                      random_state=self.random_state or 0)
             self.classes_ = self.model_.classes_
             return self
         parts = []
@@ -113,7 +120,15 @@ class BenchmarkModel:
         return X
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model_.predict_proba(self._prepare(X) if self.kind != "ebm" else pd.DataFrame(X)[list(self.feature_names_in_)])
+        X = pd.DataFrame(X)
+        if self.kind == "ebm":
+            return self.model_.predict_proba(X[list(self.feature_names_in_)])
+        if self.kind == "monotone_lightgbm":
+            from steward.models import wrap_model
+
+            p = wrap_model(self.model_).score(X[list(self.feature_names_in_)])  # re-codes text by category name
+            return np.column_stack([1 - p, p])
+        return self.model_.predict_proba(self._prepare(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
@@ -122,7 +137,8 @@ class BenchmarkModel:
         return {"logistic": f"L2-regularised logistic regression (C={self.C}) on one-hot categories and "
                             f"{self.bins} quantile bins per number",
                 "tree": f"decision tree of depth {self.max_depth} on one-hot categories and {self.bins} quantile bins",
-                "ebm": "Explainable Boosting Machine (interpret)"}[self.kind]
+                "ebm": "Explainable Boosting Machine (interpret)",
+                "monotone_lightgbm": f"LightGBM constrained to be monotone in {self.constraints}"}[self.kind]
 
 
 def _has_quantile_method() -> bool:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from steward.errors import DataValidationError, MissingExtraError, RoleError
 
-__all__ = ["ShapleyValues", "shapley_values", "SPACES"]
+__all__ = ["ShapleyValues", "has_exact_method", "shapley_values", "SPACES"]
 
 SPACES = ("auto", "log_odds", "probability", "raw")
 _EPS = 1e-12
@@ -300,6 +300,31 @@ def _agnostic(model: Any, X: pd.DataFrame, bg: pd.DataFrame, space: str, max_eva
     return ShapleyValues(values, base, values.sum(axis=1) + base, features, X, space,
                          f"permutation sampling estimate (shap.PermutationExplainer, {budget} evaluations per row, "
                          f"{len(bg)} background rows)", False, {"max_evals": budget})
+
+
+def has_exact_method(model: Any) -> bool:
+    """Whether ``shapley_values(model, ...)`` will be exact and fast (tree, linear or additive EBM).
+
+    Raises :class:`MissingExtraError` when the model needs ``shap`` and it is not installed.
+    """
+    from steward.models import wrap_model
+
+    model = wrap_model(model)
+    if model.kind in ("lightgbm", "xgboost"):
+        return True
+    obj = model.obj
+    if model.kind == "scikit-learn" and hasattr(obj, "coef_"):
+        return True
+    if hasattr(obj, "term_features_") and all(len(t) == 1 for t in obj.term_features_):
+        return True
+    shap = _shap()
+    if model.kind == "scikit-learn":
+        try:
+            shap.TreeExplainer(obj)
+            return True
+        except Exception:  # noqa: BLE001 - not a tree model shap knows
+            return False
+    return False
 
 
 def shapley_values(
