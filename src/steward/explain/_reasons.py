@@ -113,7 +113,8 @@ class ReasonMap:
             return np.full(len(values), text, dtype=object)
         by_value = {str(k): v for k, v in text.items() if k != _DEFAULT}
         fallback = text.get(_DEFAULT)
-        return values.astype(object).map(lambda v: by_value.get(str(v), fallback)).to_numpy(dtype=object)
+        out = values.astype(object).astype(str).map(by_value)  # a dict lookup per distinct value, not per row
+        return out.where(out.notna(), fallback).to_numpy(dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
         return {"reasons": self.reasons, "never_cite": self.never_cite, "adverse": self.adverse, "source": self.source}
@@ -269,7 +270,10 @@ def reason_codes(
         raise DataValidationError(
             f"reasons ({rmap.source}): no reason text for model feature(s) {', '.join(map(repr, unmapped))}; add a "
             f"text for each, or list it under never_cite if it must not be cited")
-    score = model.score(X) if len(X) else np.empty(0)
+    if sv.space == "log_odds" and model.kind in ("lightgbm", "xgboost"):
+        score = 1.0 / (1.0 + np.exp(-sv.output))  # the probability is the link of the contributions' sum
+    else:
+        score = model.score(X) if len(X) else np.empty(0)
     is_adverse = score >= threshold if side == "high" else score < threshold
     sign = 1.0 if side == "high" else -1.0
     push = sign * sv.values  # > 0: toward the adverse side
