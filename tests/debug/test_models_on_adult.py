@@ -123,7 +123,8 @@ def test_audit_with_model_train_and_previous_runs_every_check(trained):
         r = steward.audit(d / "test.csv", label="income", positive_label=">50K", protected={"sex": "Male"},
                           features=FEATURES, model=d / "v2.txt", train=d / "train.csv", previous=d / "v1.txt",
                           policy="default", tier="high")
-    assert set(r.analyses) == {"slices", "residuals", "benchmark", "churn", "explanations"}
+    assert set(r.analyses) == {"slices", "residuals", "benchmark", "churn", "explanations", "flip_test",
+                               "situation_testing", "proxies", "sensitivity", "adversarial"}
     checks = {f.check: f for f in r.findings}
     assert checks["benchmark"].status == "pass"
     assert {f.status for f in r.findings if f.check == "slices"} <= {"fail", "pass"}

@@ -73,11 +73,24 @@ def test_logistic_regression_values_are_coefficient_times_distance_from_backgrou
     hand = lr.coef_[0] * (num.head(50) - bg.mean()).to_numpy()
     np.testing.assert_allclose(sv.values, hand, atol=1e-9)
     # the model-agnostic estimator is exact for an additive model: same values in log-odds
-    # one permutation per row is exact for an additive model (15 = 2 * 7 features + 1 evaluations)
-    est = shapley_values(lr, num.head(50), background=bg, background_size=200, method="sampling", space="log_odds",
-                         max_evals=15)
-    assert not est.exact
+    # the model-agnostic path, here by enumerating the 2^7 coalitions: the same values
+    est = shapley_values(lr, num.head(50), background=bg, background_size=200, method="sampling", space="log_odds")
+    assert est.exact and "128 coalitions" in est.method
     np.testing.assert_allclose(est.values, hand, atol=1e-8)
+
+
+def test_enumerated_values_equal_shaps_exact_explainer_on_a_nonlinear_model(german):
+    X, _ = german
+    num = X[["duration_months", "credit_amount", "age_years", "installment_rate"]].astype(float)
+    f = lambda a: np.tanh(a[:, 0] / 20) * np.log1p(a[:, 1]) / 8 + (a[:, 2] > 35) * a[:, 3] / 10  # noqa: E731
+    from steward.models import wrap_model
+
+    model = wrap_model(lambda d: f(d.to_numpy(dtype=float)), features=list(num.columns))
+    bg = num.sample(40, random_state=2)
+    ours = shapley_values(model, num.head(25), background=bg, background_size=40)
+    ref = shap.explainers.Exact(f, shap.maskers.Independent(bg.to_numpy(), max_samples=40))(num.head(25).to_numpy())
+    np.testing.assert_allclose(ours.values, ref.values, atol=1e-12)
+    assert ours.base_value == pytest.approx(float(np.asarray(ref.base_values).reshape(-1)[0]))
 
 
 def test_model_agnostic_estimator_on_a_pipeline_with_text_columns(german):

@@ -87,6 +87,8 @@ def run_analyses(
     reasons: Any = None,
     monotone: Any = None,
     explain_rows: int = 10_000,
+    references: dict[str, Any] | None = None,
+    scenarios: Any = None,
 ) -> dict[str, Any]:
     """Run every analysis the inputs allow; return them by name.
 
@@ -135,6 +137,11 @@ def run_analyses(
     if model is not None and features:
         _explanations(out, frame, y, model, protected, favourable, threshold, reasons, monotone, explain_rows,
                       step("explanations"))
+    if features:
+        _probes(out, frame, decision, model, features, protected, references or {}, favourable, threshold, scenarios,
+                tier, confidence, step)
+    elif scenarios is not None:
+        raise RoleError("stress scenarios (--scenarios) need the model (--model) and its features (--features)")
     if previous is not None:
         if model is None:
             raise RoleError("churn against a previous version (--previous) needs the model (--model)")
@@ -157,16 +164,69 @@ def _explanations(out: dict[str, Any], frame: pd.DataFrame, y: np.ndarray, model
     except MissingExtraError as exc:
         out["explanations_skipped"] = str(exc)
         return
-    rows = rows if exact else min(rows, 200)
+    # the sampling estimator costs hundreds of model calls per row: explain fewer rows with it, and do
+    # not measure stability under noise (its own sampling noise would be measured with it)
+    rows = rows if exact else min(rows, 100)
     sample = np.arange(len(frame))
     if len(frame) > rows:
         sample = np.sort(np.random.default_rng(0).choice(len(frame), rows, replace=False))
     part = frame.iloc[sample]
-    options = {} if exact else {"background_size": 50, "max_evals": 200}
+    options = {} if exact else {"background_size": 30, "max_evals": 100}
     try:
         out["explanations"] = explain_model(
             model, part, reasons=reasons, threshold=threshold, adverse="high" if favourable == 0 else "low",
             never_cite=list(protected), label=y[sample], monotone=monotone, on_progress=on_progress,
-            quality_rows=500 if exact else 50, **options)
+            quality=exact, **options)
     except MissingExtraError as exc:
         out["explanations_skipped"] = str(exc)
+
+
+def _probes(out: dict[str, Any], frame: pd.DataFrame, decision: np.ndarray, model: Any, features: Sequence[str],
+            protected: Sequence[str], references: dict[str, Any], favourable: int, threshold: float, scenarios: Any,
+            tier: Any, confidence: float, step: Callable[[str], Any]) -> None:
+    """The probes beyond group averages: situation testing and proxies on the decisions and features;
+    with a model, the flip test, sensitivity, stress scenarios and adversarial search too."""
+    from steward.audit.checks._probes import AdversarialParams, ProxyParams, SituationParams
+    from steward.debug import (
+        adversarial_search,
+        flip_test,
+        proxy_detection,
+        sensitivity_analysis,
+        situation_testing,
+        stress_test,
+    )
+    from steward.debug._situation import SituationTests
+
+    attrs = [a for a in protected if "*" not in a]
+    sp = _tier_params(tier, "situation_testing", SituationParams())
+    reports = []
+    for attr in attrs:
+        ref = references.get(attr)
+        feats = [f for f in features if f not in attrs]
+        if ref is None or not feats:
+            continue
+        try:
+            reports.append(situation_testing(frame, decision, attribute=attr, reference=ref, features=feats,
+                                             k=sp.k, t=sp.t, favourable=favourable, confidence=confidence,
+                                             on_progress=step(f"situation testing ({attr})")))
+        except DataValidationError:  # a reference group smaller than k: the check says it did not run
+            continue
+    out["situation_testing"] = SituationTests(reports)
+    pp = _tier_params(tier, "proxies", ProxyParams())
+    feats = [f for f in features if f not in attrs]
+    if feats and attrs:
+        rows = frame if len(frame) <= 50_000 else frame.sample(50_000, random_state=0)
+        out["proxies"] = proxy_detection(rows, attrs, feats, max_auc=pp.max_auc, max_cramers_v=pp.max_cramers_v)
+    if model is None:
+        return
+    out["flip_test"] = flip_test(model, frame, attrs, threshold=threshold, favourable=favourable,
+                                 confidence=confidence)
+    out["sensitivity"] = sensitivity_analysis(model, frame, by=attrs[0] if attrs else None, threshold=threshold,
+                                              favourable=favourable, sample=500)
+    if scenarios is not None:
+        out["stress"] = stress_test(model, frame, scenarios, by=attrs[0] if attrs else None, threshold=threshold,
+                                    favourable=favourable)
+    ap = _tier_params(tier, "adversarial_robustness", AdversarialParams())
+    out["adversarial"] = adversarial_search(model, frame, protected=attrs, budget=ap.budget, threshold=threshold,
+                                            sample=ap.sample, time_budget=ap.time_budget,
+                                            on_progress=step("adversarial search"))

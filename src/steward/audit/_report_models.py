@@ -82,6 +82,7 @@ def analysis_sections(result: "AuditResult") -> list[dict[str, Any]]:
                                    f"(Wilson intervals). People notice when a decision they had is gone."],
                     "tables": [("Flips by group", _table(c.table, limit=100)),
                                ("Examples of flipped decisions", _table(c.examples, limit=10))]})
+    out += _probe_sections(a)
     if "explanations" in a:
         e = a["explanations"]
         sv = e.shapley
@@ -91,4 +92,60 @@ def analysis_sections(result: "AuditResult") -> list[dict[str, Any]]:
     elif "explanations_skipped" in a:
         out.append({"id": "explanations", "title": "Explanations", "chart": "", "tables": [],
                     "paragraphs": [f"The model was not explained: {a['explanations_skipped']}"]})
+    return out
+
+
+def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flip test, situation testing, proxies, sensitivity, stress scenarios, adversarial search."""
+    out: list[dict[str, Any]] = []
+    f = a.get("flip_test")
+    if f is not None:
+        text = [f"Every row was scored again as a member of each other group, all else equal. Share of people "
+                f"whose decision changes: " + (", ".join(f"{k} {v:.1%}" for k, v in f.overall.items()) or "none")
+                + "."]
+        text += [f"{attr}: {why}." for attr, why in f.skipped.items()]
+        out.append({"id": "flip_test", "title": "Counterfactual flip test", "chart": "", "paragraphs": text,
+                    "tables": [("Per group", _table(f.groups, limit=100)), ("Per pair of groups", _table(f.table, limit=100)),
+                               ("Examples", _table(f.examples, limit=10))]})
+    st = a.get("situation_testing")
+    if st:
+        tables = []
+        for r in st.reports:
+            tables += [(f"{r.attribute} against {r.reference}", _table(r.table, limit=100)),
+                       (f"Flagged people ({r.attribute}), a sample", _table(r.flagged, limit=10))]
+        r0 = st.reports[0]
+        out.append({"id": "situation_testing", "title": "Situation testing", "chart": "", "tables": tables,
+                    "paragraphs": [
+                        f"For each person of a protected group, the {r0.k} most similar people (standardised "
+                        f"features: {', '.join(r0.features)}) of the reference group and of their own group "
+                        f"(Luong, Ruggieri and Turini, 2011). A person with an unfavourable decision is flagged when "
+                        f"the reference neighbours got favourable decisions at least {r0.t:.0%} more often."]})
+    p = a.get("proxies")
+    if p is not None:
+        found = p.proxies()
+        out.append({"id": "proxies", "title": "Proxies of protected attributes", "chart": "", "paragraphs": [
+            f"Each feature alone: AUC separating the best-separated group from the rest (out-of-fold group shares "
+            f"for categories), Cramér's V and mutual information; all features together: a cross-validated "
+            f"gradient-boosted adversary. Proxies (AUC ≥ {p.max_auc} or V ≥ {p.max_cramers_v}): "
+            + (", ".join(f"{r.feature} for {r.attribute}" for r in found.itertuples()) or "none") + "."],
+            "tables": [("Features", _table(p.table, limit=200)), ("All features together", _table(p.adversary))]})
+    s = a.get("sensitivity")
+    if s is not None:
+        out.append({"id": "sensitivity", "title": "Sensitivity", "chart": "", "paragraphs": [
+            f"Each feature moved across its range for {s.rows:,} sampled rows: the swing of the mean score and the "
+            f"share of rows whose decision changes somewhere along it, overall and per group."],
+            "tables": [("Per feature", _table(s.summary, limit=200))]})
+    t = a.get("stress")
+    if t is not None:
+        out.append({"id": "stress", "title": "Stress scenarios", "chart": "", "paragraphs": [
+            "Decisions changed by each scenario, overall and per group."], "tables": [("Scenarios", _table(t.table, limit=200))]})
+    v = a.get("adversarial")
+    if v is not None:
+        out.append({"id": "adversarial", "title": "Adversarial search", "chart": "", "paragraphs": [
+            f"For {v.rows} sampled rows, the cheapest allowed change that flips the decision (cost: standard "
+            f"deviations of each changed number, 1 per changed category; never changing "
+            f"{', '.join(v.immutable) or 'nothing'}). {v.flip_rate:.1%} flip within a cost of {v.budget:g}."
+            + (" The search ran out of time before trying every pair of changes." if v.timed_out else "")],
+            "tables": [("Features in the cheapest flips", _table(v.features)),
+                       ("Examples", _table(v.examples[v.examples["flipped"]].drop(columns=["moves"]), limit=10))]})
     return out

@@ -49,6 +49,7 @@ def audit(
     trusted_types: Sequence[str] | None = None,
     reasons: Any = None,
     monotone: Any = None,
+    scenarios: Any = None,
 ) -> AuditResult:
     """Audit a model's decisions for discrimination across protected groups.
 
@@ -111,6 +112,12 @@ def audit(
         report gets reason codes for adverse decisions, never citing a protected attribute.
     monotone : path or dict, optional
         With ``model``: declared monotone directions (``feature: increasing``) the model must keep.
+    scenarios : path or list, optional
+        With ``model``: stress scenarios (see :func:`steward.debug.load_scenarios`); the report gives
+        the decisions each one changes.
+
+    With ``features``, the audit also runs situation testing and proxy detection; with a model, the
+    counterfactual flip test, a sensitivity analysis and an adversarial search too.
 
     Returns
     -------
@@ -150,9 +157,9 @@ def audit(
         raise RoleError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
     model_obj = previous_obj = None
     frame = None
-    if (reasons is not None or monotone is not None) and model is None:
-        raise RoleError("reason codes (--reasons) and a monotonicity check (--monotone) explain a model: give it "
-                        "(--model)")
+    if (reasons is not None or monotone is not None or scenarios is not None) and model is None:
+        raise RoleError("reason codes (--reasons), a monotonicity check (--monotone) and stress scenarios "
+                        "(--scenarios) need a model: give it (--model)")
     if model is not None or previous is not None or train is not None:
         from steward.audit._analyses import MODEL_SCORE, load_any_model, read_frame, score_with_model
 
@@ -191,7 +198,8 @@ def audit(
     )
     if features or model_obj is not None:
         result = _with_analyses(result, data, roles, model_obj, previous_obj, train,
-                                benchmark, chosen, min_group_size, confidence, on_progress, reasons, monotone)
+                                benchmark, chosen, min_group_size, confidence, on_progress, reasons, monotone,
+                                scenarios)
     if chosen is None:
         if card_info is not None:
             from steward.audit.card import load_card_info
@@ -206,7 +214,7 @@ def audit(
 def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, previous: Any, train: Any,
                    benchmark: str, tier: Any, min_group_size: int, confidence: float,
                    on_progress: Callable[[str, float], None] | None, reasons: Any = None,
-                   monotone: Any = None) -> AuditResult:
+                   monotone: Any = None, scenarios: Any = None) -> AuditResult:
     from steward.audit._analyses import read_frame, run_analyses
     from steward.engine._columns import binary_array, numeric_array
 
@@ -223,7 +231,8 @@ def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, pre
         favourable=roles.favourable, threshold=roles.threshold if roles.threshold is not None else 0.5,
         model=model, train=train, label=roles.label, positive_label=roles.positive_label, previous=previous,
         benchmark=benchmark, tier=tier, confidence=confidence, min_group_size=min_group_size, on_progress=on_progress,
-        reasons=reasons, monotone=monotone)
+        reasons=reasons, monotone=monotone, scenarios=scenarios,
+        references={r["attribute"]: r["group"] for r in result.references})
     info = None if model is None else {**model.describe(), "threshold": roles.threshold}
     if info is not None and previous is not None:
         info["previous"] = previous.describe()

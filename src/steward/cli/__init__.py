@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from steward.cli._explain import register_commands as register_explain_commands
 from steward.cli._models import model_options, parse_features, print_analyses
+from steward.cli._probe import register_commands as register_probe_commands
 from steward.cli._models import register_commands as register_model_commands
 from steward.errors import StewardError, StewardWarning
 
@@ -85,11 +86,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="With --model: YAML of reviewed reason texts; the report gets reason codes for adverse decisions.")
 @click.option("--monotone", type=click.Path(dir_okay=False, path_type=Path),
               help="With --model: YAML of declared directions (feature: increasing|decreasing) to check.")
+@click.option("--scenarios", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --model: YAML of stress scenarios; the report gives the decisions each changes.")
 @model_options
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
                   min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, register_ref,
-                  server, api_key, database_url, out_dir, progress, train, benchmark, previous, reasons, monotone, model,
+                  server, api_key, database_url, out_dir, progress, train, benchmark, previous, reasons, monotone, scenarios, model,
                   features, trust_pickle, model_sha256, trust_types):
     """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
 
@@ -116,7 +119,7 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
                 policy=policy, tier=tier, card_info=card_info, features=parse_features(features), model=model,
                 train=train, previous=previous, benchmark=benchmark, trust_pickle=trust_pickle,
                 model_sha256=model_sha256, trusted_types=list(trust_types) or None, reasons=reasons,
-                monotone=monotone,
+                monotone=monotone, scenarios=scenarios,
             )
     from steward.cli._output import print_result
 
@@ -237,3 +240,4 @@ def main() -> None:
     cli(prog_name="steward")
 register_model_commands(cli)
 register_explain_commands(cli)
+register_probe_commands(cli)

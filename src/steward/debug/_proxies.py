@@ -83,11 +83,14 @@ def proxy_detection(
     max_cramers_v: float = 0.30,
     adversary: bool = True,
     folds: int = 5,
+    min_group_size: int = 30,
     random_state: int = 0,
 ) -> ProxyReport:
     """How strongly each feature (and all together) predicts each protected attribute.
 
     A feature is a proxy when its AUC reaches ``max_auc`` or its Cramér's V reaches ``max_cramers_v``.
+    Groups with fewer than ``min_group_size`` rows are not used for the AUC (a handful of rows is
+    separated by chance).
     """
     from scipy.stats.contingency import association
     from sklearn.metrics import mutual_info_score, roc_auc_score
@@ -115,7 +118,7 @@ def proxy_detection(
             best, best_group = 0.5, None
             for gi, level in enumerate(levels):
                 y = (a_codes == gi).astype(float)
-                if y.min() == y.max():
+                if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < min_group_size:
                     continue
                 if _is_number(s):
                     x = s.to_numpy(dtype=float)

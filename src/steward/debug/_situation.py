@@ -20,7 +20,7 @@ import pandas as pd
 from steward.errors import DataValidationError, RoleError
 from steward.metrics import wilson_interval
 
-__all__ = ["SituationReport", "situation_testing", "neighbour_space"]
+__all__ = ["SituationReport", "SituationTests", "situation_testing", "neighbour_space"]
 
 
 @dataclass
@@ -56,6 +56,19 @@ class SituationReport:
 
     def _repr_html_(self) -> str:
         return "<p>Situation testing</p>" + self.table.to_html(index=False)
+
+
+@dataclass
+class SituationTests:
+    """Situation tests of several protected attributes (one report each)."""
+
+    reports: list[SituationReport]
+
+    def __bool__(self) -> bool:
+        return bool(self.reports)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attributes": [r.to_dict() for r in self.reports]}
 
 
 def neighbour_space(data: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
@@ -122,7 +135,9 @@ def situation_testing(
     if unknown:
         raise DataValidationError(f"feature column(s) {', '.join(map(repr, unknown))} are not in the data")
     good = (d == favourable)
-    g = data[attribute].astype(object)
+    # groups are compared by their text, as the audit names them
+    g = data[attribute].astype(object).where(data[attribute].isna(), data[attribute].astype(str))
+    reference = str(reference)
     ref_mask = (g == reference).to_numpy()
     if ref_mask.sum() < k:
         raise DataValidationError(f"the reference group {attribute}={reference!r} has {int(ref_mask.sum())} rows; "

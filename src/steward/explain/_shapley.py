@@ -291,6 +291,38 @@ def _additive_ebm(model: Any, X: pd.DataFrame, bg: pd.DataFrame) -> ShapleyValue
                          f"background rows)", True)
 
 
+# The model-agnostic path enumerates every coalition (exact) when that scores at most this many rows.
+ENUMERATE_ROWS = 2_000_000
+
+
+def _enumerated(features: list[str], X: pd.DataFrame, bg: pd.DataFrame, to_array: Any, f: Any,
+                space: str) -> ShapleyValues:
+    """Exact interventional Shapley values: the value of a coalition S for row x is the mean output over
+    the background rows b of (x on S, b elsewhere); all 2^F coalitions, every row at once."""
+    from math import factorial
+
+    F, n, B = len(features), len(X), len(bg)
+    xs, bs = to_array(X), to_array(bg)
+    rows_x = np.repeat(xs, B, axis=0)  # row i's copy for each background row
+    rows_b = np.tile(bs, (n, 1))
+    value = np.empty((1 << F, n))
+    for mask in range(1 << F):
+        take = np.array([(mask >> j) & 1 for j in range(F)], dtype=bool)
+        mixed = np.where(take[None, :], rows_x, rows_b)
+        value[mask] = np.asarray(f(mixed), dtype=np.float64).reshape(n, B).mean(axis=1)
+    phi = np.zeros((n, F))
+    weight = [factorial(m) * factorial(F - m - 1) / factorial(F) for m in range(F)]
+    for mask in range(1 << F):
+        size = bin(mask).count("1")
+        for j in range(F):
+            if not (mask >> j) & 1:
+                phi[:, j] += weight[size] * (value[mask | (1 << j)] - value[mask])
+    base = float(value[0].mean()) if n else 0.0
+    return ShapleyValues(phi, base, phi.sum(axis=1) + base, features, X, space,
+                         f"exact interventional Shapley values (all {1 << F} coalitions over {B} background rows)",
+                         True)
+
+
 def _agnostic(model: Any, X: pd.DataFrame, bg: pd.DataFrame, space: str, max_evals: int | None,
               seed: int) -> ShapleyValues:
     shap = _shap()
@@ -319,6 +351,8 @@ def _agnostic(model: Any, X: pd.DataFrame, bg: pd.DataFrame, space: str, max_eva
         out = model.score(frame.astype({c: dtypes[c] for c in codes if isinstance(dtypes[c], pd.CategoricalDtype)}))
         return _logit(out) if space == "log_odds" else out
 
+    if (2 ** len(features)) * len(X) * len(bg) <= ENUMERATE_ROWS:
+        return _enumerated(features, X, bg, to_array, f, space)
     budget = max(max_evals or 500, 2 * len(features) + 1)  # shap's own default, at least one permutation
     masker = shap.maskers.Independent(to_array(bg), max_samples=len(bg))
     explainer = shap.explainers.Permutation(f, masker, seed=seed)

@@ -98,8 +98,10 @@ def explanation_stability(ctx: CheckContext, params: StabilityParams) -> list[Fi
     exp = ctx.analyses.get("explanations")
     q = None if exp is None else exp.quality
     if q is None:
-        return _skipped(ctx, "explanation_stability", params, "the model was not explained: give it (--model) "
-                                                              "with its feature columns (--features)")
+        what = ("the model was not explained: give it (--model) with its feature columns (--features)" if exp is None
+                else "its Shapley values are sampling estimates, whose own noise would be measured as instability; "
+                     "stability is measured for exact explanations (tree, linear and additive models)")
+        return _skipped(ctx, "explanation_stability", params, what)
     agree = q.noise["top1_agreement"]
     ok = agree >= params.min_top1_agreement
     return [Finding(check="explanation_stability", status="pass" if ok else params.severity, severity=params.severity,
