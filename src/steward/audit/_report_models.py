@@ -97,6 +97,8 @@ def analysis_sections(result: "AuditResult") -> list[dict[str, Any]]:
 
 def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
     """Flip test, situation testing, proxies, sensitivity, stress scenarios, adversarial search."""
+    from steward.debug import _probe_charts as charts
+
     out: list[dict[str, Any]] = []
     f = a.get("flip_test")
     if f is not None:
@@ -104,7 +106,8 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
                 f"whose decision changes: " + (", ".join(f"{k} {v:.1%}" for k, v in f.overall.items()) or "none")
                 + "."]
         text += [f"{attr}: {why}." for attr, why in f.skipped.items()]
-        out.append({"id": "flip_test", "title": "Counterfactual flip test", "chart": "", "paragraphs": text,
+        out.append({"id": "flip_test", "title": "Counterfactual flip test", "chart": charts.flip_chart(f),
+                    "paragraphs": text,
                     "tables": [("Per group", _table(f.groups, limit=100)), ("Per pair of groups", _table(f.table, limit=100)),
                                ("Examples", _table(f.examples, limit=10))]})
     st = a.get("situation_testing")
@@ -114,7 +117,8 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
             tables += [(f"{r.attribute} against {r.reference}", _table(r.table, limit=100)),
                        (f"Flagged people ({r.attribute}), a sample", _table(r.flagged, limit=10))]
         r0 = st.reports[0]
-        out.append({"id": "situation_testing", "title": "Situation testing", "chart": "", "tables": tables,
+        out.append({"id": "situation_testing", "title": "Situation testing", "chart": charts.situation_chart(st.reports),
+                    "tables": tables,
                     "paragraphs": [
                         f"For each person of a protected group, the {r0.k} most similar people (standardised "
                         f"features: {', '.join(r0.features)}) of the reference group and of their own group "
@@ -123,7 +127,8 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
     p = a.get("proxies")
     if p is not None:
         found = p.proxies()
-        out.append({"id": "proxies", "title": "Proxies of protected attributes", "chart": "", "paragraphs": [
+        out.append({"id": "proxies", "title": "Proxies of protected attributes", "chart": charts.proxy_chart(p),
+                    "paragraphs": [
             f"Each feature alone: AUC separating the best-separated group from the rest (out-of-fold group shares "
             f"for categories), Cramér's V and mutual information; all features together: a cross-validated "
             f"gradient-boosted adversary. Proxies (AUC ≥ {p.max_auc} or V ≥ {p.max_cramers_v}): "
@@ -131,7 +136,7 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
             "tables": [("Features", _table(p.table, limit=200)), ("All features together", _table(p.adversary))]})
     s = a.get("sensitivity")
     if s is not None:
-        out.append({"id": "sensitivity", "title": "Sensitivity", "chart": "", "paragraphs": [
+        out.append({"id": "sensitivity", "title": "Sensitivity", "chart": charts.sensitivity_chart(s), "paragraphs": [
             f"Each feature moved across its range for {s.rows:,} sampled rows: the swing of the mean score and the "
             f"share of rows whose decision changes somewhere along it, overall and per group."],
             "tables": [("Per feature", _table(s.summary, limit=200))]})
@@ -141,7 +146,8 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
             "Decisions changed by each scenario, overall and per group."], "tables": [("Scenarios", _table(t.table, limit=200))]})
     v = a.get("adversarial")
     if v is not None:
-        out.append({"id": "adversarial", "title": "Adversarial search", "chart": "", "paragraphs": [
+        out.append({"id": "adversarial", "title": "Adversarial search", "chart": charts.adversarial_chart(v),
+                    "paragraphs": [
             f"For {v.rows} sampled rows, the cheapest allowed change that flips the decision (cost: standard "
             f"deviations of each changed number, 1 per changed category; never changing "
             f"{', '.join(v.immutable) or 'nothing'}). {v.flip_rate:.1%} flip within a cost of {v.budget:g}."

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from steward.cli._models import model_options, parse_features
+from steward.debug import _probe_charts as charts
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["register_commands"]
@@ -112,7 +113,7 @@ def register_commands(cli: click.Group) -> None:
             enc = dict(e.split("=", 1) for e in encodings)
             flips = flip_test(m, frame, list(prot), encodings=enc, threshold=threshold, favourable=fav)
             payload["flip_test"] = flips.to_dict()
-            html += "<h2>Counterfactual flip test</h2>" + flips.groups.to_html(index=False)
+            html += "<h2>Counterfactual flip test</h2>" + charts.flip_chart(flips) + flips.groups.to_html(index=False)
             if len(flips.groups):
                 console.print(_table("Decisions that change with the protected attribute alone", flips.groups,
                                      ["attribute", "group", "rows", "flipped", "any_flip"]))
@@ -126,6 +127,7 @@ def register_commands(cli: click.Group) -> None:
                     ref = frame[attr].astype(str).value_counts().index[0]
                 reports.append(situation_testing(frame, np.asarray(decision), attribute=attr, reference=ref,
                                                  features=feats, k=k, t=t, favourable=fav, on_progress=on_progress))
+        html += "<h2>Situation testing</h2>" + charts.situation_chart(reports, max_flagged)
         for r in reports:
             console.print(_table(f"Situation testing: {r.attribute} against {r.reference}", r.table,
                                  ["group", "rows", "unfavourable", "flagged", "share_flagged"]))
@@ -160,7 +162,8 @@ def register_commands(cli: click.Group) -> None:
                              ["feature", "attribute", "auc", "cramers_v", "mutual_information", "proxy"]))
         for rec in rep.adversary.itertuples():
             console.print(f"All features together predict {rec.attribute} with cross-validated AUC {rec.auc:.3f}.")
-        page = _write(out_dir, "proxies", rep.to_dict(), rep.table.to_html(index=False) + rep.adversary.to_html(),
+        page = _write(out_dir, "proxies", rep.to_dict(), charts.proxy_chart(rep) + rep.table.to_html(index=False)
+                      + rep.adversary.to_html(),
                       "Proxies of protected attributes")
         console.print(f"Report: {page} (JSON beside it)")
         if rep.table["proxy"].any():
@@ -187,7 +190,8 @@ def register_commands(cli: click.Group) -> None:
         console = Console()
         console.print(_table("Sensitivity (all rows)", rep.summary[rep.summary["group"] == "all"],
                              ["feature", "score_swing", "rows_flipping"]))
-        payload, html, breach = {"sensitivity": rep.to_dict()}, rep.summary.to_html(index=False), False
+        payload, html, breach = ({"sensitivity": rep.to_dict()},
+                                 charts.sensitivity_chart(rep) + rep.summary.to_html(index=False), False)
         if scenarios is not None:
             st = stress_test(m, frame, scenarios, by=by, threshold=threshold, favourable=fav)
             console.print(_table("Stress scenarios", st.table, ["scenario", "scope", "rows", "decisions_changed",
@@ -242,7 +246,8 @@ def register_commands(cli: click.Group) -> None:
                                                                                  "share_of_flips"]))
         found = rep.examples[rep.examples["flipped"]].drop(columns=["moves"])
         page = _write(out_dir, "adversarial", rep.to_dict(),
-                      rep.features.to_html(index=False) + found.head(50).to_html(index=False), "Adversarial search")
+                      charts.adversarial_chart(rep) + rep.features.to_html(index=False)
+                      + found.head(50).to_html(index=False), "Adversarial search")
         console.print(f"Report: {page} (JSON beside it)")
         if rep.flip_rate > max_flip_rate:
             sys.exit(1)
