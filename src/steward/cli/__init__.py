@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from steward.cli._explain import register_commands as register_explain_commands
 from steward.cli._models import model_options, parse_features, print_analyses
 from steward.cli._probe import register_commands as register_probe_commands
+from steward.cli._remediate import register_commands as register_remediate_commands
 from steward.cli._models import register_commands as register_model_commands
 from steward.errors import StewardError, StewardWarning
 
@@ -241,3 +242,4 @@ def main() -> None:
 register_model_commands(cli)
 register_explain_commands(cli)
 register_probe_commands(cli)
+register_remediate_commands(cli)
