@@ -121,6 +121,13 @@ class ModelSelection:
         return to_svg(fig)
 
 
+def _cost(candidate: Any) -> float:
+    """Rough relative cost of fitting a candidate (trees times leaves for LightGBM settings)."""
+    if isinstance(candidate, dict):
+        return float(candidate.get("n_estimators", 100)) * float(candidate.get("num_leaves", 31))
+    return 0.0
+
+
 def _fit_fold(make: Callable[[], Any], X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray,
               cand: int, fold: int) -> tuple[int, int, np.ndarray, np.ndarray]:
     model = make().fit(X.iloc[train], y[train])
@@ -201,6 +208,8 @@ def select_model(
     n_jobs = cpu_count() if n_jobs is None else max(1, int(n_jobs))
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=random_state).split(X, y))
     tasks = [(i, f, tr, te) for i in range(len(cands)) for f, (tr, te) in enumerate(splits)]
+    # the biggest fits first, so no core idles at the end waiting on one large candidate
+    tasks.sort(key=lambda t: -_cost(cands[t[0]]))
     oof = np.zeros((len(cands), len(y)))
     aucs = np.zeros((len(cands), folds))
     done = 0
