@@ -23,9 +23,12 @@ __all__ = ["METHODS", "RemediationReport", "constraint_from_policy", "remediate"
 
 METHODS = ("reweighing", "disparate_impact_remover", "reductions", "thresholds", "reject_option", "selection")
 
-_METRICS = ["rows", "selection_rate", "favourable_rate", "adverse_impact_ratio", "adverse_impact_ratio_ci_low",
-            "adverse_impact_ratio_ci_high", "false_positive_rate", "false_negative_rate", "fpr_ratio", "fnr_ratio",
-            "accuracy"]
+_METRICS = ["rows", "selection_rate", "selection_rate_ci_low", "selection_rate_ci_high", "favourable_rate",
+            "favourable_rate_ci_low", "favourable_rate_ci_high", "adverse_impact_ratio", "adverse_impact_ratio_ci_low",
+            "adverse_impact_ratio_ci_high", "false_positive_rate", "false_positive_rate_ci_low",
+            "false_positive_rate_ci_high", "false_negative_rate", "false_negative_rate_ci_low",
+            "false_negative_rate_ci_high", "fpr_ratio", "fpr_ratio_ci_low", "fpr_ratio_ci_high", "fnr_ratio",
+            "fnr_ratio_ci_low", "fnr_ratio_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high"]
 
 
 @dataclass
