@@ -47,6 +47,13 @@ class RemediationReport:
     def verdict(self) -> dict[str, Any]:
         return {"before": self.before.passed, "after": self.after.passed}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per group: each metric before and after, the change in favourable rate and the outcome."""
+        return self.groups
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
     def to_dict(self) -> dict[str, Any]:
         from steward.debug._benchmark import json_rows
 

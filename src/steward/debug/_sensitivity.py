@@ -139,6 +139,9 @@ class StressReport:
 
         return {"scenarios": json_rows(self.table, limit=len(self.table))}
 
+    def _repr_html_(self) -> str:
+        return "<p>Stress scenarios</p>" + self.table.to_html(index=False)
+
 
 def stress_test(model: Any, data: pd.DataFrame, scenarios: Any, *, by: str | None = None, threshold: float = 0.5,
                 favourable: int = 1) -> StressReport:

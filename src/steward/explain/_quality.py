@@ -48,6 +48,13 @@ class ExplanationQuality:
     retrain: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The figures as rows of (kind, measure, value)."""
+        rows = [("fidelity", "additivity_error", self.additivity_error)]
+        rows += [("noise", k, v) for k, v in self.noise.items()]
+        rows += [("retrain", k, v) for k, v in (self.retrain or {}).items()]
+        return pd.DataFrame(rows, columns=["kind", "measure", "value"])
+
     def to_dict(self) -> dict[str, Any]:
         return {"additivity_error": self.additivity_error, "exact": self.exact, "method": self.method, "k": self.k,
                 "rows": self.rows, "noise": self.noise, "retrain": self.retrain, "notes": self.notes}

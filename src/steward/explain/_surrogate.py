@@ -31,6 +31,10 @@ class SurrogateTree:
     train_rows: int
     test_rows: int
 
+    def to_frame(self) -> pd.DataFrame:
+        """The fidelity figures as one row."""
+        return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k != "rules"}])
+
     def to_dict(self) -> dict[str, Any]:
         return {"max_depth": self.max_depth, "r2": self.r2, "agreement": self.agreement, "rules": self.rules,
                 "train_rows": self.train_rows, "test_rows": self.test_rows, "leaves": int(self.tree.get_n_leaves())}

@@ -97,6 +97,9 @@ class ModelSelection:
                 "candidates": json_rows(self.table.drop(columns=["params"]).assign(
                     params=self.table["params"].map(str)), limit=len(self.table))}
 
+    def _repr_html_(self) -> str:
+        return self.chart() + self.table.drop(columns=["params"]).to_html(index=False)
+
     def chart(self) -> str:
         from steward._svg import pyplot, to_svg
 
