@@ -128,3 +128,17 @@ def test_json_output_is_serialisable(codes):
     assert "TreeSHAP" in d["reference"] and len(json.loads(text)["records"]) == 1000
     adverse = [r for r in d["records"] if r["adverse"]]
     assert all(1 <= len(r["reasons"]) <= 4 for r in adverse)
+
+
+def test_unreadable_settings_files_are_one_clear_line(tmp_path):
+    from steward.debug import load_scenarios
+    from steward.explain import load_constraints
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("reasons: [unclosed\n")
+    for load, what in ((ReasonMap.load, "reasons file"), (load_constraints, "constraints file"),
+                       (load_scenarios, "scenario file")):
+        with pytest.raises(DataValidationError, match=f"{what} .* is not valid YAML"):
+            load(bad)
+        with pytest.raises(DataValidationError, match=f"{what} .* is a folder"):
+            load(tmp_path)

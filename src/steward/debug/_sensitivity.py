@@ -97,17 +97,9 @@ def load_scenarios(source: str | Path | Sequence[Mapping[str, Any]] | Mapping[st
             change: {savings: {set: A65}}
             where: {housing: A151}          # only rows where housing == A151
     """
-    import yaml
+    from steward._yamlfile import read_yaml
 
-    where = "(in memory)"
-    if isinstance(source, (str, Path)):
-        where = str(source)
-        try:
-            source = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataValidationError(f"scenario file {where!r} does not exist; check the path") from None
-        except yaml.YAMLError as exc:
-            raise DataValidationError(f"scenario file {where!r} is not valid YAML: {exc}") from None
+    source, where = read_yaml(source, "scenario file")
     if isinstance(source, Mapping):
         source = source.get("scenarios")
     if not isinstance(source, Sequence) or isinstance(source, str) or not source:

@@ -31,17 +31,9 @@ def load_constraints(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> 
     Accepts a YAML file or object holding a mapping ``feature: increasing|decreasing`` (or a list of
     such one-entry mappings, or a ``monotone:`` key holding either); +1 and -1 are accepted too.
     """
-    import yaml
+    from steward._yamlfile import read_yaml
 
-    where = "(in memory)"
-    if isinstance(source, (str, Path)):
-        where = str(source)
-        try:
-            source = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataValidationError(f"constraints file {where!r} does not exist; check the path") from None
-        except yaml.YAMLError as exc:
-            raise DataValidationError(f"constraints file {where!r} is not valid YAML: {exc}") from None
+    source, where = read_yaml(source, "constraints file")
     if isinstance(source, Mapping) and set(source) == {"monotone"}:
         source = source["monotone"]
     if isinstance(source, Sequence) and not isinstance(source, str):

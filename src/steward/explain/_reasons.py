@@ -79,17 +79,9 @@ class ReasonMap:
     @classmethod
     def load(cls, source: str | Path | Mapping[str, Any], *, never_cite: Sequence[str] = ()) -> "ReasonMap":
         """Read a mapping from a YAML file or a dict; ``never_cite`` adds to the file's list."""
-        import yaml
+        from steward._yamlfile import read_yaml
 
-        where = "(in memory)"
-        if isinstance(source, (str, Path)):
-            where = str(source)
-            try:
-                source = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise DataValidationError(f"reasons file {where!r} does not exist; check the path") from None
-            except yaml.YAMLError as exc:
-                raise DataValidationError(f"reasons file {where!r} is not valid YAML: {exc}") from None
+        source, where = read_yaml(source, "reasons file")
         if not isinstance(source, Mapping):
             raise DataValidationError(f"reasons ({where}): expected a mapping of feature names to reason texts")
         if "reasons" in source:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -8,7 +8,6 @@ all candidates run in parallel (joblib processes, one core each for LightGBM) wi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
