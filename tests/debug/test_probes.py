@@ -132,6 +132,18 @@ def test_sensitivity_on_adult(adult_lgbm):
     assert set(curve["value"]) == set(df["education"].unique())
 
 
+def test_sensitivity_curves_are_partial_dependence(adult_lgbm):
+    from steward.explain import partial_dependence
+
+    df, model = adult_lgbm
+    rep = sensitivity_analysis(model, df, ["hours-per-week"], sample=len(df), grid_points=10)
+    pdp = partial_dependence(model, df, "hours-per-week", grid_points=10, sample=len(df))
+    ours = rep.curves[rep.curves["group"] == "all"]
+    np.testing.assert_allclose(ours["mean_score"], pdp.curves["effect"], atol=1e-12)
+    swing = pdp.curves["effect"].max() - pdp.curves["effect"].min()
+    assert rep.summary.iloc[0]["score_swing"] == pytest.approx(swing)
+
+
 def test_stress_scenarios(adult_lgbm, tmp_path):
     df, model = adult_lgbm
     f = tmp_path / "stress.yaml"
@@ -163,4 +175,8 @@ def test_adversarial_search_respects_immutables_and_its_flips_are_real(adult_lgb
         new = m.score(moved.astype(df.dtypes.to_dict()))[0]  # re-scored independently of the search
         assert (new >= 0.5) != (rec["score"] >= 0.5)
         assert rec["cost"] <= 1.5
+        # the cost by hand: standard deviations of each changed number, 1 per changed category
+        hand = sum(abs(v - row[f]) / df[f].std() if pd.api.types.is_numeric_dtype(df[f]) else 1.0
+                   for f, v in rec["moves"].items())
+        assert rec["cost"] == pytest.approx(hand, rel=1e-9)
     assert rep.features["flips"].sum() >= len(found)
