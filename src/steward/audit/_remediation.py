@@ -191,6 +191,10 @@ def remediate(
     if missing:
         raise DataValidationError(f"column(s) {', '.join(map(repr, missing))} are missing from the training or the "
                                   f"held-out data")
+    for a, ref in protected.items():  # said before anything is trained, not after
+        if ref is not None and str(ref) not in set(test[a].astype(str)):
+            raise DataValidationError(f"reference group {ref!r} of protected attribute {a!r} does not occur in the "
+                                      f"held-out data; the groups are: {', '.join(sorted(set(test[a].astype(str))))}")
     y_train = binary_array(train[label], column=label, role="label", positive=positive_label).astype(int)
     y_test = binary_array(test[label], column=label, role="label", positive=positive_label).astype(int)
     step = on_progress or (lambda *_: None)
