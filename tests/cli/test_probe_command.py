@@ -81,10 +81,14 @@ def test_adversarial_never_touches_immutables(town):
     (["adversarial", "--range", "income=1"], "COL=LOW:HIGH"),
     (["sensitivity"], "give the model"),
     (["proxies"], "name the protected attributes"),
+    (["individual", "--protected", "race=A", "--encoding", "race"], "write ATTR=COL"),
+    (["individual", "--protected", "race=A", "--prediction", "approved"], "'approved' is not in the data"),
+    (["individual", "--protected", "race=A", "--prediction", "income", "--model", "MODEL"], "not both"),
 ])
 def test_bad_input_exits_2(town, args, says):
     cmd, *rest = args
-    extra = ["--model", town / "m.txt"] if cmd == "adversarial" else []
+    rest = [town / "m.txt" if a == "MODEL" else a for a in rest]
+    extra = ["--model", town / "m.txt"] if cmd == "adversarial" or (cmd == "individual" and "--encoding" in rest) else []
     r = _run(cmd, town / "town.csv", *extra, *rest, "--out", town / "bad")
     assert r.exit_code == 2, r.output
     assert says in " ".join(r.output.split())

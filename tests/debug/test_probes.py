@@ -56,6 +56,10 @@ def test_flip_test_catches_a_model_that_reads_race(town):
     pair = rep.table.set_index(["from_group", "to_group"]).loc[("B", "A")]
     assert pair["to_favourable"] == pair["flipped"]  # B rows scored as A only gain
     assert len(rep.examples) and rep.to_dict()["overall"]["race"] == rep.overall["race"]
+    for ex in rep.examples.itertuples():  # each example's counterfactual score, by hand
+        row = town.loc[[ex.row]]
+        assert uses_race.score(row)[0] == pytest.approx(ex.score)
+        assert uses_race.score(row.assign(race=ex.as_group))[0] == pytest.approx(ex.score_as_group)
     # by hand: B rows whose decision differs with race set to A
     b = town[town["race"] == "B"]
     hand = np.mean((uses_race.score(b.assign(race="A")) >= 0.5) != (uses_race.score(b) >= 0.5))

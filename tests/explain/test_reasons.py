@@ -54,8 +54,12 @@ def test_every_reason_is_the_mapped_text_for_the_rows_value(german, codes):
     assert checked > 500
 
 
-def test_only_adverse_rows_get_reasons_pushing_toward_adverse(codes):
+def test_only_adverse_rows_get_reasons_pushing_toward_adverse(german, german_lgbm, codes):
+    X, _ = german
     rows = codes.rows
+    # the scores come from the contributions' sum; LightGBM's own predict_proba says the same
+    Xc = X.astype({c: "category" for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
+    np.testing.assert_allclose(rows["score"], german_lgbm.predict_proba(Xc)[:, 1], atol=1e-12)
     assert (rows["adverse"] == (rows["score"] >= 0.5)).all()
     assert rows.loc[~rows["adverse"], "reason_1"].isna().all()
     first = rows.loc[rows["adverse"], "reason_1_contribution"]

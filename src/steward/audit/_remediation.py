@@ -250,7 +250,9 @@ def remediate(
     elif method == "selection":
         sel = select_model(train, label=label, features=features, protected=attr, reference=protected[attr],
                            positive_label=positive_label, candidates=candidates, tolerance=tolerance,
-                           favourable=favourable, threshold=threshold)
+                           favourable=favourable, threshold=threshold,
+                           on_progress=None if on_progress is None else
+                           (lambda stage, frac: on_progress(f"selection: {stage}", 0.3 + 0.4 * frac)))
         import lightgbm as lgb
 
         params = sel.table.loc[sel.chosen, "params"]

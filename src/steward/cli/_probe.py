@@ -53,6 +53,16 @@ def _load(data: Path, model, features, trust_pickle, model_sha256, trust_types, 
     return frame, m
 
 
+def _finish(console: Console, out_dir: Path, name: str, payload: dict, html: str, title: str, breach: bool) -> None:
+    """Write NAME.json and NAME.html into out_dir, say where, and exit 1 when a threshold was breached."""
+    from steward.cli._models import _write
+
+    page = _write(out_dir, name, payload, html, title)
+    console.print(f"Report: {page} (JSON beside it)")
+    if breach:
+        sys.exit(1)
+
+
 def _common(fn):
     for opt in reversed([
         click.argument("data", type=click.Path(dir_okay=False, path_type=Path)),
@@ -89,13 +99,20 @@ def register_commands(cli: click.Group) -> None:
         import numpy as np
 
         from steward.cli import _progress
-        from steward.cli._models import _write
         from steward.debug import flip_test, situation_testing
         from steward.engine._columns import binary_array
 
         prot = _protected(protected)
+        if model is not None and prediction:
+            raise RoleError("give either --model (its decisions) or --prediction COL, not both")
+        bad = [e for e in encodings if "=" not in e or not all(part.strip() for part in e.split("=", 1))]
+        if bad:
+            raise DataValidationError(f"--encoding {bad[0]!r}: write ATTR=COL, e.g. --encoding race=race_code")
         frame, m = _load(data, model, features, trust_pickle, model_sha256, trust_types, need_model=False)
         fav = int(favourable)
+        if prediction and prediction not in frame.columns:
+            raise RoleError(f"prediction column {prediction!r} is not in the data; the columns are: "
+                            f"{', '.join(map(str, frame.columns))}")
         if m is not None:
             decision = (m.score(frame) >= threshold).astype(int)
             feats = list(m.features) if m.features else parse_features(features)
@@ -110,7 +127,7 @@ def register_commands(cli: click.Group) -> None:
         console = Console()
         payload, html, breach = {}, "", False
         if m is not None:
-            enc = dict(e.split("=", 1) for e in encodings)
+            enc = dict((a.strip(), c.strip()) for a, c in (e.split("=", 1) for e in encodings))
             flips = flip_test(m, frame, list(prot), encodings=enc, threshold=threshold, favourable=fav)
             payload["flip_test"] = flips.to_dict()
             html += "<h2>Counterfactual flip test</h2>" + charts.flip_chart(flips) + flips.groups.to_html(index=False)
@@ -134,10 +151,7 @@ def register_commands(cli: click.Group) -> None:
             html += f"<h2>Situation testing: {r.attribute} against {r.reference}</h2>" + r.table.to_html(index=False)
             breach |= bool((r.table["share_flagged"].fillna(0) > max_flagged).any())
         payload["situation_testing"] = [r.to_dict() for r in reports]
-        page = _write(out_dir, "individual", payload, html, "Individual disparity")
-        console.print(f"Report: {page} (JSON beside it)")
-        if breach:
-            sys.exit(1)
+        _finish(console, out_dir, "individual", payload, html, "Individual disparity", breach)
 
     @probe.command("proxies")
     @_common
@@ -146,7 +160,6 @@ def register_commands(cli: click.Group) -> None:
     def proxies(data, protected, threshold, favourable, out_dir, model, features, trust_pickle, model_sha256,
                 trust_types, max_auc, max_cramers_v):
         """Which features of DATA stand in for a protected attribute (exit 1 when one does)."""
-        from steward.cli._models import _write
         from steward.debug import proxy_detection
 
         prot = _protected(protected)
@@ -162,12 +175,9 @@ def register_commands(cli: click.Group) -> None:
                              ["feature", "attribute", "auc", "cramers_v", "mutual_information", "proxy"]))
         for rec in rep.adversary.itertuples():
             console.print(f"All features together predict {rec.attribute} with cross-validated AUC {rec.auc:.3f}.")
-        page = _write(out_dir, "proxies", rep.to_dict(), charts.proxy_chart(rep) + rep.table.to_html(index=False)
-                      + rep.adversary.to_html(),
-                      "Proxies of protected attributes")
-        console.print(f"Report: {page} (JSON beside it)")
-        if rep.table["proxy"].any():
-            sys.exit(1)
+        _finish(console, out_dir, "proxies", rep.to_dict(),
+                charts.proxy_chart(rep) + rep.table.to_html(index=False) + rep.adversary.to_html(),
+                "Proxies of protected attributes", bool(rep.table["proxy"].any()))
 
     @probe.command("sensitivity")
     @_common
@@ -179,7 +189,6 @@ def register_commands(cli: click.Group) -> None:
     def sensitivity(data, protected, threshold, favourable, out_dir, model, features, trust_pickle, model_sha256,
                     trust_types, by, scenarios, max_changed, sample):
         """How the model's scores and decisions move as each feature moves; stress scenarios."""
-        from steward.cli._models import _write
         from steward.debug import sensitivity_analysis, stress_test
 
         frame, m = _load(data, model, features, trust_pickle, model_sha256, trust_types, need_model=True)
@@ -199,10 +208,7 @@ def register_commands(cli: click.Group) -> None:
             payload["stress"] = st.to_dict()
             html += "<h2>Stress scenarios</h2>" + st.table.to_html(index=False)
             breach = bool((st.table["share_changed"] > max_changed).any())
-        page = _write(out_dir, "sensitivity", payload, html, "Sensitivity and stress scenarios")
-        console.print(f"Report: {page} (JSON beside it)")
-        if breach:
-            sys.exit(1)
+        _finish(console, out_dir, "sensitivity", payload, html, "Sensitivity and stress scenarios", breach)
 
     @probe.command("adversarial")
     @_common
@@ -220,7 +226,6 @@ def register_commands(cli: click.Group) -> None:
                     trust_types, immutable, ranges, budget, max_flip_rate, sample, time_budget):
         """The smallest allowed changes that flip the model's decisions on a sample of DATA."""
         from steward.cli import _progress
-        from steward.cli._models import _write
         from steward.debug import adversarial_search
 
         frame, m = _load(data, model, features, trust_pickle, model_sha256, trust_types, need_model=True)
@@ -245,9 +250,6 @@ def register_commands(cli: click.Group) -> None:
             console.print(_table("Features in the cheapest flips", rep.features, ["feature", "flips",
                                                                                  "share_of_flips"]))
         found = rep.examples[rep.examples["flipped"]].drop(columns=["moves"])
-        page = _write(out_dir, "adversarial", rep.to_dict(),
-                      charts.adversarial_chart(rep) + rep.features.to_html(index=False)
-                      + found.head(50).to_html(index=False), "Adversarial search")
-        console.print(f"Report: {page} (JSON beside it)")
-        if rep.flip_rate > max_flip_rate:
-            sys.exit(1)
+        _finish(console, out_dir, "adversarial", rep.to_dict(),
+                charts.adversarial_chart(rep) + rep.features.to_html(index=False) + found.head(50).to_html(index=False),
+                "Adversarial search", rep.flip_rate > max_flip_rate)

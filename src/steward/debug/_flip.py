@@ -130,9 +130,9 @@ def flip_test(
                               "share_ci_high": float(hi[0]),
                               "to_favourable": int((changed[sel] & (new[sel] == favourable)).sum()),
                               "to_unfavourable": int((changed[sel] & (new[sel] != favourable)).sum())})
-            idx = np.flatnonzero(others)[changed][:examples]
-            for i in idx:
-                pos = int(np.flatnonzero(np.flatnonzero(others) == i)[0])
+            rows_moved = np.flatnonzero(others)  # position in data of each re-scored row
+            for pos in np.flatnonzero(changed)[:examples]:
+                i = rows_moved[pos]
                 ex.append({"row": data.index[i], "attribute": attr, "group": str(g.iloc[i]), "as_group": str(to),
                            "score": float(base_score[i]), "score_as_group": float(score[pos])})
         for v in levels:
