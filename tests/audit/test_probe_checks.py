@@ -72,3 +72,13 @@ def test_a_fair_model_passes_all_three(town):
     for title in ("Counterfactual flip test", "Situation testing", "Proxies of protected attributes",
                   "Sensitivity", "Adversarial search"):
         assert title in html
+
+
+def test_a_model_of_immutable_inputs_on_one_label_value_still_audits(town):
+    m = wrap_model(lambda d: _sig(2.5 * (d["race"] == "A") - 1.25).to_numpy(), features=["race"])
+    one = town.assign(repaid=1)  # a single label value: no AUC to permute, no adversarial search possible
+    r = steward.audit(one, label="repaid", protected={"race": "A"}, model=m, features=["race"], policy="default",
+                      tier="high")
+    assert "fail" in _status(r, "flip_test")
+    assert _status(r, "adversarial_robustness") == {"not_applicable"}
+    assert r.analyses["explanations"].permutation is None
