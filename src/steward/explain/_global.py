@@ -2,8 +2,9 @@
 accumulated local effects (ALE), optionally per protected group.
 
 All work through :class:`steward.models.Model` ``score`` (the probability for a classifier), so they
-apply to any model Steward can score. Grids: the distinct values of a feature with few of them (and
-of every text or category feature), else quantiles of the data.
+apply to any model Steward can score. Grids: the distinct values of a number with few of them, else
+quantiles of the data; for a text or category feature its levels, the most frequent ``2 * grid_points``
+of them when it has more.
 """
 
 from __future__ import annotations
