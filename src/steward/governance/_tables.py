@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", "AuditRun", "SignOff",
-           "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "now"]
+           "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
+           "WebSession", "now"]
 
 
 def now() -> datetime:
@@ -110,6 +111,7 @@ class AuditRun(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     n_fail: Mapped[int] = mapped_column(Integer, default=0)
     n_warn: Mapped[int] = mapped_column(Integer, default=0)
+    n_not_evidenced: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
     data_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -169,6 +171,11 @@ class TrailEntry(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON: the exact text that is hashed
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Canonical JSON {"table:id": sha256 of the row's canonical content after the change}, covered by the hash.
+    rows: Mapped[str] = mapped_column(Text, default="{}")
+    # "hmac-sha256" (keyed with the trail key, kept outside the database) or "sha256" (entries written
+    # before the trail was keyed).
+    alg: Mapped[str] = mapped_column(String(20), default="hmac-sha256")
 
 
 class TrailHead(Base):
@@ -179,3 +186,57 @@ class TrailHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class StoredPolicy(Base):
+    """Every policy the registry has held audits to, by content hash, so a verdict can be re-derived
+    under the policy it claims and not under the client's copy."""
+
+    __tablename__ = "policies"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Acceptance(Base):
+    """An executive's acceptance of a failing or not-evidenced check for one version, until a date."""
+
+    __tablename__ = "acceptances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    check_name: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | lapsed
+    lapsed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Reproduction(Base):
+    """A validator's independent re-run of a recorded audit: reproduced, or the first difference."""
+
+    __tablename__ = "reproductions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id"))
+    outcome: Mapped[str] = mapped_column(String(20))  # reproduced | differs
+    detail: Mapped[str] = mapped_column(Text, default="")
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    run_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    key_id: Mapped[str] = mapped_column(String(32))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
