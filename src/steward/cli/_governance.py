@@ -290,56 +290,10 @@ def incident_show(backend, actor, incident_id):
     _json(backend.incident(incident_id))
 
 
-@click.group("keys")
-def keys_group() -> None:
-    """API keys for people and services."""
-
-
-@keys_group.command("create")
-@click.option("--name", required=True, help="Person or service the key belongs to.")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["viewer", "developer", "validator", "executive", "reviewer", "operator", "admin"]))
-@backend_options
-def keys_create(backend, actor, name, roles):
-    """Create an API key; it is printed once and only its hash is stored."""
-    k = backend.create_key(name, list(roles), actor=actor)
-    console.print(f"API key for {k['name']} ({', '.join(k['roles'])}); shown only now:\n{k['key']}", highlight=False)
-
-
-@click.group("trail")
-def trail_group() -> None:
-    """The tamper-evident trail of every change."""
-
-
-@trail_group.command("verify")
-@backend_options
-@click.pass_context
-def trail_verify(ctx, backend, actor):
-    """Recompute the hash chain; exit 1 when an entry was edited or deleted."""
-    report = backend.verify_trail()
-    report = report if isinstance(report, dict) else report.to_dict()
-    if report["ok"]:
-        console.print(f"[green]trail intact[/green]: {report['entries']} entries, head #{report['head_seq']} "
-                      f"{report['head_hash']}", highlight=False)
-        return
-    console.print(f"[red bold]trail tampered[/red bold]: {len(report['problems'])} problem(s)")
-    for p in report["problems"]:
-        console.print(f"  - {p}", highlight=False)
-    ctx.exit(1)
-
-
-@trail_group.command("show")
-@click.option("--subject", help="e.g. model:credit-scoring, version:credit-scoring:1.2, incident:3")
-@click.option("--limit", default=50, show_default=True)
-@backend_options
-def trail_show(backend, actor, subject, limit):
-    t = Table("#", "when", "who", "action", "subject")
-    for e in backend.trail(subject=subject, limit=limit):
-        t.add_row(str(e["seq"]), e["created_at"], e["actor"], e["action"], e["subject"])
-    console.print(t)
-
-
 def register_commands(cli: click.Group) -> None:
+    from steward.cli._keys import keys_group
+    from steward.cli._trail import trail_group
+
     for cmd in (serve_command, models_group, signoff_command, approve_command, incident_group, keys_group, trail_group):
         cli.add_command(cmd)
 

@@ -65,11 +65,15 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
         latest audit to have been held to this policy.
     """
 
-    def __init__(self, url: str | None = None, policy: Policy | str | Path | None = None) -> None:
+    def __init__(self, url: str | None = None, policy: Policy | str | Path | None = None, *,
+                 trail_key: bytes | str | None = None) -> None:
         self.engine = make_engine(url)
         self.revision = upgrade(self.engine)
         self.policy = load_policy(policy if policy is not None else os.environ.get("STEWARD_POLICY"))
+        # The trail's HMAC key lives outside the database (a key file beside it, or STEWARD_TRAIL_KEY).
+        self.trail_key = _trail.load_key(self.engine, trail_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _trail.track(self._sessions)  # every change to a governed row must be covered by a trail entry
 
     def close(self) -> None:
         self.engine.dispose()
@@ -77,6 +81,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
     @contextlib.contextmanager
     def tx(self) -> Iterator[Session]:
         with self._sessions() as s, s.begin():
+            s.info["trail_key"] = self.trail_key
             yield s
 
     # --- lookups -------------------------------------------------------------------------

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "incident_open": ("developer", "validator", "reviewer", "operator", "admin"),
     "incident_update": ("operator", "admin"),
     "trail_verify": ("validator", "admin"),
+    "accept": ("executive",),  # accept a failing or not-evidenced finding for one version, until a date
+    "reproduce": ("validator",),  # record an independent re-run of an audit
     "keys": ("admin",),
 }
 
