@@ -101,7 +101,7 @@ def test_json_report_gains_findings_and_passed(high, compas, tmp_path):
     assert doc["policy"]["name"] == "Steward default policy" and doc["policy"]["tier"] == "high"
     assert len(doc["policy"]["sha256"]) == 64 and doc["policy"]["tier_rules"]["sign_off"] == ["validator", "executive"]
     statuses = [x["status"] for x in doc["findings"]]
-    order = ["fail", "warn", "insufficient_data", "not_applicable", "pass"]
+    order = ["fail", "not_evidenced", "warn", "insufficient_data", "not_applicable", "pass"]
     assert statuses == sorted(statuses, key=order.index)  # worst first
     assert {"id", "check", "status", "value", "ci", "p_value", "threshold", "message"} <= set(doc["findings"][0])
     plain = json.loads(quiet_audit(compas, **COMPAS).to_json())
@@ -195,7 +195,9 @@ def test_smd_without_a_score_does_not_apply(compas):
     r = quiet_audit(compas, label="two_year_recid", prediction="is_recid", favourable=0,
                     protected={"race": "Caucasian"}, policy="default", tier="high")
     smd = [f for f in r.findings if f.check == "standardized_mean_difference"]
-    assert [f.status for f in smd] == ["not_applicable"] and "no score column" in smd[0].message
+    # The policy requires the check, so missing input is not a pass: not evidenced, with what would let it run.
+    assert [f.status for f in smd] == ["not_evidenced"] and "no score column" in smd[0].message
+    assert "--score" in smd[0].needs
 
 
 def test_harmful_error_follows_the_favourable_decision(compas):
@@ -211,7 +213,8 @@ def test_undefined_value_is_not_applicable_with_its_reason():
     df = pd.DataFrame({"g": ["A"] * 50 + ["B"] * 40, "y": [0, 1] * 25 + [1] * 40, "d": [1, 0] * 25 + [0, 1] * 20})
     r = quiet_audit(df, label="y", prediction="d", favourable=0, protected={"g": "A"}, policy="default", tier="high")
     f = by_id(r)["false_positive_rate_ratio[g=B vs A]"]
-    assert f.status == "not_applicable" and "no rows with label 0" in f.message
+    # Every comparison undefined: the required check has no evidence.
+    assert f.status == "not_evidenced" and "no rows with label 0" in f.message
 
 
 def test_a_registered_check_is_usable_from_a_policy(compas, tmp_path):

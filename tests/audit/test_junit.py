@@ -27,7 +27,7 @@ def test_junit_is_valid_and_has_one_case_per_finding(result):
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(result.findings)
     assert int(root.get("tests")) == len(result.findings)
-    fails = [f for f in result.findings if f.status == "fail"]
+    fails = [f for f in result.findings if f.status in ("fail", "not_evidenced")]
     assert int(root.get("failures")) == len(fails) == len(root.findall("./testsuite/testcase/failure"))
     skipped = [f for f in result.findings if f.status in ("insufficient_data", "not_applicable")]
     assert len(root.findall("./testsuite/testcase/skipped")) == len(skipped)
@@ -57,3 +57,13 @@ def test_junit_of_a_passing_audit_and_through_the_cli(tmp_path):
     SCHEMA.validate(str(out))
     root = ET.parse(out).getroot()
     assert root.get("failures") == "0" and len(root.findall(".//testcase")) == 5  # 5 non-reference races
+
+
+def test_not_evidenced_is_a_failure_that_says_what_would_let_it_run(result):
+    # COMPAS without a model under the high tier: the model checks did not run, which is not a pass.
+    xml = result.to_junit()
+    root = ET.fromstring(xml)
+    missing = [c for c in root.findall("./testsuite/testcase") if c.find("failure[@type='not_evidenced']") is not None]
+    assert missing, "the model checks of the high tier should be reported as not evidenced"
+    by_name = {c.get("classname"): c.find("failure").get("message") for c in missing}
+    assert "Would run with:" in by_name["steward.flip_test"] and "--model" in by_name["steward.flip_test"]

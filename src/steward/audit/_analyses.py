@@ -232,5 +232,5 @@ def _probes(out: dict[str, Any], frame: pd.DataFrame, decision: np.ndarray, mode
         out["adversarial"] = adversarial_search(model, frame, protected=attrs, budget=ap.budget, threshold=threshold,
                                                 sample=ap.sample, time_budget=ap.time_budget,
                                                 on_progress=step("adversarial search"))
-    except DataValidationError:  # every input is immutable: nothing to search, the check says it did not run
-        pass
+    except DataValidationError as exc:  # every input is immutable: nothing a person could change to game it
+        out["adversarial_skipped"] = str(exc)

@@ -6,10 +6,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Finding", "STATUSES", "worst_first"]
+__all__ = ["Finding", "STATUSES", "BLOCKING", "worst_first"]
 
 # From worst to best; the order of the report and of ``worst_first``.
-STATUSES = ("fail", "warn", "insufficient_data", "not_applicable", "pass")
+STATUSES = ("fail", "not_evidenced", "warn", "insufficient_data", "not_applicable", "pass")
+
+# Statuses that block the gate and approval: a breach, and a required check that produced no evidence.
+BLOCKING = ("fail", "not_evidenced")
 
 
 def _num(x: Any) -> float | None:
@@ -24,9 +27,13 @@ class Finding:
     """The outcome of one check on one group (or on the whole audit).
 
     ``status`` is ``pass``, ``warn``, ``fail``, ``not_applicable`` (the check does not apply or its
-    value is undefined, ``message`` says why) or ``insufficient_data`` (the group is too small to
-    judge). ``severity`` is what the policy set for a breach (``fail`` or ``warn``); a breach that
+    value is undefined, ``message`` says why), ``insufficient_data`` (the group is too small to
+    judge) or ``not_evidenced`` (the policy requires the check but it did not run, or produced no
+    judgeable value: ``needs`` says which inputs would let it run; it blocks the gate like a
+    failure). ``severity`` is what the policy set for a breach (``fail`` or ``warn``); a breach that
     the policy requires to be statistically significant but is not becomes a ``warn``.
+    ``exempt_by`` names the policy setting that puts a case out of the check's scope (such a
+    ``not_applicable`` is the policy's own decision, not missing evidence).
     """
 
     check: str
@@ -44,6 +51,8 @@ class Finding:
     threshold: dict[str, Any] = field(default_factory=dict)
     rows: int | None = None
     source: str | None = None
+    needs: str | None = None
+    exempt_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -70,7 +79,7 @@ class Finding:
             "attribute": self.attribute, "group": self.group, "reference": self.reference,
             "metric": self.metric, "value": _num(self.value), "ci": ci, "p_value": _num(self.p_value),
             "significant": self.significant, "threshold": dict(self.threshold), "rows": self.rows,
-            "message": self.message, "source": self.source,
+            "message": self.message, "source": self.source, "needs": self.needs, "exempt_by": self.exempt_by,
         }
 
 

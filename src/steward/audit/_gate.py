@@ -6,12 +6,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from steward.audit._findings import Finding
 from steward.audit.card import CardInfo, load_card_info
 from steward.audit.checks import CHECKS, CheckContext
 from steward.audit.policy import Policy, Tier, load_policy
 from steward.errors import PolicyError
 
-__all__ = ["evaluate", "resolve_tier"]
+__all__ = ["evaluate", "resolve_tier", "evidenced"]
 
 
 def resolve_tier(policy: Policy, tier: str | None, card: CardInfo | None) -> tuple[Tier, str]:
@@ -24,6 +25,23 @@ def resolve_tier(policy: Policy, tier: str | None, card: CardInfo | None) -> tup
         f"say which risk tier of the policy applies: give --tier ({', '.join(policy.tiers)}), or answer the risk "
         f"questions under risk: in the card-info file so the policy assigns one"
     )
+
+
+def evidenced(name: str, params: Any, findings: list[Finding]) -> list[Finding]:
+    """Missing evidence is not a pass: a required check that produced no finding, or only findings
+    that do not apply (without the policy itself putting them out of scope), is ``not_evidenced``.
+    An ``optional`` check that could not run is reported as not applicable instead."""
+    if params.optional:
+        return [dataclasses.replace(f, status="not_applicable") if f.status == "not_evidenced" else f for f in findings]
+    if not findings:
+        return [Finding(check=name, status="not_evidenced", severity=params.severity, source=params.source,
+                        needs="inputs on which the check produces a value",
+                        message="The policy requires this check, but it produced no evidence.")]
+    if all(f.status == "not_applicable" and f.exempt_by is None for f in findings):
+        return [dataclasses.replace(
+            f, status="not_evidenced", needs=f.needs or "data on which the value is defined",
+            message=f"{f.message} The policy requires this check, so it is not evidenced.") for f in findings]
+    return findings
 
 
 def evaluate(
@@ -65,7 +83,7 @@ def evaluate(
     ctx = CheckContext(result=result, tier=chosen, card=card, analyses=result.analyses)
     findings = []
     for name, params in chosen.checks.items():
-        findings.extend(CHECKS[name].run(ctx, params))
+        findings.extend(evidenced(name, params, CHECKS[name].run(ctx, params)))
     info = {**policy.to_dict(), "tier": chosen.name, "tier_reason": reason, "tier_rules": chosen.to_dict(),
             "incident_checklist": list(policy.incident_checklist)}
     return dataclasses.replace(result, findings=findings, policy=info, card=card)

@@ -11,6 +11,8 @@ import platform
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from steward.audit._findings import BLOCKING
+
 if TYPE_CHECKING:
     from steward.audit._result import AuditResult
 
@@ -20,7 +22,7 @@ __all__ = ["render_junit"]
 def render_junit(result: "AuditResult") -> str:
     findings = result.findings or []
     root = ET.Element("testsuites", name="steward audit", tests=str(len(findings)),
-                      failures=str(sum(f.status == "fail" for f in findings)), errors="0", time="0")
+                      failures=str(sum(f.status in BLOCKING for f in findings)), errors="0", time="0")
     policy = result.policy or {}
     by_check: dict[str, list] = {}
     for f in findings:
@@ -28,7 +30,7 @@ def render_junit(result: "AuditResult") -> str:
     for check, items in by_check.items():
         suite = ET.SubElement(
             root, "testsuite", name=f"steward.{check}", tests=str(len(items)),
-            failures=str(sum(f.status == "fail" for f in items)), errors="0",
+            failures=str(sum(f.status in BLOCKING for f in items)), errors="0",
             skipped=str(sum(f.status in ("not_applicable", "insufficient_data") for f in items)),
             time="0", timestamp=result.created or "", hostname=platform.node() or "localhost",
         )
@@ -42,6 +44,10 @@ def render_junit(result: "AuditResult") -> str:
             case = ET.SubElement(suite, "testcase", classname=f"steward.{check}", name=f.subject, time="0")
             if f.status == "fail":
                 failure = ET.SubElement(case, "failure", type="policy", message=f.message)
+                failure.text = _details(f)
+            elif f.status == "not_evidenced":
+                failure = ET.SubElement(case, "failure", type="not_evidenced",
+                                        message=f"{f.message} Would run with: {f.needs}.")
                 failure.text = _details(f)
             elif f.status in ("not_applicable", "insufficient_data"):
                 ET.SubElement(case, "skipped", type=f.status, message=f.message)
@@ -63,6 +69,8 @@ def _details(f) -> str:
         parts.append(f"p-value: {d['p_value']:.3g}")
     if f.threshold:
         parts.append("threshold: " + ", ".join(f"{k}={v}" for k, v in f.threshold.items() if v is not None))
+    if f.needs:
+        parts.append(f"would run with: {f.needs}")
     if f.source:
         parts.append(f"source: {f.source}")
     return "\n".join(parts)

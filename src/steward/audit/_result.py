@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steward.audit._findings import Finding, worst_first
+from steward.audit._findings import BLOCKING, Finding, worst_first
 from steward.audit._summary import Statement, statements
 from steward.audit.card import CardInfo
 from steward.data import Roles
@@ -70,10 +70,10 @@ class AuditResult:
 
     @property
     def passed(self) -> bool | None:
-        """True when no finding fails the policy; None when the audit was not held to a policy."""
+        """True when no finding fails the policy or lacks evidence; None when the audit was not held to a policy."""
         if self.findings is None:
             return None
-        return not any(f.status == "fail" for f in self.findings)
+        return not any(f.status in BLOCKING for f in self.findings)
 
     def findings_frame(self) -> pd.DataFrame:
         """The findings, worst first, one row each (empty without a policy)."""
@@ -174,9 +174,10 @@ class AuditResult:
 
     def _repr_html_(self) -> str:
         if self.findings is not None:
-            bad = [f for f in worst_first(self.findings) if f.status in ("fail", "warn")]
+            bad = [f for f in worst_first(self.findings) if f.status in ("fail", "not_evidenced", "warn")]
             verdict = (f"<p><b>{'PASSED' if self.passed else 'FAILED'}</b> policy {html.escape(self.policy['name'])}, "
                        f"tier {html.escape(self.policy['tier'])}: {sum(f.status == 'fail' for f in bad)} failing, "
+                       f"{sum(f.status == 'not_evidenced' for f in bad)} not evidenced, "
                        f"{sum(f.status == 'warn' for f in bad)} warning(s)</p>")
             items = "".join(f"<li><b>{f.status}</b> {html.escape(f.message)}</li>" for f in bad[:8])
             items = verdict + (f"<ul>{items}</ul>" if items else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from steward.audit import AuditResult, Policy
@@ -12,7 +13,7 @@ from steward.audit._summary import format_p, pct
 
 __all__ = ["print_result", "print_policy"]
 
-_STYLE = {"fail": "red bold", "warn": "yellow", "insufficient_data": "dim", "not_applicable": "dim", "pass": "green"}
+_STYLE = {"fail": "red bold", "not_evidenced": "magenta bold", "warn": "yellow", "insufficient_data": "dim", "not_applicable": "dim", "pass": "green"}
 
 
 def _n(x: float, digits: int = 2) -> str:
@@ -65,12 +66,14 @@ def print_result(result: AuditResult, console: Console) -> None:
 def _print_findings(result: AuditResult, console: Console) -> None:
     p = result.policy
     counts = {s: sum(f.status == s for f in result.findings) for s in _STYLE}
-    shown = [f for f in worst_first(result.findings) if f.status in ("fail", "warn")]
+    shown = [f for f in worst_first(result.findings) if f.status in ("fail", "not_evidenced", "warn")]
     if shown:
         console.print("[bold]Findings[/bold]")
     for f in shown:
-        console.print(f"[{_STYLE[f.status]}]{f.status.upper():4}[/] [bold]{f.check}[/bold] {f.subject}: {f.message}",
-                      highlight=False)
+        label = "NOT EVIDENCED" if f.status == "not_evidenced" else f.status.upper()
+        needs = f" [dim](would run with: {escape(f.needs)})[/dim]" if f.needs else ""
+        console.print(f"[{_STYLE[f.status]}]{label:4}[/] [bold]{escape(f.check)}[/bold] {escape(f.subject)}: "
+                      f"{escape(f.message)}{needs}", highlight=False)
     for n in result.notes:
         console.print(f"[dim]note: {n}[/dim]")
     verdict = "[green bold]PASSED[/]" if result.passed else "[red bold]FAILED[/]"

@@ -169,6 +169,7 @@ def standardized_mean_difference(ctx: CheckContext, params: SMDParams) -> list[F
     if roles.score is None:
         return [Finding(check="standardized_mean_difference", status="not_applicable", severity=params.severity,
                         metric="smd", source=params.source,
+                        needs="a score column (--score, or a model that scores)",
                         message="The audit has no score column, so the standardized mean difference cannot be computed; "
                                 "give --score to audit it.")]
     conf = f"{round(ctx.tier.confidence * 100)}%"
@@ -195,7 +196,7 @@ def _error_rate_check(name: str, short: str, rate: str, label: int, decision: in
         if params.harmful_only and decision == fav:
             s = Speaker(ctx.card.wording if ctx.card else None, fav)
             return [Finding(check=name, status="not_applicable", severity=params.severity, metric=f"{short}_ratio",
-                            source=params.source, message=(
+                            source=params.source, exempt_by="harmful_only", message=(
                                 f"With favourable decision {fav}, a {rate.replace('_', ' ')[:-5]} means a person was "
                                 f"{s.given(decision)} wrongly, to their benefit; the policy judges only harmful errors "
                                 f"(harmful_only), so this check does not apply."))]

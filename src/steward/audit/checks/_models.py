@@ -40,8 +40,10 @@ class ChurnParams(CheckParams):
 
 
 def _missing(check: str, params: CheckParams, what: str) -> list[Finding]:
-    return [Finding(check=check, status="not_applicable", severity=params.severity, source=params.source,
-                    message=f"The policy requires this check, but {what}.")]
+    """The check did not run: not evidenced, with what would have let it run (after the colon in ``what``)."""
+    needs = what.split(": ", 1)[1] if ": " in what else what
+    return [Finding(check=check, status="not_evidenced", severity=params.severity, source=params.source,
+                    message=f"The policy requires this check, but {what}.", needs=needs)]
 
 
 @register("slices", params=SliceParams,

@@ -156,6 +156,11 @@ def stress(ctx: CheckContext, params: StressParams) -> list[Finding]:
           summary="At most `max_flip_rate` of sampled decisions may flip by a change costing `budget` or less.")
 def adversarial(ctx: CheckContext, params: AdversarialParams) -> list[Finding]:
     rep = ctx.analyses.get("adversarial")
+    if rep is None and ctx.analyses.get("adversarial_skipped"):
+        # Every input is immutable: nobody can change one to flip a decision, so the search has no scope.
+        return [Finding(check="adversarial_robustness", status="not_applicable", severity=params.severity,
+                        source=params.source, exempt_by="immutable inputs",
+                        message=f"No adversarial search was possible: {ctx.analyses['adversarial_skipped']}.")]
     if rep is None:
         return _missing("adversarial_robustness", params, "no adversarial search ran: give the model (--model)")
     ok = rep.flip_rate <= params.max_flip_rate

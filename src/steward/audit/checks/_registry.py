@@ -35,6 +35,9 @@ class CheckParams(BaseModel):
 
     severity: Literal["fail", "warn"] = "fail"
     source: str | None = None  # where the threshold comes from, shown beside the finding
+    # A check the tier lists is required: when it cannot run its finding is `not_evidenced`, which
+    # blocks the gate like a failure. `optional: true` (with a `source:` saying why) lets it be absent.
+    optional: bool = False
 
 
 class GroupCheckParams(CheckParams):

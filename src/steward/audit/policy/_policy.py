@@ -22,6 +22,7 @@ __all__ = ["Policy", "Tier", "load_policy", "default_policy_path", "write_starte
 # What a tier gets when neither it nor a tier it extends says otherwise.
 TIER_DEFAULTS: dict[str, Any] = {
     "min_group_size": 30, "confidence": 0.95, "alpha": 0.05, "require_significance": False, "sign_off": [],
+    "distinct_signers": False, "require_reproduction": False,
 }
 
 
@@ -39,6 +40,8 @@ class Tier:
     checks: dict[str, CheckParams]
     sign_off: tuple[str, ...]
     extends: str | None = None
+    distinct_signers: bool = False
+    require_reproduction: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class Tier:
             "require_significance": self.require_significance,
             "checks": {k: p.model_dump(exclude_none=True) for k, p in self.checks.items()},
             "sign_off": list(self.sign_off), "extends": self.extends,
+            "distinct_signers": self.distinct_signers, "require_reproduction": self.require_reproduction,
         }
 
 
@@ -205,6 +209,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
             min_group_size=settings["min_group_size"], confidence=settings["confidence"], alpha=settings["alpha"],
             require_significance=settings["require_significance"], checks=resolved,
             sign_off=tuple(settings["sign_off"]), extends=tm.extends,
+            distinct_signers=settings["distinct_signers"], require_reproduction=settings["require_reproduction"],
         )
     return out
 

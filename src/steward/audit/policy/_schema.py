@@ -76,6 +76,10 @@ class TierModel(_Strict):
     require_significance: bool | None = None
     checks: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     sign_off: list[Literal["developer", "validator", "executive", "reviewer", "operator", "admin"]] | None = None
+    # Sign-offs must come from different principals, none of whom registered the version or uploaded its audit.
+    distinct_signers: bool | None = None
+    # Approval needs a validator's independent reproduction of the latest audit (steward reproduce).
+    require_reproduction: bool | None = None
 
 
 class PolicyModel(_Strict):
