@@ -41,13 +41,14 @@ def test_a_bad_key_shows_the_form_again_with_a_clear_message(client):
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_login_keeps_the_key_in_a_strict_httponly_cookie_and_returns_to_the_page(client, keys):
+def test_login_keeps_a_session_id_not_the_key_in_a_strict_httponly_cookie_and_returns_to_the_page(client, keys):
     form = client.get("/login", params={"next": f"/models/{MODEL}"})
     r = client.post("/login", data={"key": keys["viewer"], "csrf": csrf_of(form.text), "next": f"/models/{MODEL}"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/models/{MODEL}"
     cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert keys["viewer"] not in cookie and keys["viewer"].split("_", 2)[2] not in cookie
     page = client.get(f"/models/{MODEL}")
     assert page.status_code == 200 and "Signed in as <strong>Victor Viewer</strong>" in page.text
 
@@ -67,12 +68,15 @@ def test_login_never_sends_people_to_another_site(client, keys, target):
     assert r.headers["location"] == "/"
 
 
-def test_logout_forgets_the_key(client, keys):
+def test_logout_ends_the_session_on_the_server(client, keys):
     page = _as(client, keys, "viewer").get("/")
+    old = client.cookies[COOKIE]
     r = client.post("/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?flash=logged_out"
     assert client.get("/", follow_redirects=False).status_code == 303
     assert "You are logged out." in client.get("/login?flash=logged_out").text
+    client.cookies.set(COOKIE, old)  # a copy of the old cookie no longer works either
+    assert client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_a_revoked_key_sends_the_person_back_to_log_in(client, keys, registry):
@@ -135,8 +139,8 @@ def test_model_page_shows_the_verdict_findings_report_and_people(client, keys, r
                 "of people with race = Caucasian")
     assert sentence in html
     assert html.index(sentence) < html.index("0.57 standard deviations higher")
-    assert f'<iframe class="report" src="/api/audits/{audit_id}/report.html"' in html
-    assert f'href="/api/audits/{audit_id}/model_card.md"' in html
+    assert f'<iframe class="report" src="/audits/{audit_id}/report.html"' in html
+    assert f'href="/audits/{audit_id}/model_card.md"' in html
     assert "<h1>Model card: (model name not provided)</h1>" in html  # the card, converted from Markdown
     assert "Ana Owner" in html and "Eve Executive" in html
     assert "tier &#39;high&#39; because the domain, criminal_justice, is one this tier covers" in html
@@ -149,8 +153,13 @@ def test_model_page_shows_the_verdict_findings_report_and_people(client, keys, r
 
 def test_the_report_frame_loads_with_the_login_cookie(client, keys, registry):
     audit_id = registry.model(MODEL)["latest_audit"]["id"]
-    r = _as(client, keys, "viewer").get(f"/api/audits/{audit_id}/report.html")
+    assert client.get(f"/audits/{audit_id}/report.html", follow_redirects=False).status_code == 303  # not logged in
+    r = _as(client, keys, "viewer").get(f"/audits/{audit_id}/report.html")
     assert r.status_code == 200 and "Steward audit report" in r.text
+    assert r.headers["content-security-policy"].startswith("sandbox")  # uploaded: it may run no script
+    card = client.get(f"/audits/{audit_id}/model_card.md")
+    assert card.status_code == 200 and "Model card" in card.text
+    assert client.get(f"/api/audits/{audit_id}/report.html").status_code == 401  # the API takes keys, not cookies
 
 
 @pytest.mark.parametrize(("role", "offered"), [

@@ -9,27 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from steward.errors import AuthenticationError, PermissionDenied
-from steward.governance import ROLES, Registry
+from steward.governance import Registry
+from steward.governance._permissions import PERMISSIONS
 
 __all__ = ["PERMISSIONS", "current", "registry", "require", "key_from"]
 
-PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "read": ROLES,
-    "register": ("developer", "admin"),  # models, versions, risk assessments, audit runs
-    "approve": ("developer", "validator", "executive", "admin"),  # the workflow rules decide whether it may
-    "sign_off": ("validator", "executive", "reviewer"),  # and only in a role the caller holds
-    "incident_open": ("developer", "validator", "reviewer", "operator", "admin"),
-    "incident_update": ("operator", "admin"),
-    "trail_verify": ("validator", "admin"),
-    "accept": ("executive",),  # accept a failing or not-evidenced finding for one version, until a date
-    "reproduce": ("validator",),  # record an independent re-run of an audit
-    "keys": ("admin",),
-}
+# The one table of permissions lives in the registry, shared with the local CLI.
 
-COOKIE = "steward_key"
+# The web pages' login cookie: a server-side session id (see Registry.start_session), never an API key.
+COOKIE = "steward_session"
+
+# Declared so the OpenAPI document (and /docs) shows how to authenticate; key_from does the reading.
+_BEARER = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer stw_...`")
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key in the X-API-Key header")
 
 
 def registry(request: Request) -> Registry:
@@ -37,13 +33,15 @@ def registry(request: Request) -> Registry:
 
 
 def key_from(request: Request) -> str | None:
+    """The API key of an API call: ``Authorization: Bearer <key>`` or ``X-API-Key``. A cookie is for pages only."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.cookies.get(COOKIE)
+    return request.headers.get("x-api-key")
 
 
-def current(request: Request, reg: Registry = Depends(registry)) -> dict[str, Any]:
+def current(request: Request, reg: Registry = Depends(registry), _bearer: Any = Security(_BEARER),
+            _header: Any = Security(_HEADER)) -> dict[str, Any]:
     return reg.authenticate(key_from(request))
 
 

@@ -26,6 +26,20 @@ _STATUS = [(AuthenticationError, 401), (PermissionDenied, 403), (NotFoundError, 
            (WorkflowError, 409), (StewardError, 400)]
 
 
+# Validation messages that do not say how to fix the input, in words that do.
+_PLAIN = {
+    "string_unicode": "is not valid Unicode text (it holds an unpaired surrogate such as \\ud800); remove it",
+}
+
+
+def _plain(error: dict) -> str:
+    from steward.web._inputs import PATTERN_HELP
+
+    if error["type"] == "string_pattern_mismatch":
+        return PATTERN_HELP.get(error.get("ctx", {}).get("pattern"), error["msg"])
+    return _PLAIN.get(error["type"], error["msg"])
+
+
 def error_body(status: int, message: str) -> dict:
     return {"ok": False, "error": message, "status": status}
 
@@ -46,7 +60,7 @@ def install_error_handlers(app: FastAPI) -> None:
         parts = []
         for e in exc.errors():
             where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
-            parts.append(f"{where or 'request body'}: {e['msg']}")
+            parts.append(f"{where or 'request body'}: {_plain(e)}")
         return JSONResponse(error_body(400, "; ".join(parts)), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)

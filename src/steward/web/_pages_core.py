@@ -1,10 +1,10 @@
-"""What every web page shares: the login cookie, CSRF tokens, rendering, and the error pages.
+"""What every web page shares: the login session, CSRF tokens, rendering, and the error pages.
 
-The pages authenticate with the same API key as the REST API, kept in an HttpOnly, SameSite=Strict
-cookie. Every POST form carries a CSRF token: HMAC-SHA256 of the cookie value under a per-app random
-secret, so a token is worthless without the cookie it was made for and a page from another site
-cannot forge one. The login form, which has no session yet, uses the same scheme over a random
-pre-login cookie.
+Logging in with an API key opens a server-side session (:meth:`Registry.start_session`); the
+HttpOnly, SameSite=Strict cookie holds only the random session id, never the key. Every POST form
+carries the CSRF token stored with that session, compared in constant time, so a page from another
+site cannot forge one and a token dies with its session. The login form, which has no session yet,
+carries HMAC-SHA256 of a random pre-login cookie under a per-app secret.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from steward.errors import AuthenticationError, NotFoundError, PermissionDenied, StewardError
 from steward.web._auth import COOKIE, PERMISSIONS, check
@@ -109,24 +110,30 @@ def _secret(request: Request) -> bytes:
 
 
 def csrf_token(request: Request, basis: str) -> str:
-    """The CSRF token for a cookie value: HMAC-SHA256 under the app's secret."""
+    """The login form's CSRF token for its pre-login cookie: HMAC-SHA256 under the app's secret."""
     return hmac.new(_secret(request), basis.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _same(sent: Any, expected: str) -> bool:
+    """Whether a form's token is the expected one, in constant time (any text may arrive in a form)."""
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def _csrf_ok(request: Request, basis: str | None, sent: Any) -> bool:
-    return bool(basis) and isinstance(sent, str) and hmac.compare_digest(sent, csrf_token(request, basis))
+    return bool(basis) and _same(sent, csrf_token(request, basis))
 
 
 # --- who is logged in ---------------------------------------------------------------------------
 
 
 def user(request: Request) -> dict[str, Any]:
-    """Dependency: the principal of the login cookie; without a valid one, :class:`LoginRequired`."""
-    key = request.cookies.get(COOKIE)
-    if not key:
+    """Dependency: the principal of the session in the login cookie (with its CSRF token under
+    ``csrf``); without a live session, :class:`LoginRequired`."""
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
         raise LoginRequired()
     try:
-        who = check(registry_of(request).authenticate(key), "read")
+        who = check(registry_of(request).session_principal(session_id), "read")
     except AuthenticationError:
         raise LoginRequired() from None
     request.state.principal = who
@@ -134,10 +141,10 @@ def user(request: Request) -> dict[str, Any]:
 
 
 async def form_user(request: Request) -> dict[str, Any]:
-    """Dependency for POST forms: the logged-in principal, once the form's CSRF token matches."""
+    """Dependency for POST forms: the logged-in principal, once the form carries its session's CSRF token."""
     who = await run_in_threadpool(user, request)  # a database read: keep it off the event loop
     form = await request.form()  # Starlette caches it, so Form() parameters still see it
-    if not _csrf_ok(request, request.cookies.get(COOKIE), form.get("csrf")):
+    if not _same(form.get("csrf"), who["csrf"]):
         raise CsrfRejected()
     return who
 
@@ -177,8 +184,7 @@ def clear_cookie(request: Request, response: Response, name: str) -> None:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page template with the logged-in principal, its CSRF token and the permission test."""
     who = getattr(request.state, "principal", None)
-    key = request.cookies.get(COOKIE)
-    base = {"who": who, "csrf": csrf_token(request, key) if who and key else "", "can": can, "flash": None,
+    base = {"who": who, "csrf": who["csrf"] if who else "", "can": can, "flash": None,
             "error": None, "path": request.url.path}
     html = _env.get_template(template).render(**(base | context))
     return HTMLResponse(html, status_code=status)
@@ -213,7 +219,7 @@ def to_login(request: Request) -> RedirectResponse:
     back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     target = "/login" if request.method != "GET" or back == "/" else f"/login?next={quote(back, safe='')}"
     response = RedirectResponse(target, status_code=303)
-    if request.cookies.get(COOKIE):  # unknown or revoked: forget it
+    if request.cookies.get(COOKIE):  # ended, expired or revoked: forget it
         clear_cookie(request, response, COOKIE)
     return response
 
@@ -233,6 +239,8 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired:
                 response = to_login(request)
+            except StarletteHTTPException:  # e.g. 413 from the body limit: the one error shape
+                raise
             except (StewardError, CsrfRejected, RequestValidationError) as exc:
                 response = error_page(request, exc)
             except Exception:  # a bug: log it, and still answer with a page rather than the API's JSON
@@ -240,7 +248,8 @@ class PageRoute(APIRoute):
                 response = render(request, "error.html", status=500, title="Something went wrong",
                                   message="The server hit an unexpected error; its log has the details.",
                                   status_code=500)
-            response.headers.update(_HEADERS)
+            for name, value in _HEADERS.items():  # a route may set its own (the stored report's sandbox)
+                response.headers.setdefault(name, value)
             return response
 
         return page_handler

@@ -12,13 +12,14 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from steward.errors import AuthenticationError, NotFoundError, PermissionDenied, StewardError
 from steward.governance import SEVERITIES, Registry
 from steward.web._auth import COOKIE, PERMISSIONS, check
 from steward.web._auth import registry as registry_of
 from steward.web._errors import status_of
+from steward.web._inputs import MODEL_STATUSES, IdPath
 from steward.web._pages_core import (
     LOGIN_COOKIE,
     PageRoute,
@@ -41,6 +42,7 @@ from steward.web._pages_views import (
     trail_text,
     verdict,
 )
+from steward.web.routers.models import UPLOADED
 from steward.web.routers.signoffs import sign
 
 __all__ = ["router"]
@@ -55,7 +57,6 @@ FLASH = {
     "updated": "The incident has been updated.",
     "logged_out": "You are logged out.",
 }
-MODEL_STATUSES = ("in_development", "in_review", "approved")
 NEXT_STATUS = {"open": "contained", "contained": "resolved"}
 
 
@@ -89,22 +90,25 @@ def login_form(request: Request, next: str = "/", flash: str = "") -> Response:
 
 @router.post("/login")
 def login(request: Request, key: str = Form(""), csrf: str = Form(""), next: str = Form("/")) -> Response:
-    """Check the key; on success keep it in the HttpOnly login cookie and go where the person was headed."""
+    """Check the key; on success open a session, put its id (never the key) in the HttpOnly login
+    cookie, and go where the person was headed."""
     if not login_token_ok(request, csrf):
         return _login_page(request, 403, "The login form had expired. Please enter your key again.", next)
+    hours = request.app.state.session_hours
     try:
-        registry_of(request).authenticate(key.strip())
+        session_id, _, _ = registry_of(request).start_session(key.strip(), hours=hours)
     except AuthenticationError as exc:
         return _login_page(request, 401, f"That key was not accepted: {exc}.", next)
     response = _see(local_path(next))
-    set_cookie(request, response, COOKIE, key.strip())
+    set_cookie(request, response, COOKIE, session_id, max_age=int(hours * 3600))
     clear_cookie(request, response, LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, _: dict = Depends(form_user)) -> Response:
-    """Forget the login cookie."""
+    """End the session on the server (its cookie no longer works anywhere) and forget the cookie."""
+    registry_of(request).end_session(request.cookies.get(COOKIE))
     response = _see("/login?flash=logged_out")
     clear_cookie(request, response, COOKIE)
     return response
@@ -202,6 +206,19 @@ def open_incident(request: Request, name: str, title: str = Form(""), severity: 
     return _see(f"/incidents/{inc['id']}?flash=opened")
 
 
+@router.get("/audits/{run_id}/report.html")
+def audit_report(request: Request, run_id: IdPath, who: dict = Depends(user)) -> Response:
+    """A stored audit report, for the frame on the model page (sandboxed: it was uploaded)."""
+    return HTMLResponse(registry_of(request).audit_run(run_id)["report_html"], headers=UPLOADED)
+
+
+@router.get("/audits/{run_id}/model_card.md")
+def audit_card(request: Request, run_id: IdPath, who: dict = Depends(user)) -> Response:
+    """A stored model card, as Markdown to download."""
+    return PlainTextResponse(registry_of(request).audit_run(run_id)["model_card"],
+                             headers=UPLOADED | {"Content-Disposition": f'attachment; filename="model_card_{run_id}.md"'})
+
+
 # --- incidents ------------------------------------------------------------------------------------------------
 
 
@@ -213,13 +230,13 @@ def _incident_page(request: Request, incident_id: int, status: int = 200, error:
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: int, who: dict = Depends(user)) -> Response:
+def incident_page(request: Request, incident_id: IdPath, who: dict = Depends(user)) -> Response:
     """An incident: status, severity, description, checklist and timeline, with the update form."""
     return _incident_page(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}")
-def update_incident(request: Request, incident_id: int, note: str = Form(""), status: str = Form(""),
+def update_incident(request: Request, incident_id: IdPath, note: str = Form(""), status: str = Form(""),
                     done: list[int] = Form([]), who: dict = Depends(form_user)) -> Response:
     """Add a note, move the status one step on, and/or tick checklist items."""
     check(who, "incident_update")

@@ -1,18 +1,18 @@
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
 
 from steward.errors import PermissionDenied
 from steward.governance import Registry
 from steward.web._auth import registry, require
+from steward.web._inputs import Decision, In, NamePath, Role, Text, VersionPath
+from steward.web._openapi import errors
 
 router = APIRouter(tags=["sign-offs"])
 
 
-class SignOffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str
-    decision: str
-    comment: str = ""
+class SignOffIn(In):
+    role: Role
+    decision: Decision
+    comment: Text() = ""
 
 
 def sign(reg: Registry, who: dict, name: str, version: str, role: str, decision: str, comment: str) -> dict:
@@ -23,7 +23,7 @@ def sign(reg: Registry, who: dict, name: str, version: str, role: str, decision:
                         actor=who["name"])
 
 
-@router.post("/api/models/{name}/versions/{version}/signoffs", status_code=201)
-def sign_off(name: str, version: str, body: SignOffIn, reg: Registry = Depends(registry),
+@router.post("/api/models/{name}/versions/{version}/signoffs", status_code=201, responses=errors(409))
+def sign_off(name: NamePath, version: VersionPath, body: SignOffIn, reg: Registry = Depends(registry),
              who=Depends(require("sign_off"))) -> dict:
     return sign(reg, who, name, version, body.role, body.decision, body.comment)
