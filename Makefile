@@ -13,11 +13,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The policy gate fails COMPAS (exit 1): that is the demo's point, so exit 1 is reported, not an error.
-# The audit is recorded in the local registry (.steward/steward.db), a demo key is made, and the
-# server starts with the inventory populated (Ctrl-C stops it).
+# The demo has its own registry (.steward/demo.db, made afresh each time, so the demo key works on
+# every run): its first use creates the admin, which makes the demo key; the audit is recorded and
+# the server starts with the inventory populated (Ctrl-C stops it).
 DEMO_PORT ?= 8000
+DEMO_DB := .steward/demo.db
 demo: $(STAMP)
-	@$(BIN)/steward audit "$$($(BIN)/steward datasets path compas)" \
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).trail-key
+	@STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB) $(BIN)/steward keys create --name demo \
+		--role viewer --role developer --role validator --role executive --role operator
+	@STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB) $(BIN)/steward audit "$$($(BIN)/steward datasets path compas)" \
 		--label two_year_recid --score decile_score --threshold 5 --favourable 0 \
 		--protected race=Caucasian --protected sex=Male \
 		--policy default --card-info "$$($(BIN)/steward datasets path compas-card)" \
@@ -25,9 +30,8 @@ demo: $(STAMP)
 	code=$$?; if [ $$code -eq 1 ]; then \
 		echo "The policy gate failed COMPAS (exit 1), as it should; open reports/compas/report.html"; \
 	elif [ $$code -ne 0 ]; then exit $$code; fi
-	@$(BIN)/steward keys create --name demo --role viewer --role developer --role validator --role executive --role operator
 	@echo "Log in at http://127.0.0.1:$(DEMO_PORT)/ with the demo key above."
-	$(BIN)/steward serve --port $(DEMO_PORT)
+	STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB) $(BIN)/steward serve --port $(DEMO_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -20,32 +20,58 @@ def run(*args, env=None):
     return CliRunner().invoke(cli, list(args), env=env)
 
 
+def key_in(text):
+    found = re.search(r"stw_[0-9a-f]{12}_\S+", text)
+    assert found, text
+    return found.group(0)
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
 def test_local_registry_workflow(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     policy = tmp_path / "lenient.yaml"
     policy.write_text(LENIENT)
-    env = {"STEWARD_DATABASE_URL": db, "STEWARD_POLICY": str(policy)}
+    # No key from the environment running the tests: each command below says whose key it uses.
+    env = {"STEWARD_DATABASE_URL": db, "STEWARD_POLICY": str(policy), "STEWARD_API_KEY": None}
     artifact = tmp_path / "model.bin"
     artifact.write_bytes(b"weights")
-    assert run("models", "register", "credit", "--domain", "credit", "--owner", "Risk team", env=env).exit_code == 0
-    r = run("models", "version", "credit:1.0", "--artifact", str(artifact), "--seed", "numpy=42", env=env)
+    r = run("models", "register", "credit", "--domain", "credit", "--owner", "Risk team", env=env)
+    assert r.exit_code == 0, r.output
+    # The first local use creates an admin key, shows it once on stderr and acts as that admin.
+    assert "First use of this registry: an admin API key was created" in flat(r.stderr)
+    admin = key_in(r.stderr)
+    keys = {}
+    for name, role in (("Dev", "developer"), ("Val", "validator"), ("Eve", "executive"), ("ops", "operator")):
+        r = run("keys", "create", "--name", name, "--role", role, "--api-key", admin, env=env)
+        assert r.exit_code == 0 and f"API key for {name} ({role})" in r.output, r.output
+        assert "admin API key" not in r.output  # only the first use makes one
+        keys[name] = key_in(r.output)
+    dev = ["--api-key", keys["Dev"]]
+    r = run("models", "version", "credit:1.0", "--artifact", str(artifact), "--seed", "numpy=42", *dev, env=env)
     assert r.exit_code == 0, r.output
     r = run("models", "assess", "credit", "--domain", "credit", "--people-affected", "50000", "--decisions-per-day",
-            "100", "--no-human-review", "--wrong-decision-cost", "high", env=env)
+            "100", "--no-human-review", "--wrong-decision-cost", "high", *dev, env=env)
     assert r.exit_code == 0 and "tier 'high' because the domain, credit" in " ".join(r.output.split())
     audit = ["audit", str(steward.datasets.path("compas")), "--label", "two_year_recid", "--score", "decile_score",
              "--threshold", "5", "--favourable", "0", "--protected", "race=Caucasian", "--policy", str(policy),
-             "--tier", "high", "--register", "credit:1.0", "--out", str(tmp_path / "rep")]
+             "--tier", "high", "--register", "credit:1.0", "--out", str(tmp_path / "rep"), *dev]
     r = run(*audit, env=env)
-    assert r.exit_code == 0 and "Recorded as audit #1 of credit:1.0 in the local registry" in " ".join(r.output.split())
+    assert r.exit_code == 0 and "Recorded as audit #1 of credit:1.0 in the local registry" in flat(r.output)
     r = run("approve", "credit:1.0", env=env)
-    assert r.exit_code == 2 and "no validator has signed off" in " ".join(r.output.split())
-    r = run("signoff", "credit:1.0", "--role", "validator", "--decision", "reject", env=env)
+    assert r.exit_code == 2 and "on the local registry is made as the principal of an API key" in flat(r.output)
+    r = run("approve", "credit:1.0", *dev, env=env)
+    assert r.exit_code == 2 and "no validator has signed off" in flat(r.output)
+    r = run("signoff", "credit:1.0", "--role", "validator", "--decision", "approve", *dev, env=env)
+    assert r.exit_code == 2 and "Dev (developer) may not do this" in flat(r.output)
+    r = run("signoff", "credit:1.0", "--role", "validator", "--decision", "reject", "--api-key", keys["Val"], env=env)
     assert r.exit_code == 2 and "a rejection needs a comment" in r.output
     for role, who in (("validator", "Val"), ("executive", "Eve")):
-        r = run("signoff", "credit:1.0", "--role", role, "--decision", "approve", "--as", who, env=env)
-        assert r.exit_code == 0, r.output
-    r = run("approve", "credit:1.0", "--as", "Dev", env=env)
+        r = run("signoff", "credit:1.0", "--role", role, "--decision", "approve", "--api-key", keys[who], env=env)
+        assert r.exit_code == 0 and f"recorded: approve by {who} as {role} on audit #1" in r.output, r.output
+    r = run("approve", "credit:1.0", *dev, env=env)
     assert r.exit_code == 0 and "approved for deployment (by Dev)" in r.output
     shown = json.loads(run("models", "show", "credit", "--json", env=env).output)
     v = shown["versions"][0]
@@ -56,16 +82,20 @@ def test_local_registry_workflow(tmp_path):
     assert "no models match" in run("models", "list", "--failing", env=env).output
     r = run("incident", "open", "credit:1.0", "--title", "Complaints", "--severity", "high", env=env)
     assert r.exit_code == 0
-    r = run("incident", "update", "1", "--status", "resolved", "--note", "x", env=env)
+    ops = ["--api-key", keys["ops"]]
+    r = run("incident", "update", "1", "--status", "resolved", "--note", "x", *ops, env=env)
     assert r.exit_code == 2 and "can only move to contained" in r.output
-    assert run("incident", "update", "1", "--status", "contained", env=env).exit_code == 0
+    assert run("incident", "update", "1", "--status", "contained", *ops, env=env).exit_code == 0
     assert "contained" in run("incident", "list", env=env).output
     r = run("trail", "verify", env=env)
     assert r.exit_code == 0 and "trail intact" in r.output
-    r = run("keys", "create", "--name", "ops", "--role", "operator", env=env)
-    assert re.search(r"stw_[0-9a-f]{12}_\S+", r.output)
+    r = run("keys", "create", "--name", "ops2", "--role", "operator", *ops, env=env)
+    assert r.exit_code == 2 and "ops (operator) may not do this" in flat(r.output) and "stw_" not in r.output
+    r = run("keys", "create", "--name", "ops2", "--role", "operator", "--api-key", admin, env=env)
+    assert r.exit_code == 0 and key_in(r.output)
     assert run("models", "show", "nope", env=env).exit_code == 2
-    assert run("signoff", "credit", "--role", "validator", "--decision", "approve", env=env).exit_code == 2
+    r = run("signoff", "credit", "--role", "validator", "--decision", "approve", "--api-key", keys["Val"], env=env)
+    assert r.exit_code == 2 and "'credit' is not MODEL:VERSION" in r.output
 
 
 def test_a_bad_register_reference_is_said_before_the_audit(tmp_path):

@@ -19,6 +19,8 @@ def test_parallel_sign_offs_and_incident_writes(backend, request, tmp_path, leni
     setup.assess_risk("m", RISK, actor="dev")
     setup.record_audit("m", "1", passing_audit, actor="dev")
     inc = setup.open_incident("m", title="t", severity="low", actor="ops")
+    for i in range(1, WRITERS, 2):  # each signer is a principal holding the role it signs in
+        setup.create_key(f"p{i}", ["validator"], actor="admin")
     before = setup.verify_trail().entries
     # Each writer has its own Registry (own engine and connections), as separate server processes would.
     registries = [Registry(url, policy=lenient_policy) for _ in range(4)]

@@ -9,9 +9,21 @@ from steward.governance import Registry
 from tests.governance.conftest import RISK, compas_audit
 
 
+# Who signs off in each role: a sign-off is made by an enabled principal holding the role.
+SIGNER = {"validator": "Val", "executive": "Eve"}
+
+
+def people(reg):
+    """The principals these tests act as, as API keys make them: the developer who registers and
+    uploads, and a signer in each role (none of whom registered anything)."""
+    for name, roles in (("dev", ["developer"]), ("Val", ["validator"]), ("Eve", ["executive"]), ("Rev", ["reviewer"])):
+        reg.create_key(name, roles, actor="admin")
+
+
 @pytest.fixture
 def reg(db_url, lenient_policy):
     r = Registry(db_url, policy=lenient_policy)
+    people(r)
     yield r
     r.close()
 
@@ -31,11 +43,11 @@ def test_full_path_to_approval(reg, passing_audit):
         reg.approve("compas", "1", actor="dev")
     assert "no validator has signed off the latest audit" in str(e.value)
     assert "no executive has signed off the latest audit" in str(e.value)
-    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="val")
+    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="Val")
     with pytest.raises(WorkflowError, match="no executive has signed off") as e:
         reg.approve("compas", "1", actor="dev")
     assert "validator" not in str(e.value)
-    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", comment="ok", actor="eve")
+    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", comment="ok", actor="Eve")
     v = reg.approve("compas", "1", actor="dev")
     assert v["status"] == "approved" and v["approved_by"] == "dev"
     assert reg.model("compas")["status"] == "approved"
@@ -50,21 +62,32 @@ def test_failing_audit_blocks_approval_even_with_sign_offs(db_url, lenient_polic
                                                   "{min: 0.9}\n    sign_off: [validator, executive]"))
     reg = Registry(db_url, policy=strict)
     try:
+        people(reg)
         failing = compas_audit(strict)
         assert failing.passed is False
+        n_fail = sum(f.check == "adverse_impact_ratio" and f.status == "fail" for f in failing.findings)
+        assert n_fail > 0
         ready(reg, failing)
-        for role, who in (("validator", "Val"), ("executive", "Eve")):
+        for role, who in SIGNER.items():
             reg.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
-        with pytest.raises(WorkflowError, match=r"the latest audit \(#1\) failed the policy \(\d+ failing finding"):
+        with pytest.raises(WorkflowError, match=rf"check adverse_impact_ratio fails in the latest audit \(#1\) "
+                                                rf"\({n_fail} failing finding\(s\)\); fix the model or an executive accepts it"):
             reg.approve("compas", "1", actor="dev")
     finally:
         reg.close()
 
 
-def test_audit_under_another_policy_is_refused(reg, failing_audit):
-    ready(reg, failing_audit)
-    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="val")
-    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", actor="eve")
+def test_audit_under_another_policy_is_refused(reg, db_url, failing_audit):
+    # A report held to a policy the registry has never known is not even recorded...
+    with pytest.raises(steward.StewardError, match=r"held to a policy \(SHA-256 \w+\.\.\.\) this registry does not know"):
+        ready(reg, failing_audit)
+    assert reg.version("compas", "1")["audits"] == []
+    # ...one held to a policy it knows (the default was its current policy once) is recorded, re-derived
+    # under that policy, but cannot be approved under the current one.
+    Registry(db_url).close()
+    reg.record_audit("compas", "1", failing_audit, actor="dev")
+    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="Val")
+    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", actor="Eve")
     with pytest.raises(WorkflowError, match="was held to Steward default policy version 2026.11, not the current policy"):
         reg.approve("compas", "1", actor="dev")
 
@@ -72,13 +95,13 @@ def test_audit_under_another_policy_is_refused(reg, failing_audit):
 def test_rejection_needs_a_comment_and_blocks(reg, passing_audit):
     ready(reg, passing_audit)
     with pytest.raises(WorkflowError, match="a rejection needs a comment"):
-        reg.sign_off("compas", "1", role="validator", person="Val", decision="reject", comment="  ", actor="val")
-    reg.sign_off("compas", "1", role="validator", person="Val", decision="reject", comment="FPR gap too large", actor="val")
-    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", actor="eve")
+        reg.sign_off("compas", "1", role="validator", person="Val", decision="reject", comment="  ", actor="Val")
+    reg.sign_off("compas", "1", role="validator", person="Val", decision="reject", comment="FPR gap too large", actor="Val")
+    reg.sign_off("compas", "1", role="executive", person="Eve", decision="approve", actor="Eve")
     with pytest.raises(WorkflowError, match="the validator Val rejected it: FPR gap too large"):
         reg.approve("compas", "1", actor="dev")
     # A later approval by the same role supersedes the rejection.
-    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="val")
+    reg.sign_off("compas", "1", role="validator", person="Val", decision="approve", actor="Val")
     assert reg.approve("compas", "1", actor="dev")["status"] == "approved"
 
 
@@ -86,21 +109,21 @@ def test_sign_off_rules(reg, passing_audit):
     reg.register_model("m", actor="dev", domain="credit")
     reg.register_version("m", "1", actor="dev")
     with pytest.raises(WorkflowError, match="no risk assessment yet"):
-        reg.sign_off("m", "1", role="validator", person="Val", decision="approve", actor="val")
+        reg.sign_off("m", "1", role="validator", person="Val", decision="approve", actor="Val")
     reg.assess_risk("m", dict(RISK, domain="credit"), actor="dev")
     with pytest.raises(WorkflowError, match="has no audit yet"):
-        reg.sign_off("m", "1", role="validator", person="Val", decision="approve", actor="val")
+        reg.sign_off("m", "1", role="validator", person="Val", decision="approve", actor="Val")
     reg.record_audit("m", "1", passing_audit, actor="dev")
     with pytest.raises(WorkflowError, match="asks sign-off from validator, executive; 'reviewer' is not one of them"):
-        reg.sign_off("m", "1", role="reviewer", person="Rev", decision="approve", actor="rev")
+        reg.sign_off("m", "1", role="reviewer", person="Rev", decision="approve", actor="Rev")
     with pytest.raises(steward.StewardError, match="decision must be 'approve' or 'reject'"):
-        reg.sign_off("m", "1", role="validator", person="Val", decision="ok", actor="val")
+        reg.sign_off("m", "1", role="validator", person="Val", decision="ok", actor="Val")
 
 
 def test_new_audit_resets_approval_and_sign_offs(reg, passing_audit):
     ready(reg, passing_audit)
-    for role in ("validator", "executive"):
-        reg.sign_off("compas", "1", role=role, person=role, decision="approve", actor=role)
+    for role, who in SIGNER.items():
+        reg.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
     reg.approve("compas", "1", actor="dev")
     run = reg.record_audit("compas", "1", passing_audit, actor="dev")
     v = reg.version("compas", "1")
@@ -115,8 +138,8 @@ def test_new_audit_resets_approval_and_sign_offs(reg, passing_audit):
 
 def test_new_version_supersedes_and_only_newest_can_be_approved(reg, passing_audit):
     ready(reg, passing_audit)
-    for role in ("validator", "executive"):
-        reg.sign_off("compas", "1", role=role, person=role, decision="approve", actor=role)
+    for role, who in SIGNER.items():
+        reg.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
     reg.approve("compas", "1", actor="dev")
     reg.register_version("compas", "2", actor="dev")
     assert reg.version("compas", "1")["status"] == "superseded"
@@ -127,10 +150,10 @@ def test_new_version_supersedes_and_only_newest_can_be_approved(reg, passing_aud
 
 def test_rejection_after_approval_revokes_it(reg, passing_audit):
     ready(reg, passing_audit)
-    for role in ("validator", "executive"):
-        reg.sign_off("compas", "1", role=role, person=role, decision="approve", actor=role)
+    for role, who in SIGNER.items():
+        reg.sign_off("compas", "1", role=role, person=who, decision="approve", actor=who)
     reg.approve("compas", "1", actor="dev")
-    reg.sign_off("compas", "1", role="executive", person="Eve", decision="reject", comment="complaints", actor="eve")
+    reg.sign_off("compas", "1", role="executive", person="Eve", decision="reject", comment="complaints", actor="Eve")
     assert reg.version("compas", "1")["status"] == "registered"
 
 

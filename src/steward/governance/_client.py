@@ -98,8 +98,37 @@ class RemoteRegistry:
     def create_key(self, name: str, roles: list[str], *, actor: str = "") -> dict:
         return self._call("POST", "/api/keys", json={"name": name, "roles": roles})
 
-    def verify_trail(self) -> dict:
-        return self._call("GET", "/api/trail/verify")
+    def keys(self) -> list[dict]:
+        return self._call("GET", "/api/keys")
+
+    def revoke_key(self, key_id: str, *, actor: str = "") -> None:
+        self._call("DELETE", f"/api/keys/{quote(key_id, safe='')}")
+
+    def verify_trail(self, checkpoint: dict | None = None) -> dict:
+        if checkpoint is None:
+            return self._call("GET", "/api/trail/verify")
+        return self._call("POST", "/api/trail/verify", json=checkpoint)
+
+    def trail_checkpoint(self) -> dict:
+        return self._call("GET", "/api/trail/checkpoint")
 
     def trail(self, *, subject: str | None = None, limit: int = 200) -> list[dict]:
         return self._call("GET", "/api/trail", params={k: v for k, v in {"subject": subject, "limit": limit}.items() if v})
+
+    def accept(self, model: str, version: str, *, check: str, reason: str, until: str, actor: str = "") -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/acceptances",
+                          json={"check": check, "reason": reason, "until": str(until)})
+
+    def acceptances(self, model: str, version: str) -> list[dict]:
+        return self._call("GET", f"/api/models/{quote(model)}/versions/{quote(version)}/acceptances")
+
+    def record_reproduction(self, model: str, version: str, *, report: dict, actor: str = "",
+                            audit_run: int | None = None) -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/reproductions",
+                          json={"report": report, "audit_run": audit_run})
+
+    def audit_report(self, run_id: int) -> dict:
+        return self._call("GET", f"/api/audits/{int(run_id)}/report.json")
+
+    def policy_text(self, sha256: str) -> str:
+        return self._call("GET", f"/api/policies/{quote(sha256)}")["text"]

@@ -17,16 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from steward.audit.policy import Policy, load_policy
 from steward.errors import ConflictError, NotFoundError, StewardError
 from steward.governance import _trail
 from steward.governance._db import make_engine, upgrade
+from steward.governance._challenge import ChallengeMixin
 from steward.governance._incidents import IncidentsMixin
 from steward.governance._principals import PrincipalsMixin
-from steward.governance._tables import AuditRun, Incident, Model, RiskAssessment, SignOff, TrailEntry, Version, iso, now
+from steward.governance._refused import refused_value
+from steward.governance._sessions import SessionsMixin
+from steward.governance._tables import (
+    Acceptance, AuditRun, Incident, Model, RiskAssessment, SignOff, StoredPolicy, TrailEntry, Version, iso, now,
+)
+from steward.governance._views import acceptance_dict, reproduction_dict
 from steward.governance._views import audit_dict as _audit_dict
 from steward.governance._views import risk_dict as _risk_dict
 from steward.governance._views import signoff_dict as _signoff_dict
@@ -53,7 +59,24 @@ def _check_name(what: str, name: str) -> str:
     return name
 
 
-class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
+def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str:
+    """What the registry adds to the uploaded model card: its own verdict and the accepted findings."""
+    verdict = ("no policy" if run.passed is None else "passed" if run.passed else
+               f"blocked ({run.n_fail} failing finding(s), {run.n_not_evidenced} not evidenced)")
+    lines = ["", "", "## Registry record", "",
+             f"Verdict re-derived by the registry from the report's cell statistics: **{verdict}** "
+             f"(policy {run.policy_name} {run.policy_version}, tier {run.tier}).", ""]
+    if accepted:
+        lines += ["### Accepted findings (exceptions)", "", "| check | accepted by | until | status | reason |",
+                  "|---|---|---|---|---|"]
+        for a in accepted:
+            reason = a["reason"].replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {a['check']} | {a['accepted_by']} | {a['until'][:10]} | {a['status']} | {reason} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin):
     """Open (and create or upgrade) the registry database.
 
     Parameters
@@ -74,15 +97,44 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
         self.trail_key = _trail.load_key(self.engine, trail_key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         _trail.track(self._sessions)  # every change to a governed row must be covered by a trail entry
+        self._remember_policy(self.policy)
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[Session]:
-        with self._sessions() as s, s.begin():
-            s.info["trail_key"] = self.trail_key
-            yield s
+        try:
+            with self._sessions() as s, s.begin():
+                s.info["trail_key"] = self.trail_key
+                yield s
+        except (StatementError, UnicodeEncodeError, OverflowError) as exc:
+            # A value the database cannot hold (too long, NUL, surrogate, out of range) is the caller's mistake.
+            problem = refused_value(exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    # --- policies ------------------------------------------------------------------------
+
+    def _remember_policy(self, policy: Policy) -> None:
+        """Store the policy's text by its SHA-256, so audits held to it can be re-derived later."""
+        with self.tx() as s:
+            if s.get(StoredPolicy, policy.sha256) is None:
+                s.add(StoredPolicy(sha256=policy.sha256, name=policy.name, version=policy.version, text=policy.text))
+                s.flush()
+                _trail.append(s, "steward", "policy.store", f"policy:{policy.sha256[:12]}",
+                              {"name": policy.name, "version": policy.version, "sha256": policy.sha256})
+
+    def _stored_policy(self, s: Session, sha256: str) -> Policy:
+        row = s.get(StoredPolicy, sha256)
+        if row is None:
+            raise StewardError(f"the report was held to a policy (SHA-256 {sha256[:12]}...) this registry does not "
+                               f"know; audit again with the registry's policy ({self.policy.name} version "
+                               f"{self.policy.version})")
+        if row.sha256 == self.policy.sha256:
+            return self.policy
+        return load_policy(row.text)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -186,18 +238,39 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
     def record_audit_report(self, model: str, version: str, *, report: dict[str, Any], report_html: str,
                             model_card: str, actor: str) -> dict[str, Any]:
         """Store an audit run from its reports (``report.json`` as a dict, the HTML report, the model card)."""
+        from steward.governance._evidence import rederive
         from steward.governance._reports import check_report
 
         check_report(report)
+        claimed = report["policy"]
+        with self.tx() as s:  # what the registry believes: its stored policy and the model's recorded tier
+            m, v = self._version(s, model, version)
+            ra = self._latest_risk(s, m)
+            policy = None if claimed is None else self._stored_policy(s, claimed["sha256"])
+            registered_model = v.artifact_sha256
+        scored_with = (report.get("model") or {}).get("sha256") if isinstance(report.get("model"), dict) else None
+        if registered_model and scored_with and scored_with != registered_model:
+            raise StewardError(f"the audit scored with a model of SHA-256 {scored_with[:12]}... but {model}:{version} "
+                               f"was registered with artifact {registered_model[:12]}...; audit the registered model")
+        tier = None
+        if claimed is not None:
+            tier = ra.tier if ra is not None else claimed["tier"]
+            if claimed["tier"] != tier:
+                raise StewardError(f"the report was held to tier {claimed['tier']!r} but {model}'s recorded risk tier is "
+                                   f"{tier!r}; audit again under tier {tier!r} (or without --tier)")
+        verdict = rederive(report, policy, tier)
         with self.tx() as s:
             m, v = self._version(s, model, version)
-            findings = report["findings"]
+            ra = self._latest_risk(s, m)
+            if claimed is not None and ra is not None and ra.tier != tier:  # re-assessed meanwhile
+                raise ConflictError(f"{model}'s risk tier changed to {ra.tier!r} while the audit was checked; send it again")
+            findings = verdict.findings
             run = AuditRun(
-                version_id=v.id, policy_name=(report["policy"] or {}).get("name"),
-                policy_version=(report["policy"] or {}).get("version"),
-                policy_sha256=(report["policy"] or {}).get("sha256"), tier=(report["policy"] or {}).get("tier"),
-                passed=report["passed"], n_fail=sum(f["status"] == "fail" for f in findings),
-                n_warn=sum(f["status"] == "warn" for f in findings), rows=report["source"].get("rows"),
+                version_id=v.id, policy_name=policy.name if policy else None,
+                policy_version=policy.version if policy else None,
+                policy_sha256=policy.sha256 if policy else None, tier=tier,
+                passed=verdict.passed, n_fail=verdict.count("fail"), n_warn=verdict.count("warn"),
+                n_not_evidenced=verdict.count("not_evidenced"), rows=report["source"].get("rows"),
                 data_sha256=report["source"].get("sha256"), findings=findings,
                 report_json=json.dumps(report, allow_nan=False), report_html=report_html, model_card=model_card,
                 created_by=actor,
@@ -211,7 +284,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
             _trail.append(s, actor, "audit.record", f"version:{model}:{version}",
                           {"audit_run": run.id, "passed": run.passed, "policy_sha256": run.policy_sha256,
                            "tier": run.tier, "data_sha256": run.data_sha256, "n_fail": run.n_fail,
-                           "approval_reset": was_approved})
+                           "n_not_evidenced": run.n_not_evidenced, "approval_reset": was_approved})
             return _audit_dict(run)
 
     # --- reading ---------------------------------------------------------------------------
@@ -219,6 +292,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
     def models(self, *, tier: str | None = None, status: str | None = None, owner: str | None = None,
                failing: bool | None = None) -> list[dict[str, Any]]:
         """The inventory: one row per model with its tier, newest version and latest verdict."""
+        self.lapse_acceptances()
         out = []
         with self.tx() as s:
             for m in s.execute(select(Model).order_by(Model.name)).scalars():
@@ -251,6 +325,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
 
     def model(self, name: str) -> dict[str, Any]:
         """Everything about one model: versions with audits and sign-offs, risk, incidents, trail."""
+        self.lapse_acceptances()
         with self.tx() as s:
             m = self._model(s, name)
             row = self._summary(s, m)
@@ -270,6 +345,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
             return row
 
     def version(self, model: str, version: str) -> dict[str, Any]:
+        self.lapse_acceptances()
         with self.tx() as s:
             m, v = self._version(s, model, version)
             return self._version_dict(s, m, v)
@@ -284,7 +360,10 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
             "environment": v.environment, "seeds": v.seeds, "code_revision": v.code_revision,
             "registered_by": v.registered_by, "created_at": iso(v.created_at),
             "approved_at": iso(v.approved_at), "approved_by": v.approved_by,
-            "audits": [_audit_dict(a) for a in audits],
+            "audits": [dict(_audit_dict(a), reproductions=[reproduction_dict(r) for r in self._reproductions(s, a.id)])
+                       for a in audits],
+            "acceptances": [acceptance_dict(a) for a in s.execute(
+                select(Acceptance).where(Acceptance.version_id == v.id).order_by(Acceptance.id.desc())).scalars()],
             "sign_offs": [dict(_signoff_dict(x), current=x.audit_run_id == latest) for x in signoffs],
         }
 
@@ -296,8 +375,12 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
                 raise NotFoundError(f"no audit run {run_id}")
             v = s.get(Version, run.version_id)
             m = s.get(Model, v.model_id)
+            accepted = [acceptance_dict(a) for a in s.execute(
+                select(Acceptance).where(Acceptance.version_id == v.id).order_by(Acceptance.id)).scalars()]
             return dict(_audit_dict(run), model=m.name, version=v.version, findings=run.findings,
-                        report_html=run.report_html, report_json=run.report_json, model_card=run.model_card)
+                        reproductions=[reproduction_dict(r) for r in self._reproductions(s, run.id)],
+                        acceptances=accepted, report_html=run.report_html, report_json=run.report_json,
+                        model_card=run.model_card + _registry_card_section(run, accepted))
 
     def trail(self, *, subject: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         with self.tx() as s:
@@ -306,7 +389,14 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin):
                 q = q.where(TrailEntry.subject == subject)
             return [_trail_dict(e) for e in s.execute(q).scalars()]
 
-    def verify_trail(self) -> _trail.TrailReport:
-        with self.tx() as s:
-            return _trail.verify(s)
+    def verify_trail(self, checkpoint: dict[str, Any] | None = None) -> _trail.TrailReport:
+        """Check the trail's chain and keys, every governed row against it, and (given) a checkpoint
+        from :meth:`trail_checkpoint`; a damaged database is a problem in the report."""
+        with self._sessions() as s:  # read only; closing rolls back, whatever verify found
+            return _trail.verify(s, self.trail_key, checkpoint)
+
+    def trail_checkpoint(self) -> dict[str, Any]:
+        """The trail's head signed with the trail key, to keep outside the database's reach."""
+        with self._sessions() as s:
+            return _trail.checkpoint(s, self.trail_key)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from steward.audit import SCHEMA, STATUSES
+from steward.audit._findings import BLOCKING
 from steward.errors import StewardError
 
 __all__ = ["check_report"]
@@ -56,7 +57,7 @@ def check_report(report: Any) -> None:
         where = ".".join(str(p) for p in first["loc"])
         raise StewardError(f"report.{where}: {first['msg']}; send the report.json that steward audit wrote "
                            f"(schema {SCHEMA!r})") from None
-    failing = sum(f.status == "fail" for f in parsed.findings)
+    failing = sum(f.status in BLOCKING for f in parsed.findings)
     expected = None if parsed.policy is None else failing == 0
     if parsed.passed != expected:
         raise StewardError(f"report.passed is {parsed.passed} but its findings say {expected} "

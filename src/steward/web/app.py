@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from steward.governance import Registry
 from steward.web._errors import install_error_handlers
+from steward.web._inputs import known_query_parameters
+from steward.web._limits import BodyLimit
+from steward.web._limits import max_body_bytes as _max_body_bytes
+from steward.web._limits import session_hours as _session_hours
+from steward.web._openapi import install_docs, install_openapi
 
 __all__ = ["create_app"]
 
 
-def create_app(registry: Registry) -> FastAPI:
-    from steward import __version__
-    from steward.web.routers import admin, health, incidents, models, signoffs
+def create_app(registry: Registry, *, max_body_bytes: int | None = None, session_hours: float | None = None) -> FastAPI:
+    """The Steward server over ``registry``: the REST API under ``/api``, the pages, ``/docs``.
 
-    app = FastAPI(title="Steward", version=__version__,
+    Parameters
+    ----------
+    registry : Registry
+        The registry the server reads and writes.
+    max_body_bytes : int, optional
+        Largest request body accepted (else 413); default ``STEWARD_MAX_BODY_BYTES`` or 20 MiB.
+    session_hours : float, optional
+        How long a login on the web pages lasts; default ``STEWARD_SESSION_HOURS`` or 8.
+    """
+    from steward import __version__
+    from steward.web.routers import admin, evidence, health, incidents, models, signoffs
+
+    app = FastAPI(title="Steward", version=__version__, docs_url=None, redoc_url=None,
                   description="The system of record for models: inventory, risk, audits, sign-offs, incidents, trail.")
     app.state.registry = registry
+    app.state.max_body_bytes = _max_body_bytes(max_body_bytes)
+    app.state.session_hours = _session_hours(session_hours)
+    app.add_middleware(BodyLimit, max_bytes=app.state.max_body_bytes)
     install_error_handlers(app)
-    for r in (health, models, signoffs, incidents, admin):
-        app.include_router(r.router)
+    install_openapi(app)
+    install_docs(app)
+    for r in (health, models, signoffs, incidents, evidence, admin):
+        app.include_router(r.router, dependencies=[Depends(known_query_parameters)])
     try:
         from steward.web import pages
     except ImportError:  # pragma: no cover - pages are part of the package

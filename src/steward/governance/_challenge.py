@@ -1,0 +1,193 @@
+"""Exceptions and effective challenge: executives' acceptances of findings, validators' reproductions.
+
+An acceptance lets one version be approved although one check fails or is not evidenced: it names
+who accepted it, why and until when, and lapses at its date — approval is then revoked and an
+incident opened. A reproduction is a validator's independent re-run of a recorded audit on the same
+data (and model), compared by the registry with what was stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from steward.errors import StewardError, WorkflowError
+from steward.governance import _trail
+from steward.governance._tables import Acceptance, AuditRun, Incident, IncidentEntry, Model, Reproduction, Version, now
+from steward.governance._views import acceptance_dict, reproduction_dict
+
+__all__ = ["ChallengeMixin", "MAX_ACCEPTANCE_DAYS"]
+
+# An exception is temporary by nature: at most a year, then it must be looked at again.
+MAX_ACCEPTANCE_DAYS = 366
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def parse_until(until: str | datetime) -> datetime:
+    """A date (``2027-03-31``, the acceptance ends at the start of that day, UTC) or an ISO datetime."""
+    if isinstance(until, datetime):
+        return _aware(until).astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        t = datetime.fromisoformat(str(until).strip())
+    except ValueError:
+        raise StewardError(f"until {until!r} is not a date; write it as YYYY-MM-DD (for example 2027-03-31)") from None
+    return _aware(t).astimezone(timezone.utc).replace(microsecond=0)
+
+
+class ChallengeMixin:
+    # --- acceptances --------------------------------------------------------------------
+
+    def accept(self, model: str, version: str, *, check: str, reason: str, until: str | datetime,
+               actor: str) -> dict[str, Any]:
+        """An executive accepts a failing or not-evidenced check of the version's latest audit until ``until``."""
+        with self.tx() as s:
+            self._holds(s, actor, "executive", "accept a finding")
+        if not (reason or "").strip():
+            raise StewardError("an acceptance needs a reason saying why the risk is acceptable (--reason)")
+        end = parse_until(until)
+        start = now()
+        if end <= start:
+            raise StewardError(f"until {end.date()} is not in the future; an acceptance must end later than today")
+        if end > start + timedelta(days=MAX_ACCEPTANCE_DAYS):
+            raise StewardError(f"until {end.date()} is more than {MAX_ACCEPTANCE_DAYS} days away; accept for at most "
+                               f"a year and look at the finding again then")
+        with self.tx() as s:
+            self._holds(s, actor, "executive", "accept a finding")
+            m, v = self._version(s, model, version)
+            run = self._latest_audit(s, v)
+            if run is None:
+                raise WorkflowError(f"{model}:{version} has no audit, so there is no finding to accept")
+            blocking = sorted({f["check"] for f in run.findings if f["status"] in ("fail", "not_evidenced")})
+            if check not in blocking:
+                raise WorkflowError(f"check {check!r} neither fails nor lacks evidence in the latest audit (#{run.id}) of "
+                                    f"{model}:{version}; the checks that block approval are: {', '.join(blocking) or 'none'}")
+            a = Acceptance(version_id=v.id, check_name=check, reason=reason.strip(), until=end, accepted_by=actor,
+                           status="active")
+            s.add(a)
+            m.updated_at = now()
+            s.flush()
+            _trail.append(s, actor, "finding.accept", f"version:{model}:{version}",
+                          {"acceptance": a.id, "check": check, "reason": a.reason, "until": end.isoformat(),
+                           "audit_run": run.id})
+            return acceptance_dict(a)
+
+    def acceptances(self, model: str, version: str) -> list[dict[str, Any]]:
+        self.lapse_acceptances()
+        with self.tx() as s:
+            _, v = self._version(s, model, version)
+            rows = s.execute(select(Acceptance).where(Acceptance.version_id == v.id).order_by(Acceptance.id.desc()))
+            return [acceptance_dict(a) for a in rows.scalars()]
+
+    def _accepted_checks(self, s: Session, v: Version) -> dict[str, Acceptance]:
+        """The version's acceptances still in force, by check."""
+        t = now()
+        rows = s.execute(select(Acceptance).where(Acceptance.version_id == v.id, Acceptance.status == "active")
+                         .order_by(Acceptance.id)).scalars()
+        return {a.check_name: a for a in rows if _aware(a.until) > t}
+
+    def lapse_acceptances(self, at: datetime | None = None) -> list[int]:
+        """Mark acceptances past their date lapsed; revoke the approval they carried and open an incident.
+
+        Idempotent; called before the registry answers about approval, so a lapsed acceptance never
+        keeps a version approved. Returns the ids of the acceptances that lapsed now."""
+        t = at or now()
+        with self.tx() as s:
+            due = [a for a in s.execute(select(Acceptance).where(Acceptance.status == "active")).scalars()
+                   if _aware(a.until) <= t]
+            if not due:
+                return []
+            actor = "steward (acceptance expiry)"
+            for a in due:
+                v = s.get(Version, a.version_id)
+                m = s.get(Model, v.model_id)
+                a.status, a.lapsed_at = "lapsed", t
+                revoked = False
+                if v.status == "approved":
+                    run = self._latest_audit(s, v)
+                    still = run is not None and any(f["check"] == a.check_name and f["status"] in ("fail", "not_evidenced")
+                                                    for f in run.findings)
+                    if still:
+                        v.status, v.approved_at, v.approved_by, revoked = "registered", None, None, True
+                        m.status, m.updated_at = "in_review", t
+                inc = None
+                if revoked:
+                    inc = Incident(model_id=m.id, version_id=v.id, severity="high", status="open", opened_by=actor,
+                                   title=f"Acceptance of {a.check_name} lapsed; approval of {v.version} revoked",
+                                   description=(f"{a.accepted_by} accepted {a.check_name} until {a.until} ({a.reason}). "
+                                                f"The finding still blocks approval, so {m.name}:{v.version} is no longer "
+                                                f"approved for deployment."),
+                                   checklist=[{"item": item, "done": False, "by": None, "at": None}
+                                              for item in self.policy.incident_checklist])
+                    s.add(inc)
+                    s.flush()
+                    s.add(IncidentEntry(incident_id=inc.id, author=actor, text=f"Opened: {inc.title}", status_change="open"))
+                s.flush()
+                _trail.append(s, actor, "finding.acceptance_lapsed", f"version:{m.name}:{v.version}",
+                              {"acceptance": a.id, "check": a.check_name, "approval_revoked": revoked,
+                               "incident": inc.id if inc is not None else None})
+            return [a.id for a in due]
+
+    # --- reproductions ------------------------------------------------------------------
+
+    def record_reproduction(self, model: str, version: str, *, report: dict[str, Any], actor: str,
+                            audit_run: int | None = None) -> dict[str, Any]:
+        """Compare an independent re-run (its ``report.json``) with the stored audit; record the outcome.
+
+        The registry itself decides the outcome: the re-run's data (and model) must be the recorded
+        ones, by SHA-256, and its cells and findings must equal the stored ones."""
+        import json
+
+        from steward.governance._evidence import compare_reports
+        from steward.governance._reports import check_report
+
+        check_report(report)
+        with self.tx() as s:
+            self._holds(s, actor, "validator", "record a reproduction")
+            m, v = self._version(s, model, version)
+            run = s.get(AuditRun, audit_run) if audit_run is not None else self._latest_audit(s, v)
+            if run is None or run.version_id != v.id:
+                raise WorkflowError(f"{model}:{version} has no audit {'#' + str(audit_run) if audit_run else ''} to reproduce")
+            if actor in (run.created_by, v.registered_by):
+                raise WorkflowError(f"{actor} recorded this audit or registered the version; a reproduction is an "
+                                    f"independent challenge, so someone else must run it")
+            stored = json.loads(run.report_json)
+            run_id = run.id
+        data_sha = (report.get("source") or {}).get("sha256")
+        if not data_sha or data_sha != run.data_sha256:
+            raise StewardError(f"the re-run's data has SHA-256 {data_sha} but audit #{run_id} was of "
+                               f"{run.data_sha256}; reproduce it on the same data file")
+        stored_model = (stored.get("model") or {}).get("sha256")
+        rerun_model = (report.get("model") or {}).get("sha256")
+        if stored_model != rerun_model:
+            raise StewardError(f"the re-run's model has SHA-256 {rerun_model} but audit #{run_id} scored with "
+                               f"{stored_model}; give the same model file (--model)")
+        difference = compare_reports(stored, report)
+        with self.tx() as s:
+            r = Reproduction(audit_run_id=run_id, outcome="reproduced" if difference is None else "differs",
+                             detail=difference or "", data_sha256=data_sha, model_sha256=rerun_model, run_by=actor)
+            s.add(r)
+            s.flush()
+            _trail.append(s, actor, f"audit.{r.outcome}", f"version:{model}:{version}",
+                          {"reproduction": r.id, "audit_run": run_id, "detail": r.detail})
+            return reproduction_dict(r)
+
+    def _reproductions(self, s: Session, run_id: int) -> list[Reproduction]:
+        return list(s.execute(select(Reproduction).where(Reproduction.audit_run_id == run_id)
+                              .order_by(Reproduction.id)).scalars())
+
+    def audit_report(self, run_id: int) -> dict[str, Any]:
+        """The ``report.json`` of an audit run as it was uploaded."""
+        import json
+
+        return json.loads(self.audit_run(run_id)["report_json"])
+
+    def policy_text(self, sha256: str) -> str:
+        """The text of a policy the registry has held audits to, by its SHA-256."""
+        with self.tx() as s:
+            return self._stored_policy(s, sha256).text

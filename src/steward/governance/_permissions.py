@@ -1,0 +1,36 @@
+"""Who may do what: one table of permissions by role, for the HTTP API and the local CLI alike.
+
+Least privilege: every role reads; writing is split by job. ``admin`` administers (keys, and what
+developers do) but signs off nothing: a sign-off is made in a role the signer holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steward.errors import PermissionDenied
+from steward.governance._principals import ROLES
+
+__all__ = ["PERMISSIONS", "allowed"]
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "read": ROLES,
+    "register": ("developer", "admin"),  # models, versions, risk assessments, audit runs
+    "approve": ("developer", "validator", "executive", "admin"),  # the workflow rules decide whether it may
+    "sign_off": ("validator", "executive", "reviewer"),  # and only in a role the caller holds
+    "incident_open": ("developer", "validator", "reviewer", "operator", "admin"),
+    "incident_update": ("operator", "admin"),
+    "trail_verify": ("validator", "admin"),
+    "accept": ("executive",),  # accept a failing or not-evidenced finding for one version, until a date
+    "reproduce": ("validator",),  # record an independent re-run of an audit
+    "keys": ("admin",),
+}
+
+
+def allowed(principal: dict[str, Any], permission: str) -> dict[str, Any]:
+    """``principal`` if one of its roles grants ``permission``, else :class:`PermissionDenied` saying who may."""
+    roles = PERMISSIONS[permission]
+    if not set(principal["roles"]) & set(roles):
+        raise PermissionDenied(f"{principal['name']} ({', '.join(principal['roles'])}) may not do this; "
+                               f"it needs one of the roles: {', '.join(roles)}")
+    return principal

@@ -1,0 +1,271 @@
+"""Evidence that holds: the registry re-derives every verdict from the report's own cells, missing
+checks are not evidenced and block approval, executives' acceptances are owned and expire, and
+sign-offs come from distinct principals who did not build the version. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from steward.errors import PermissionDenied, StewardError, WorkflowError
+from steward.governance import Registry
+from steward.governance._evidence import EvidenceError, _client_findings, rederive
+from tests.governance.conftest import RISK, compas_audit
+
+# The lenient policy's high tier plus a check COMPAS cannot evidence without a model, and
+# separation of duties.
+GUARDED = """\
+policy: {name: Guarded test policy, version: "1"}
+domains: [criminal_justice, credit, other]
+tiers:
+  high:
+    description: Loose thresholds, one model check, distinct signers
+    assign_when:
+      - domain: [criminal_justice, credit]
+    checks:
+      adverse_impact_ratio: {min: 0.5}
+      flip_test: {max_share: 0.0}
+    sign_off: [validator, executive]
+    distinct_signers: true
+  low:
+    description: The rest
+    checks:
+      adverse_impact_ratio: {min: 0.5, severity: warn}
+    sign_off: [validator]
+"""
+
+
+@pytest.fixture(scope="module")
+def guarded_policy(tmp_path_factory):
+    import steward
+
+    path = tmp_path_factory.mktemp("guarded") / "guarded.yaml"
+    path.write_text(GUARDED)
+    return steward.load_policy(path)
+
+
+@pytest.fixture(scope="module")
+def guarded_audit(guarded_policy):
+    return compas_audit(guarded_policy)
+
+
+def people(reg):
+    """Principals in each role (and one holding two), as keys would make them."""
+    for name, roles in (("Dev", ["developer"]), ("Val", ["validator"]), ("Eve", ["executive"]),
+                        ("Both", ["validator", "executive"]), ("Dev2", ["developer", "validator"])):
+        reg.create_key(name, roles, actor="admin")
+
+
+def ready(reg, result, actor="Dev"):
+    reg.register_model("compas", actor=actor, domain="criminal_justice", owner="Team A")
+    reg.register_version("compas", "1", actor=actor, environment={})
+    reg.assess_risk("compas", RISK, actor=actor)
+    return reg.record_audit("compas", "1", result, actor=actor)
+
+
+@pytest.fixture
+def guarded(db_url, guarded_policy):
+    reg = Registry(db_url, policy=guarded_policy, trail_key="k" * 40)
+    people(reg)
+    yield reg
+    reg.close()
+
+
+def test_missing_required_check_is_not_evidenced_and_blocks(guarded, guarded_audit):
+    assert guarded_audit.passed is False  # the gate: flip_test did not run
+    flip = [f for f in guarded_audit.findings if f.check == "flip_test"]
+    assert [f.status for f in flip] == ["not_evidenced"] and "--model" in flip[0].needs
+    run = ready(guarded, guarded_audit)
+    assert run["passed"] is False and run["n_not_evidenced"] == 1 and run["n_fail"] == 0
+    guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Val")
+    guarded.sign_off("compas", "1", role="executive", decision="approve", actor="Eve")
+    with pytest.raises(WorkflowError, match=r"check flip_test is not evidenced .* would run with: .*--model"):
+        guarded.approve("compas", "1", actor="Dev")
+
+
+def test_acceptance_makes_it_approvable_and_lapses_into_an_incident(guarded, guarded_audit):
+    ready(guarded, guarded_audit)
+    with pytest.raises(PermissionDenied, match="executive"):
+        guarded.accept("compas", "1", check="flip_test", reason="no model yet", until="2099-01-01", actor="Val")
+    with pytest.raises(WorkflowError, match="neither fails nor lacks evidence"):
+        guarded.accept("compas", "1", check="adverse_impact_ratio", reason="x", until=_days(30), actor="Eve")
+    with pytest.raises(StewardError, match="at most a year"):
+        guarded.accept("compas", "1", check="flip_test", reason="x", until=_days(800), actor="Eve")
+    with pytest.raises(StewardError, match="needs a reason"):
+        guarded.accept("compas", "1", check="flip_test", reason=" ", until=_days(30), actor="Eve")
+    a = guarded.accept("compas", "1", check="flip_test", reason="the vendor model is scored elsewhere",
+                       until=_days(30), actor="Eve")
+    assert a["accepted_by"] == "Eve" and a["status"] == "active"
+    guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Val")
+    guarded.sign_off("compas", "1", role="executive", decision="approve", actor="Eve")
+    assert guarded.approve("compas", "1", actor="Dev")["status"] == "approved"
+    shown = guarded.version("compas", "1")["acceptances"]
+    assert shown[0]["check"] == "flip_test" and shown[0]["reason"].startswith("the vendor")
+    trail = [e["action"] for e in guarded.trail()]
+    assert "finding.accept" in trail
+    # Past its date the acceptance lapses: approval revoked, an incident opened, all in the trail.
+    lapsed = guarded.lapse_acceptances(at=datetime.now(timezone.utc) + timedelta(days=31))
+    assert lapsed == [a["id"]]
+    v = guarded.version("compas", "1")
+    assert v["status"] == "registered" and v["acceptances"][0]["status"] == "lapsed"
+    incidents = guarded.incidents(model="compas")
+    assert len(incidents) == 1 and "lapsed" in incidents[0]["title"] and incidents[0]["severity"] == "high"
+    with pytest.raises(WorkflowError, match="flip_test is not evidenced"):
+        guarded.approve("compas", "1", actor="Dev")
+    assert guarded.lapse_acceptances(at=datetime.now(timezone.utc) + timedelta(days=40)) == []  # once only
+    assert guarded.verify_trail().ok
+
+
+def _days(n: int) -> str:
+    return (datetime.now(timezone.utc) + timedelta(days=n)).date().isoformat()
+
+
+def test_separation_of_duties(guarded, guarded_audit):
+    ready(guarded, guarded_audit, actor="Dev2")  # Dev2 (developer and validator) registers and uploads
+    guarded.accept("compas", "1", check="flip_test", reason="scored elsewhere", until=_days(10), actor="Eve")
+    with pytest.raises(WorkflowError, match="Dev2 registered 1 and cannot also sign it off"):
+        guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Dev2")
+    guarded.sign_off("compas", "1", role="executive", decision="approve", actor="Both")
+    with pytest.raises(WorkflowError, match="Both already signed off audit #1 as executive"):
+        guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Both")
+    with pytest.raises(PermissionDenied, match="not a principal"):
+        guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Mallory")
+    with pytest.raises(PermissionDenied, match="not in the name of"):
+        guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Val", person="Vera Somebody")
+    with pytest.raises(PermissionDenied, match="their roles are"):
+        guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Eve")
+    guarded.sign_off("compas", "1", role="validator", decision="approve", actor="Val")
+    assert guarded.approve("compas", "1", actor="Dev2")["status"] == "approved"
+
+
+# --- re-derivation ----------------------------------------------------------------------
+
+def test_registry_recomputes_and_marks_who_derived_each_finding(guarded, guarded_audit):
+    ready(guarded, guarded_audit)
+    run = guarded.audit_run(guarded.version("compas", "1")["audits"][0]["id"])
+    by = {f["check"]: f["derived_by"] for f in run["findings"]}
+    assert by == {"adverse_impact_ratio": "registry", "flip_test": "registry"}
+    mine = {f["id"]: f for f in run["findings"]}
+    theirs = {f.id: f for f in guarded_audit.findings}
+    assert mine.keys() == theirs.keys()
+    for fid, f in mine.items():  # the registry's values equal the client's, recomputed from the cells
+        assert f["status"] == theirs[fid].status
+        assert f["value"] == pytest.approx(theirs[fid].value, rel=1e-12) if f["value"] is not None else True
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda r: r.update(findings=[], passed=True), "is missing from the report"),
+    (lambda r: _set_value(r, 0.99), "is not what the report's own cells give"),
+    (lambda r: _set_status(r, "fail", "pass"), "says fail but the report's own cells give pass"),
+    (lambda r: r["cells"][0].update(rows=-3), "rows is -3"),
+    (lambda r: r["cells"][0].update(n=r["cells"][0]["n"] + 1), "n and n_sq must equal rows"),
+    (lambda r: r["source"].update(rows=r["source"]["rows"] + 1), "do not add up"),
+    (lambda r: r.pop("cells"), "cells is missing"),
+    (lambda r: r["groups"][1].update(favourable_rate=0.9), "favourable_rate is 0.9 but the report's own cells"),
+    (lambda r: r["findings"].append(dict(_air(r), id="adverse_impact_ratio[x=y]")), "not one the report's own cells give"),
+    (lambda r: r["findings"].append(dict(_air(r), id="flip_test[x]")), "does not name its check"),
+])
+def test_tampered_reports_are_refused_and_nothing_is_stored(guarded_policy, tamper, message):
+    import json
+
+    result = compas_audit(guarded_policy)
+    report = json.loads(result.to_json())
+    tamper(report)
+    with pytest.raises(EvidenceError, match=message):
+        rederive(report, guarded_policy, "high")
+
+
+def _air(report):
+    return next(f for f in report["findings"] if f["check"] == "adverse_impact_ratio")
+
+
+def _set_value(report, value):
+    f = next(f for f in report["findings"] if f["check"] == "adverse_impact_ratio" and f["value"] is not None)
+    f["value"] = value
+
+
+def _set_status(report, new, old):
+    f = next(f for f in report["findings"] if f["status"] == old)
+    f["status"] = new
+    report["passed"] = not any(x["status"] in ("fail", "not_evidenced") for x in report["findings"])
+
+
+def test_model_findings_must_follow_from_the_reports_analyses(guarded_policy):
+    params = guarded_policy.tier("high").checks["flip_test"]
+    analyses = {"flip_test": {"overall": {"share_changed": 0.2, "rows": 100}}}
+    honest = dict(id="flip_test[audit]", check="flip_test", status="fail", severity="fail", value=0.2,
+                  metric="share", threshold={"max_share": 0.0}, message="20% flip")
+    assert _client_findings("flip_test", params, [honest], analyses)[0].status == "fail"
+    with pytest.raises(EvidenceError, match="says pass but its value 0.2 breaches max_share=0"):
+        _client_findings("flip_test", params, [dict(honest, status="pass")], analyses)
+    with pytest.raises(EvidenceError, match="does not appear in the report's 'flip_test' analysis"):
+        _client_findings("flip_test", params, [dict(honest, value=0.0, status="pass")], analyses)
+    with pytest.raises(EvidenceError, match="threshold max_share=0.5 is not the policy's 0.0"):
+        _client_findings("flip_test", params, [dict(honest, threshold={"max_share": 0.5})], analyses)
+    with pytest.raises(EvidenceError, match="no 'flip_test' analysis"):
+        _client_findings("flip_test", params, [dict(honest, status="pass", value=None)], {})
+
+
+def test_report_held_to_another_tier_or_an_unknown_policy_is_refused(guarded, guarded_policy, lenient_policy):
+    ready(guarded, compas_audit(guarded_policy))
+    with pytest.raises(StewardError, match="recorded risk tier is 'high'"):
+        guarded.record_audit("compas", "1", compas_audit(guarded_policy, tier="low"), actor="Dev")
+    with pytest.raises(StewardError, match="a policy .* this registry does not know"):
+        guarded.record_audit("compas", "1", compas_audit(lenient_policy), actor="Dev")
+    assert len(guarded.version("compas", "1")["audits"]) == 1
+
+
+# --- over HTTP: the forged-report attack ---------------------------------------------------
+
+def test_forged_report_over_http_is_refused_and_cannot_be_approved(guarded, guarded_audit):
+    from fastapi.testclient import TestClient
+
+    from steward.web import create_app
+
+    keys = {n: guarded.create_key(n + "-http", r, actor="admin")["key"]
+            for n, r in (("dev", ["developer"]), ("val", ["validator"]), ("exe", ["executive"]))}
+    h = {n: {"Authorization": f"Bearer {k}"} for n, k in keys.items()}
+    with TestClient(create_app(guarded)) as c:
+        assert c.post("/api/models", json={"name": "forged", "domain": "criminal_justice"}, headers=h["dev"]).status_code == 201
+        assert c.post("/api/models/forged/versions", json={"version": "1"}, headers=h["dev"]).status_code == 201
+        assert c.post("/api/models/forged/risk", json={"answers": RISK}, headers=h["dev"]).status_code == 201
+        forged = copy.deepcopy(guarded_audit.to_dict())
+        forged.update(findings=[], passed=True)
+        r = c.post("/api/models/forged/versions/1/audits", headers=h["dev"],
+                   json={"report": forged, "report_html": "<p>all good</p>", "model_card": "# fine"})
+        assert r.status_code == 400 and r.json()["ok"] is False
+        assert "is missing from the report" in r.json()["error"]
+        assert c.get("/api/models/forged/versions/1", headers=h["dev"]).json()["audits"] == []
+        for who, role in (("val", "validator"), ("exe", "executive")):
+            r = c.post("/api/models/forged/versions/1/signoffs", json={"role": role, "decision": "approve"}, headers=h[who])
+            assert r.status_code == 409 and "has no audit yet" in r.json()["error"]
+        r = c.post("/api/models/forged/versions/1/approve", headers=h["dev"])
+        assert r.status_code == 409 and "no audit is recorded" in r.json()["error"]
+
+
+def test_report_without_the_intersections_the_tier_judges_is_refused(guarded_policy):
+    import json
+
+    import steward
+    from tests.governance.conftest import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", steward.StewardWarning)
+        result = steward.audit(steward.datasets.load_compas(), label="two_year_recid", score="decile_score",
+                               threshold=5, favourable=0, protected={"race": "Caucasian", "sex": "Male"},
+                               policy=guarded_policy, tier="high", intersections=False)
+    with pytest.raises(EvidenceError, match="leaves out the intersection"):
+        rederive(json.loads(result.to_json()), guarded_policy, "high")
+
+
+def test_report_of_another_model_than_the_registered_artifact_is_refused(guarded, guarded_audit):
+    import dataclasses
+
+    guarded.register_model("m", actor="Dev", domain="criminal_justice")
+    guarded.register_version("m", "1", actor="Dev", artifact_sha256="a" * 64, environment={})
+    guarded.assess_risk("m", RISK, actor="Dev")
+    other = dataclasses.replace(guarded_audit, model={"kind": "lightgbm", "sha256": "b" * 64})
+    with pytest.raises(StewardError, match="was registered with artifact aaaaaaaaaaaa"):
+        guarded.record_audit("m", "1", other, actor="Dev")
