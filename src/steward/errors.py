@@ -2,7 +2,8 @@
 
 Every error a user can cause derives from :class:`StewardError`; its message names the
 argument, column or field, what was found, and how to fix it. The CLI turns these into one
-line and exit code 2; anything else is a bug and keeps its traceback.
+line and exit code 2; anything else is a bug: one line naming the step that failed and exit
+code 3 (``steward --debug`` shows its traceback).
 """
 
 from __future__ import annotations

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from steward.cli._explain import register_commands as register_explain_commands
 from steward.cli._models import model_options, parse_features, print_analyses
 from steward.cli._probe import register_commands as register_probe_commands
 from steward.cli._remediate import register_commands as register_remediate_commands
+from steward.cli._stages import name_commands, stage, stage_of
 from steward.cli._models import register_commands as register_model_commands
 from steward.errors import StewardError, StewardWarning
 
@@ -23,16 +26,36 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 
 class StewardGroup(click.Group):
-    """Turns user mistakes (StewardError) into one line on stderr and exit code 2."""
+    """Ends every command with its exit code: a user mistake (StewardError) is one line and exit 2, an
+    unexpected error one line naming the stage that failed and exit 3, Ctrl-C one line and exit 130.
+    With --debug the traceback is printed before that line; the exit code stays the same."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise  # usage errors (exit 2) and the commands' own exit codes
         except StewardError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            sys.exit(2)
+            _fail(ctx, exc, f"[red]error:[/red] {_one_line(exc)}", 2)
+        except KeyboardInterrupt as exc:
+            _fail(ctx, exc, f"interrupted {stage_of(exc) or ''}".rstrip(), 130)
+        except Exception as exc:
+            where = stage_of(exc) or f"in `{ctx.command_path}`"
+            _fail(ctx, exc, f"[red]internal error[/red] {escape(where)} ({type(exc).__name__}: {_one_line(exc)}); "
+                            "run with --debug for the traceback", 3)
+
+
+def _one_line(exc: BaseException) -> str:
+    return escape(" ".join(str(exc).split()) or "no message")
+
+
+def _fail(ctx: click.Context, exc: BaseException, line: str, code: int) -> None:
+    err = Console(stderr=True)
+    if ctx.obj and ctx.obj.get("debug"):
+        traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.flush()
+    err.print(line, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +63,18 @@ class StewardGroup(click.Group):
 @click.version_option(package_name="steward")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Steward: discrimination testing and model governance."""
+    """Steward: discrimination testing and model governance.
+
+    \b
+    Exit codes:
+      0    everything passed
+      1    a policy finding failed or is not evidenced (or a probe's threshold
+           was breached, or the trail was tampered with)
+      2    bad input: a usage error, or a mistake explained in one line
+      3    an unexpected internal error: one line names the step that failed;
+           run with --debug for the traceback
+      130  interrupted (Ctrl-C)
+    """
     ctx.ensure_object(dict)["debug"] = debug
 
 
@@ -105,13 +139,15 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         from steward.governance import parse_ref
 
         parse_ref(register_ref)
+        if policy is not None and tier is None:
+            tier = _recorded_tier(register_ref, server, api_key, database_url, policy)
     console = Console()
     err = Console(stderr=True)
     show = progress if progress is not None else (
         model is not None or (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
-        with _progress(err, show) as on_progress:
+        with _progress(err, show) as on_progress, stage("running the audit"):
             result = audit(
                 data, label=label, prediction=prediction, score=score, threshold=threshold,
                 favourable=int(favourable), positive_label=positive_label, protected=list(protected),
@@ -124,18 +160,37 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
             )
     from steward.cli._output import print_result
 
-    print_result(result, console)
-    print_analyses(result.analyses, console)
+    with stage("printing the results"):
+        print_result(result, console)
+        print_analyses(result.analyses, console)
     try:
-        paths = result.save(out_dir, junit=junit)
+        with stage("writing the report"):
+            paths = result.save(out_dir, junit=junit)
     except OSError as exc:
         raise StewardError(f"cannot write the report to {str(exc.filename or out_dir)!r}: {exc.strerror or exc}") from None
     console.print(f"Report: {paths['html']}  (JSON: {paths['json']}; model card: {paths['model_card']}"
-                  + (f"; JUnit: {paths['junit']}" if "junit" in paths else "") + ")")
+                  + (f"; JUnit: {paths['junit']}" if "junit" in paths else "") + ")", markup=False, highlight=False)
     if register_ref:
-        _register(result, register_ref, server, api_key, database_url, policy, console)
+        with stage("recording the audit in the registry"):
+            _register(result, register_ref, server, api_key, database_url, policy, console)
     if result.passed is False:
         ctx.exit(1)
+
+
+def _recorded_tier(ref, server, api_key, database_url, policy) -> str | None:
+    """The model's risk tier as the registry recorded it (None when it has no assessment yet)."""
+    from steward.cli._governance import open_backend
+    from steward.errors import NotFoundError
+    from steward.governance import parse_ref
+
+    backend = open_backend(server, api_key, database_url, policy)
+    try:
+        risk = backend.model(parse_ref(ref)[0]).get("risk")
+    except NotFoundError:
+        return None
+    finally:
+        backend.close()
+    return risk["tier"] if risk else None
 
 
 def _register(result, ref, server, api_key, database_url, policy, console) -> None:
@@ -145,11 +200,12 @@ def _register(result, ref, server, api_key, database_url, policy, console) -> No
 
     backend = open_backend(server, api_key, database_url, policy)
     try:
-        run = record_audit_run(backend, ref, result, actor=local_actor(None), code_revision=code_revision())
+        actor = local_actor(backend, api_key, None, command="`steward audit --register`")
+        run = record_audit_run(backend, ref, result, actor=actor, code_revision=code_revision())
     finally:
         backend.close()
     where = server or "the local registry"
-    console.print(f"Recorded as audit #{run['id']} of {ref} in {where}.", highlight=False)
+    console.print(f"Recorded as audit #{run['id']} of {ref} in {where}.", highlight=False, markup=False)
 
 
 class _progress:
@@ -169,7 +225,7 @@ class _progress:
 
     def update(self, stage: str, fraction: float) -> None:
         if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=1.0)
+            self.tasks[stage] = self.bar.add_task(escape(stage), total=1.0)  # stages can name columns and groups
         self.bar.update(self.tasks[stage], completed=fraction)
 
     def __exit__(self, *exc):
@@ -243,3 +299,4 @@ register_model_commands(cli)
 register_explain_commands(cli)
 register_probe_commands(cli)
 register_remediate_commands(cli)
+name_commands(cli)  # last: every command registered above names itself in an internal error

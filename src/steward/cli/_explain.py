@@ -9,9 +9,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from steward.cli._models import model_options, parse_features
+from steward.cli._models import cannot_write, model_options, parse_features
+from steward.cli._stages import stage
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["register_commands"]
@@ -20,12 +22,13 @@ __all__ = ["register_commands"]
 def _write_rows(codes, out: Path) -> None:
     from steward.audit._result import _write_atomic
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".json":
-        payload = {k: v for k, v in codes.to_dict(max_rows=None).items()}
-        _write_atomic(out, json.dumps(payload, indent=1, allow_nan=False, default=str))
-    else:
-        _write_atomic(out, codes.to_frame().rename_axis("row").to_csv())
+    with cannot_write(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".json":
+            payload = {k: v for k, v in codes.to_dict(max_rows=None).items()}
+            _write_atomic(out, json.dumps(payload, indent=1, allow_nan=False, default=str))
+        else:
+            _write_atomic(out, codes.to_frame().rename_axis("row").to_csv())
 
 
 def register_commands(cli: click.Group) -> None:
@@ -70,9 +73,11 @@ def register_commands(cli: click.Group) -> None:
         if out_file is not None and out_file.suffix.lower() not in (".csv", ".json"):
             raise DataValidationError(f"--out {out_file}: give a .csv or .json file name")
         feats = parse_features(features)
-        m = load_any_model(model, trust_pickle=trust_pickle, sha256=model_sha256, trusted_types=trust_types,
-                           features=feats or None)
-        frame = read_frame(data)
+        with stage("loading the model"):
+            m = load_any_model(model, trust_pickle=trust_pickle, sha256=model_sha256, trusted_types=trust_types,
+                               features=feats or None)
+        with stage("reading the data"):
+            frame = read_frame(data)
         y = None
         if label is not None:
             if label not in frame.columns:
@@ -80,30 +85,33 @@ def register_commands(cli: click.Group) -> None:
                                 f"{', '.join(map(str, frame.columns))}")
             y = binary_array(frame[label], column=label, role="label", positive=positive_label).astype(int)
         console = Console()
-        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress:
+        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress, \
+                stage("explaining the model's decisions"):
             warnings.simplefilter("ignore")
             result = explain_model(m, frame, reasons=reasons, k=k, threshold=threshold, adverse=adverse,
                                    never_cite=list(never_cite), all_rows=all_rows, label=y,
                                    effect_features=parse_features(effect_features) or None, by=by,
                                    monotone=monotone, space=space, on_progress=on_progress)
         sv = result.shapley
-        t = Table(title=f"Most important features ({sv.method}; {sv.space})")
+        t = Table(title=escape(f"Most important features ({sv.method}; {sv.space})"))
         t.add_column("feature")
         t.add_column("mean |contribution|", justify="right")
         for name, v in sv.importance().head(10).items():
-            t.add_row(str(name), f"{v:.4f}")
+            t.add_row(escape(str(name)), f"{v:.4f}")
         console.print(t)
         if result.reasons is not None:
             codes = result.reasons
             target = out_file or report_dir / "reasons.csv"
-            _write_rows(codes, target)
+            with stage("writing the reason codes"):
+                _write_rows(codes, target)
             console.print(f"Reason codes for {int(codes.rows['adverse'].sum()):,} adverse decisions of "
-                          f"{len(codes.rows):,} rows: {target}")
-        page = _write(report_dir, "explain", result.to_dict(), result.html(), "Explanations of the model")
-        console.print(f"Report: {page} (JSON beside it)")
+                          f"{len(codes.rows):,} rows: {target}", markup=False)
+        with stage("writing the report"):
+            page = _write(report_dir, "explain", result.to_dict(), result.html(), "Explanations of the model")
+        console.print(f"Report: {page} (JSON beside it)", markup=False)
         if result.monotonicity is not None and not result.monotonicity.holds:
             bad = result.monotonicity.violations()
             for rec in bad.itertuples():
-                console.print(f"[red]Monotonicity violated:[/red] {rec.feature} should be {rec.direction}, but "
+                console.print(f"[red]Monotonicity violated:[/red] {escape(str(rec.feature))} should be {rec.direction}, but "
                               f"{rec.violating_rows} of {rec.rows} rows move the other way (worst step {rec.worst:.4g}).")
             sys.exit(1)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from steward.cli._stages import stage
 from steward.errors import StewardError
 
 __all__ = ["register_commands", "open_backend", "local_actor"]
@@ -23,8 +24,36 @@ __all__ = ["register_commands", "open_backend", "local_actor"]
 console = Console()
 
 
-def local_actor(name: str | None) -> str:
-    return name or f"{getpass.getuser()} (local)"
+def local_actor(backend, api_key: str | None, permission: str | None = None, command: str = "this command") -> str:
+    """Who acts on the local registry: the principal of an API key, never free text.
+
+    The first local use of a registry without an admin creates an admin key, prints it once (as
+    ``steward serve`` does) and acts as that admin. Commands that decide (sign-off, approval,
+    acceptance, reproduction, keys) need a key whose roles allow them; the others, without a key,
+    are recorded as the operating-system user.
+    """
+    from steward.governance import RemoteRegistry
+    from steward.governance._permissions import allowed
+
+    if isinstance(backend, RemoteRegistry):
+        return ""  # the server knows the caller from the key
+    if not backend.has_admin():
+        key = backend.create_key("admin", ["admin"], actor=f"{getpass.getuser()} (local, first use)")
+        Console(stderr=True).print(
+            "[bold]First use of this registry: an admin API key was created. It is shown only this once:[/bold]\n"
+            f"  {key['key']}\nUse it (--api-key or STEWARD_API_KEY) to create keys for people: "
+            "steward keys create --name NAME --role ROLE", highlight=False)
+        principal = {"name": key["name"], "roles": key["roles"]}
+    elif api_key:
+        principal = backend.authenticate(api_key)
+    elif permission is not None:
+        raise StewardError(f"{command} on the local registry is made as the principal of an API key: pass --api-key "
+                           f"KEY or set STEWARD_API_KEY (an admin creates keys with `steward keys create`)")
+    else:
+        return f"{getpass.getuser()} (local)"
+    if permission is not None:
+        allowed(principal, permission)
+    return principal["name"]
 
 
 def open_backend(server: str | None, api_key: str | None, database_url: str | None, policy: str | None):
@@ -35,27 +64,35 @@ def open_backend(server: str | None, api_key: str | None, database_url: str | No
             return RemoteRegistry(server, api_key)
         from steward.governance import Registry
 
-        return Registry(database_url, policy=policy)
+        with stage("opening the registry"):
+            return Registry(database_url, policy=policy)
     except ModuleNotFoundError as exc:
         raise StewardError(f"the registry needs the server extra ({exc.name} is missing): "
                            f"pip install 'steward[server]'") from None
 
 
-def backend_options(fn):
-    """--server/--api-key for a remote registry, --database-url/--policy for the local one, --as."""
+def backend_options(fn=None, *, permission: str | None = None):
+    """--server/--api-key for a remote registry, --database-url/--policy for the local one.
+
+    ``permission`` (from the permissions table) is what the command needs: on the local database
+    it is then made as the principal of an API key holding it."""
+    if fn is None:
+        return functools.partial(backend_options, permission=permission)
 
     @click.option("--server", envvar="STEWARD_SERVER", help="URL of a Steward server (else the local database).")
-    @click.option("--api-key", envvar="STEWARD_API_KEY", help="API key for --server [env STEWARD_API_KEY].")
+    @click.option("--api-key", envvar="STEWARD_API_KEY",
+                  help="Your API key, for --server or the local database [env STEWARD_API_KEY].")
     @click.option("--database-url", envvar="STEWARD_DATABASE_URL",
                   help="Local registry database [default: sqlite:///.steward/steward.db; env STEWARD_DATABASE_URL].")
     @click.option("--policy", "registry_policy", envvar="STEWARD_POLICY", metavar="FILE",
                   help="The current policy of the local registry [default: the shipped one; env STEWARD_POLICY].")
-    @click.option("--as", "as_name", metavar="NAME", help="Who is acting, for the trail (local database only).")
     @functools.wraps(fn)
-    def wrapper(server, api_key, database_url, registry_policy, as_name, **kw):
+    @click.pass_context
+    def wrapper(ctx, server, api_key, database_url, registry_policy, **kw):
         backend = open_backend(server, api_key, database_url, registry_policy)
         try:
-            return fn(backend=backend, actor=local_actor(as_name), **kw)
+            actor = local_actor(backend, api_key, permission, command=f"`{ctx.command_path}`")
+            return fn(backend=backend, actor=actor, **kw)
         finally:
             backend.close()
 
@@ -64,6 +101,11 @@ def backend_options(fn):
 
 def _json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def _cell(value) -> str:
+    """Stored text for a Rich table cell: shown literally (a name like '[/red]' is not markup), '-' when empty."""
+    return escape(str(value)) if value not in (None, "") else "-"
 
 
 def _verdict(audit) -> str:
@@ -95,7 +137,7 @@ def serve_command(host: str, port: int, database_url: str | None, registry_polic
         console.print(f"[bold]First start: an admin API key was created. It is shown only this once:[/bold]\n  {key['key']}\n"
                       "Create keys for people with `steward keys create --name NAME --role ROLE`.", highlight=False)
     console.print(f"Steward server on http://{host}:{port}/  (database: {reg.engine.url.render_as_string(hide_password=True)}, "
-                  f"policy: {reg.policy.name} {reg.policy.version})", highlight=False)
+                  f"policy: {reg.policy.name} {reg.policy.version})", highlight=False, markup=False)
     uvicorn.run(create_app(reg), host=host, port=port, log_level="warning")
 
 
@@ -118,7 +160,7 @@ def models_list(backend, actor, tier, status, owner, failing, as_json):
         return _json(rows)
     t = Table("model", "tier", "status", "owner", "version", "latest audit", "open incidents")
     for r in rows:
-        t.add_row(r["name"], r["tier"] or "-", r["status"], r["owner"] or "-", r["latest_version"] or "-",
+        t.add_row(*map(_cell, (r["name"], r["tier"], r["status"], r["owner"], r["latest_version"])),
                   _verdict(r["latest_audit"]), str(r["open_incidents"]))
     console.print(t if rows else "no models match")
 
@@ -132,21 +174,24 @@ def models_show(backend, actor, name, as_json):
     m = backend.model(name)
     if as_json:
         return _json(m)
-    console.print(f"[bold]{m['name']}[/bold] — {m['purpose'] or 'purpose not given'}", highlight=False)
+    console.print(f"[bold]{escape(m['name'])}[/bold] — {escape(m['purpose'] or 'purpose not given')}", highlight=False)
     console.print(f"owner {m['owner'] or '-'}; accountable executive {m['accountable_executive'] or '-'}; "
-                  f"domain {m['domain']}; status {m['status']}", highlight=False)
+                  f"domain {m['domain']}; status {m['status']}", highlight=False, markup=False)
     risk = m["risk"]
     console.print(f"risk tier: {risk['tier']} ({risk['tier_reason']})" if risk else "risk tier: not assessed",
-                  highlight=False)
-    console.print(f"required sign-off: {', '.join(m['required_sign_off']) or '-'}")
+                  highlight=False, markup=False)
+    console.print(f"required sign-off: {', '.join(m['required_sign_off']) or '-'}", markup=False)
     for v in m["versions"]:
         audit = v["audits"][0] if v["audits"] else None
-        console.print(f"  version {escape(v['version'])} \\[{v['status']}]: {_verdict(audit)}", highlight=False)
+        console.print(f"  version {escape(v['version'])} {escape('[' + v['status'] + ']')}: {_verdict(audit)}",
+                      highlight=False)
         for x in v["sign_offs"]:
             mark = "" if x["current"] else " (on an earlier audit)"
-            console.print(f"    {x['decision']} by {x['person']} as {x['role']}{mark}: {x['comment']}", highlight=False)
+            console.print(f"    {x['decision']} by {x['person']} as {x['role']}{mark}: {x['comment']}", highlight=False,
+                          markup=False)
     for i in m["incidents"]:
-        console.print(f"  incident {i['id']} [{i['severity']}, {i['status']}]: {i['title']}", highlight=False)
+        console.print(f"  incident {i['id']} [{i['severity']}, {i['status']}]: {i['title']}", highlight=False,
+                      markup=False)
 
 
 @models_group.command("register")
@@ -160,7 +205,7 @@ def models_register(backend, actor, name, purpose, domain, owner, accountable_ex
     """Register a model."""
     backend.register_model(name, actor=actor, purpose=purpose, domain=domain, owner=owner,
                            accountable_executive=accountable_executive)
-    console.print(f"registered model {name}")
+    console.print(f"registered model {name}", markup=False)
 
 
 @models_group.command("version")
@@ -190,7 +235,7 @@ def models_version(backend, actor, ref, artifact, training_data, seeds, code_rev
                              training_data_sha256=file_sha256(Path(training_data)) if training_data else None,
                              environment=capture_environment(), seeds=seed_map,
                              code_revision=code_revision or git_revision())
-    console.print(f"registered version {model}:{version}")
+    console.print(f"registered version {model}:{version}", markup=False)
 
 
 @models_group.command("assess")
@@ -205,7 +250,7 @@ def models_assess(backend, actor, name, domain, people_affected, decisions_per_d
     """Answer the policy's risk questions; the policy assigns the tier."""
     ra = backend.assess_risk(name, dict(domain=domain, people_affected=people_affected, decisions_per_day=decisions_per_day,
                                         human_review=human_review, wrong_decision_cost=wrong_decision_cost), actor=actor)
-    console.print(f"{name}: {ra['tier_reason']}", highlight=False)
+    console.print(f"{name}: {ra['tier_reason']}", highlight=False, markup=False)
 
 
 @click.command("signoff")
@@ -213,26 +258,27 @@ def models_assess(backend, actor, name, domain, people_affected, decisions_per_d
 @click.option("--role", required=True, help="The role you sign in (validator, executive, ...).")
 @click.option("--decision", type=click.Choice(["approve", "reject"]), required=True)
 @click.option("--comment", default="", help="Required for a rejection.")
-@backend_options
+@backend_options(permission="sign_off")
 def signoff_command(backend, actor, ref, role, decision, comment):
     """Sign off (approve or reject) the latest audit of a version."""
     from steward.governance import parse_ref
 
     model, version = parse_ref(ref)
-    x = backend.sign_off(model, version, role=role, person=actor, decision=decision, comment=comment, actor=actor)
-    console.print(f"recorded: {x['decision']} by {x['person']} as {x['role']} on audit #{x['audit_run']}", highlight=False)
+    x = backend.sign_off(model, version, role=role, decision=decision, comment=comment, actor=actor)
+    console.print(f"recorded: {x['decision']} by {x['person']} as {x['role']} on audit #{x['audit_run']}", highlight=False,
+                  markup=False)
 
 
 @click.command("approve")
 @click.argument("ref", metavar="MODEL:VERSION")
-@backend_options
+@backend_options(permission="approve")
 def approve_command(backend, actor, ref):
     """Mark a version approved for deployment (refused, with every reason, until the rules hold)."""
     from steward.governance import parse_ref
 
     model, version = parse_ref(ref)
     v = backend.approve(model, version, actor=actor)
-    console.print(f"{model}:{version} is approved for deployment (by {v['approved_by']})", highlight=False)
+    console.print(f"{model}:{version} is approved for deployment (by {v['approved_by']})", highlight=False, markup=False)
 
 
 @click.group("incident")
@@ -259,7 +305,7 @@ def incident_open(backend, actor, ref, title, severity, description):
 @click.option("--note")
 @click.option("--status", type=click.Choice(["contained", "resolved"]))
 @click.option("--done", type=int, multiple=True, help="Checklist item done (0-based); repeat.")
-@backend_options
+@backend_options(permission="incident_update")
 def incident_update(backend, actor, incident_id, note, status, done):
     """Add a note, move the status forward (open → contained → resolved), tick checklist items."""
     inc = backend.update_incident(incident_id, note=note, status=status, done=list(done), actor=actor)
@@ -278,8 +324,8 @@ def incident_list(backend, actor, model, status, as_json):
         return _json(rows)
     t = Table("id", "model", "severity", "status", "title", "opened")
     for i in rows:
-        t.add_row(str(i["id"]), i["model"] + (f":{i['version']}" if i["version"] else ""), i["severity"], i["status"],
-                  i["title"], i["created_at"])
+        t.add_row(str(i["id"]), _cell(i["model"] + (f":{i['version']}" if i["version"] else "")),
+                  *map(_cell, (i["severity"], i["status"], i["title"], i["created_at"])))
     console.print(t if rows else "no incidents")
 
 
@@ -291,9 +337,11 @@ def incident_show(backend, actor, incident_id):
 
 
 def register_commands(cli: click.Group) -> None:
+    from steward.cli._challenge import accept_command, reproduce_command
     from steward.cli._keys import keys_group
     from steward.cli._trail import trail_group
 
-    for cmd in (serve_command, models_group, signoff_command, approve_command, incident_group, keys_group, trail_group):
+    for cmd in (serve_command, models_group, signoff_command, approve_command, incident_group, keys_group, trail_group,
+                accept_command, reproduce_command):
         cli.add_command(cmd)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from steward.cli._stages import stage
 from steward.errors import RoleError, StewardError
 
 __all__ = ["model_options", "parse_features", "print_analyses", "register_commands"]
@@ -47,15 +51,15 @@ def print_analyses(result_analyses: dict, console: Console) -> None:
         for col in ("slice", "rows", "error", "rest", "ratio"):
             t.add_column(col, justify="left" if col == "slice" else "right")
         for r in s.table.head(10).itertuples():
-            t.add_row(r.slice, f"{r.size:,}", f"{r.error_rate:.1%}", f"{r.rest_error_rate:.1%}", f"{r.error_ratio:.2f}")
+            t.add_row(escape(str(r.slice)), f"{r.size:,}", f"{r.error_rate:.1%}", f"{r.rest_error_rate:.1%}", f"{r.error_ratio:.2f}")
         console.print(t)
     c = result_analyses.get("benchmark") or result_analyses.get("comparison")
     if c is not None:
-        t = Table(title=f"Model vs {c.reference_name} ({c.rows:,} rows)")
+        t = Table(title=escape(f"Model vs {c.reference_name} ({c.rows:,} rows)"))
         for col in ("metric", "model", c.reference_kind, "difference", "interval", "better"):
             t.add_column(col, justify="right")
         for r in c.metrics[c.metrics["scope"] == "all"].itertuples():
-            t.add_row(r.metric, f"{r.model:.4f}", f"{r.reference:.4f}", f"{r.difference:+.4f}",
+            t.add_row(escape(str(r.metric)), f"{r.model:.4f}", f"{r.reference:.4f}", f"{r.difference:+.4f}",
                       f"{r.difference_ci_low:+.4f} to {r.difference_ci_high:+.4f}", "yes" if r.better else "no")
         console.print(t)
     r = result_analyses.get("residuals")
@@ -72,9 +76,9 @@ def print_analyses(result_analyses: dict, console: Console) -> None:
             text += f"; reason codes for {int(e.reasons.rows['adverse'].sum()):,} adverse decisions"
         if e.monotonicity is not None:
             text += "; declared monotonicity " + ("holds" if e.monotonicity.holds else "is VIOLATED")
-        console.print(text + ".")
+        console.print(text + ".", markup=False)
     elif result_analyses.get("explanations_skipped"):
-        console.print(f"Explanations skipped: {result_analyses['explanations_skipped']}")
+        console.print(f"Explanations skipped: {result_analyses['explanations_skipped']}", markup=False)
 
 
 def _frame_and_errors(data, label, positive_label, prediction, score, threshold, model, features, trust_pickle,
@@ -112,13 +116,23 @@ def _frame_and_errors(data, label, positive_label, prediction, score, threshold,
 def _write(out_dir: Path, name: str, payload: dict, html_body: str, title: str) -> Path:
     from steward.audit._result import _write_atomic
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / f"{name}.json", json.dumps(payload, indent=2, allow_nan=False, default=str))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>body{{font-family:sans-serif;"
             f"max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;"
             f"padding:2px 6px}} svg{{max-width:100%;height:auto}}</style></head><body><h1>{title}</h1>{html_body}</body></html>")
-    _write_atomic(out_dir / f"{name}.html", page)
+    with cannot_write(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out_dir / f"{name}.json", json.dumps(payload, indent=2, allow_nan=False, default=str))
+        _write_atomic(out_dir / f"{name}.html", page)
     return out_dir / f"{name}.html"
+
+
+@contextmanager
+def cannot_write(target: Path) -> Iterator[None]:
+    """A folder that cannot be written (read-only, a file in the way, a full disk) is the user's to fix: exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        raise StewardError(f"cannot write to {str(exc.filename or target)!r}: {exc.strerror or exc}") from None
 
 
 def register_commands(cli: click.Group) -> None:
@@ -151,8 +165,9 @@ def register_commands(cli: click.Group) -> None:
         feats = parse_features(features)
         if not feats:
             raise RoleError("give the feature columns to slice on: --features a,b,c")
-        frame, y, decision, sc, m = _frame_and_errors(data, label, positive_label, prediction, score, threshold, model,
-                                                      feats, trust_pickle, model_sha256, trust_types)
+        with stage("reading the data and scoring it"):
+            frame, y, decision, sc, m = _frame_and_errors(data, label, positive_label, prediction, score, threshold,
+                                                          model, feats, trust_pickle, model_sha256, trust_types)
         if loss == "misclassification":
             errors = (decision != y).astype(float)
         elif sc is None:
@@ -160,17 +175,19 @@ def register_commands(cli: click.Group) -> None:
         else:
             errors = row_loss(y, sc, loss)
         console = Console()
-        with _progress(Console(stderr=True), True) as on_progress:
+        with _progress(Console(stderr=True), True) as on_progress, stage("searching for slices"):
             rep = find_slices(frame, errors, features=feats, k=k, max_level=max_level, alpha=alpha,
                               min_support=min_support, bins=bins, binning=binning, on_progress=on_progress)
         print_analyses({"slices": rep}, console)
         if not len(rep):
             console.print("No slice scores above 0: no subgroup is clearly worse than the rest at these settings.")
-        payload = {**rep.to_dict(), "model": None if m is None else m.describe(), "loss": loss}
-        html_body = rep.chart() + rep.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
-        page = _write(out_dir, "slices", payload, html_body, "Slices where the model does worst")
-        rep.to_frame().to_csv(out_dir / "slices.csv", index=False)
-        console.print(f"Slices: {page} (JSON and CSV beside it)")
+        with stage("writing the report"):
+            payload = {**rep.to_dict(), "model": None if m is None else m.describe(), "loss": loss}
+            html_body = rep.chart() + rep.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+            page = _write(out_dir, "slices", payload, html_body, "Slices where the model does worst")
+            with cannot_write(out_dir):
+                rep.to_frame().to_csv(out_dir / "slices.csv", index=False)
+        console.print(f"Slices: {page} (JSON and CSV beside it)", markup=False)
 
     @cli.command("compare")
     @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
@@ -205,31 +222,38 @@ def register_commands(cli: click.Group) -> None:
         if not feats:
             raise RoleError("give the model's input columns: --features a,b,c")
         load = dict(trust_pickle=trust_pickle, trusted_types=trust_types, features=feats)
-        m = load_any_model(model, sha256=model_sha256, **load)
-        frame = read_frame(data)
+        with stage("loading the model"):
+            m = load_any_model(model, sha256=model_sha256, **load)
+        with stage("reading the data"):
+            frame = read_frame(data)
         console = Console()
         with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress:
             warnings.simplefilter("ignore")
             if train is not None:
                 on_progress("training", 0.0)
-                ref = train_benchmark(read_frame(train, "training data"), label=label, features=feats, kind=benchmark,
-                                      positive_label=positive_label, constraints=monotone)
+                with stage("training the benchmark model"):
+                    ref = train_benchmark(read_frame(train, "training data"), label=label, features=feats,
+                                          kind=benchmark, positive_label=positive_label, constraints=monotone)
                 name, kind = f"{benchmark} benchmark", "benchmark"
             else:
-                ref = load_any_model(previous, **load)
+                with stage("loading the previous model"):
+                    ref = load_any_model(previous, **load)
                 name, kind = "previous version", "previous"
-            cmp = compare_models(m, ref, frame, label=label, positive_label=positive_label, protected=list(protected),
-                                 threshold=threshold, reference_name=name, reference_kind=kind, draws=draws,
-                                 slice_features=feats, on_progress=on_progress)
+            with stage("comparing the models"):
+                cmp = compare_models(m, ref, frame, label=label, positive_label=positive_label, protected=list(protected),
+                                     threshold=threshold, reference_name=name, reference_kind=kind, draws=draws,
+                                     slice_features=feats, on_progress=on_progress)
         out = {"comparison": cmp}
         payload = {"model": m.describe(), "reference": ref.describe(), **cmp.to_dict()}
         html_body = cmp.chart() + cmp.metrics.to_html(index=False, float_format=lambda x: f"{x:.4g}")
         if previous is not None:
-            churn = prediction_churn(m.predict(frame, threshold), ref.predict(frame, threshold), data=frame,
-                                     protected=list(protected))
+            with stage("measuring prediction churn"):
+                churn = prediction_churn(m.predict(frame, threshold), ref.predict(frame, threshold), data=frame,
+                                         protected=list(protected))
             out["churn"] = churn
             payload["churn"] = churn.to_dict()
             html_body += "<h2>Prediction churn</h2>" + churn.chart() + churn.table.to_html(index=False)
         print_analyses(out, console)
-        page = _write(out_dir, "compare", payload, html_body, f"Model vs {name}")
-        console.print(f"Comparison: {page} (JSON beside it)")
+        with stage("writing the report"):
+            page = _write(out_dir, "compare", payload, html_body, f"Model vs {name}")
+        console.print(f"Comparison: {page} (JSON beside it)", markup=False)

@@ -25,12 +25,12 @@ def print_result(result: AuditResult, console: Console) -> None:
     src = result.source
     console.print(
         f"[bold]Steward audit[/bold] of {src['rows']:,} rows"
-        + (f" from {src['path']}" if src.get("path") else f" ({src['kind']})")
+        + (f" from {escape(str(src['path']))}" if src.get("path") else f" ({escape(str(src['kind']))})")
         + f"; favourable decision = {result.roles.favourable}"
     )
     for attribute in dict.fromkeys(g["attribute"]):
         rows = g[g["attribute"] == attribute]
-        t = Table(title=f"{attribute} (reference: {rows['reference'].iloc[0]})", title_justify="left")
+        t = Table(title=escape(f"{attribute} (reference: {rows['reference'].iloc[0]})"), title_justify="left")
         for col in ("group", "rows", "favourable", "AIR", "p", "FPR", "FNR", "SMD", "note"):
             t.add_column(col, justify="left" if col in ("group", "note") else "right")
         for r in rows.itertuples(index=False):
@@ -43,7 +43,7 @@ def print_result(result: AuditResult, console: Console) -> None:
             if r.too_small_to_judge:
                 note.append("too small to judge")
             t.add_row(
-                str(r.group), f"{r.rows:,}", pct(r.favourable_rate), air,
+                escape(str(r.group)), f"{r.rows:,}", pct(r.favourable_rate), air,
                 "" if r.is_reference else format_p(r.favourable_rate_p_value),
                 pct(r.false_positive_rate), pct(r.false_negative_rate), _n(r.smd), ", ".join(note),
             )
@@ -56,11 +56,11 @@ def print_result(result: AuditResult, console: Console) -> None:
         console.print("[bold]What we found[/bold]")
         for s in statements:
             style = "red" if s.severity == 2 else "yellow"
-            console.print(f"[{style}]•[/{style}] {s.text}")
+            console.print(f"[{style}]•[/{style}] {escape(s.text)}")
     else:
         console.print("[green]No group fares markedly worse than its reference.[/green]")
     for n in result.notes:
-        console.print(f"[dim]note: {n}[/dim]")
+        console.print(f"[dim]note: {escape(str(n))}[/dim]")
 
 
 def _print_findings(result: AuditResult, console: Console) -> None:
@@ -75,29 +75,31 @@ def _print_findings(result: AuditResult, console: Console) -> None:
         console.print(f"[{_STYLE[f.status]}]{label:4}[/] [bold]{escape(f.check)}[/bold] {escape(f.subject)}: "
                       f"{escape(f.message)}{needs}", highlight=False)
     for n in result.notes:
-        console.print(f"[dim]note: {n}[/dim]")
+        console.print(f"[dim]note: {escape(str(n))}[/dim]")
     verdict = "[green bold]PASSED[/]" if result.passed else "[red bold]FAILED[/]"
     tally = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
-    console.print(f"{verdict} policy {p['name']!r} (version {p['version']}), tier {p['tier']!r}: {tally}. "
-                  f"[dim]{p['tier_reason']}[/dim]", highlight=False)
+    console.print(f"{verdict} policy {escape(repr(p['name']))} (version {escape(str(p['version']))}), tier "
+                  f"{escape(repr(p['tier']))}: {tally}. [dim]{escape(str(p['tier_reason']))}[/dim]", highlight=False)
 
 
 def print_policy(policy: Policy, console: Console) -> None:
     where = policy.path or "the policy"
-    console.print(f"[green]valid[/green]: {where} — {policy.name!r} version {policy.version}, "
+    console.print(f"[green]valid[/green]: {escape(f'{where} — {policy.name!r} version {policy.version}')}, "
                   f"{len(policy.tiers)} tier(s), {len(policy.domains)} domains", highlight=False)
     for tier in policy.tiers.values():
-        t = Table(title=f"tier {tier.name}" + (f" (extends {tier.extends})" if tier.extends else ""), title_justify="left")
+        t = Table(title=escape(f"tier {tier.name}" + (f" (extends {tier.extends})" if tier.extends else "")),
+                  title_justify="left")
         t.add_column("check")
         t.add_column("threshold")
         t.add_column("severity")
         for name, params in tier.checks.items():
             d = params.model_dump(exclude_none=True, exclude={"severity", "source"})
-            t.add_row(name, ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("intersections",) or v is False),
-                      params.severity)
+            t.add_row(escape(name), escape(", ".join(f"{k}={v}" for k, v in d.items()
+                                                     if k not in ("intersections",) or v is False)),
+                      escape(str(params.severity)))
         console.print(t)
         when = "; or ".join(c.describe() for c in tier.conditions) or "no higher tier applies"
-        console.print(f"  assigned when: {when}", highlight=False)
+        console.print(f"  assigned when: {when}", highlight=False, markup=False)
         console.print(f"  min group size {tier.min_group_size}, confidence {tier.confidence:g}, alpha {tier.alpha:g}, "
                       f"require significance: {'yes' if tier.require_significance else 'no'}; "
-                      f"sign-off: {', '.join(tier.sign_off) or 'none'}", highlight=False)
+                      f"sign-off: {', '.join(tier.sign_off) or 'none'}", highlight=False, markup=False)

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from steward.cli._models import model_options, parse_features
+from steward.cli._stages import stage
 from steward.debug import _probe_charts as charts
 from steward.errors import DataValidationError, RoleError
 
@@ -32,24 +34,26 @@ def _protected(values: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def _table(title: str, frame, columns: list[str], limit: int = 15) -> Table:
-    t = Table(title=title)
+    t = Table(title=escape(title))
     for c in columns:
         t.add_column(c, justify="left" if frame[c].dtype == object else "right")
     for rec in frame[columns].head(limit).itertuples(index=False):
-        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
+        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in rec])
     return t
 
 
 def _load(data: Path, model, features, trust_pickle, model_sha256, trust_types, need_model: bool):
     from steward.audit._analyses import load_any_model, read_frame
 
-    frame = read_frame(data)
+    with stage("reading the data"):
+        frame = read_frame(data)
     if model is None:
         if need_model:
             raise RoleError("give the model to probe: --model FILE")
         return frame, None
-    m = load_any_model(model, trust_pickle=trust_pickle, sha256=model_sha256, trusted_types=trust_types,
-                       features=parse_features(features) or None)
+    with stage("loading the model"):
+        m = load_any_model(model, trust_pickle=trust_pickle, sha256=model_sha256, trusted_types=trust_types,
+                           features=parse_features(features) or None)
     return frame, m
 
 
@@ -57,8 +61,9 @@ def _finish(console: Console, out_dir: Path, name: str, payload: dict, html: str
     """Write NAME.json and NAME.html into out_dir, say where, and exit 1 when a threshold was breached."""
     from steward.cli._models import _write
 
-    page = _write(out_dir, name, payload, html, title)
-    console.print(f"Report: {page} (JSON beside it)")
+    with stage("writing the report"):
+        page = _write(out_dir, name, payload, html, title)
+    console.print(f"Report: {page} (JSON beside it)", markup=False)
     if breach:
         sys.exit(1)
 
@@ -114,7 +119,8 @@ def register_commands(cli: click.Group) -> None:
             raise RoleError(f"prediction column {prediction!r} is not in the data; the columns are: "
                             f"{', '.join(map(str, frame.columns))}")
         if m is not None:
-            decision = (m.score(frame) >= threshold).astype(int)
+            with stage("scoring the data with the model"):
+                decision = (m.score(frame) >= threshold).astype(int)
             feats = list(m.features) if m.features else parse_features(features)
         elif prediction:
             decision = binary_array(frame[prediction], column=prediction, role="prediction").astype(int)
@@ -128,7 +134,8 @@ def register_commands(cli: click.Group) -> None:
         payload, html, breach = {}, "", False
         if m is not None:
             enc = dict((a.strip(), c.strip()) for a, c in (e.split("=", 1) for e in encodings))
-            flips = flip_test(m, frame, list(prot), encodings=enc, threshold=threshold, favourable=fav)
+            with stage("running the counterfactual flip test"):
+                flips = flip_test(m, frame, list(prot), encodings=enc, threshold=threshold, favourable=fav)
             payload["flip_test"] = flips.to_dict()
             html += "<h2>Counterfactual flip test</h2>" + charts.flip_chart(flips) + flips.groups.to_html(index=False)
             if len(flips.groups):
@@ -136,9 +143,9 @@ def register_commands(cli: click.Group) -> None:
                                      ["attribute", "group", "rows", "flipped", "any_flip"]))
                 breach |= bool((flips.groups["any_flip"] > 0).any())
             for attr, why in flips.skipped.items():
-                console.print(f"Flip test, {attr}: {why}.")
+                console.print(f"Flip test, {attr}: {why}.", markup=False)
         reports = []
-        with _progress(Console(stderr=True), True) as on_progress:
+        with _progress(Console(stderr=True), True) as on_progress, stage("running situation testing"):
             for attr, ref in prot.items():
                 if ref is None:
                     ref = frame[attr].astype(str).value_counts().index[0]
@@ -169,12 +176,14 @@ def register_commands(cli: click.Group) -> None:
             raise RoleError("give the features to test: --features a,b,c (or a model that names them)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rep = proxy_detection(frame, list(prot), feats, max_auc=max_auc, max_cramers_v=max_cramers_v)
+            with stage("measuring how well the features predict the protected attributes"):
+                rep = proxy_detection(frame, list(prot), feats, max_auc=max_auc, max_cramers_v=max_cramers_v)
         console = Console()
         console.print(_table("Features as predictors of protected attributes", rep.table,
                              ["feature", "attribute", "auc", "cramers_v", "mutual_information", "proxy"]))
         for rec in rep.adversary.itertuples():
-            console.print(f"All features together predict {rec.attribute} with cross-validated AUC {rec.auc:.3f}.")
+            console.print(f"All features together predict {rec.attribute} with cross-validated AUC {rec.auc:.3f}.",
+                          markup=False)
         _finish(console, out_dir, "proxies", rep.to_dict(),
                 charts.proxy_chart(rep) + rep.table.to_html(index=False) + rep.adversary.to_html(),
                 "Proxies of protected attributes", bool(rep.table["proxy"].any()))
@@ -195,14 +204,16 @@ def register_commands(cli: click.Group) -> None:
         prot = _protected(protected) if protected else {}
         by = by or next(iter(prot), None)
         fav = int(favourable)
-        rep = sensitivity_analysis(m, frame, by=by, threshold=threshold, favourable=fav, sample=sample)
+        with stage("analysing sensitivity"):
+            rep = sensitivity_analysis(m, frame, by=by, threshold=threshold, favourable=fav, sample=sample)
         console = Console()
         console.print(_table("Sensitivity (all rows)", rep.summary[rep.summary["group"] == "all"],
                              ["feature", "score_swing", "rows_flipping"]))
         payload, html, breach = ({"sensitivity": rep.to_dict()},
                                  charts.sensitivity_chart(rep) + rep.summary.to_html(index=False), False)
         if scenarios is not None:
-            st = stress_test(m, frame, scenarios, by=by, threshold=threshold, favourable=fav)
+            with stage("running the stress scenarios"):
+                st = stress_test(m, frame, scenarios, by=by, threshold=threshold, favourable=fav)
             console.print(_table("Stress scenarios", st.table, ["scenario", "scope", "rows", "decisions_changed",
                                                                 "share_changed"]))
             payload["stress"] = st.to_dict()
@@ -238,14 +249,14 @@ def register_commands(cli: click.Group) -> None:
                 parsed[col] = (float(lo), float(hi))
             except ValueError:
                 raise DataValidationError(f"--range {r!r}: write COL=LOW:HIGH with two numbers") from None
-        with _progress(Console(stderr=True), True) as on_progress:
+        with _progress(Console(stderr=True), True) as on_progress, stage("searching for adversarial changes"):
             rep = adversarial_search(m, frame, protected=list(prot), immutable=list(immutable) or None,
                                      ranges=parsed, budget=budget, threshold=threshold, sample=sample,
                                      time_budget=time_budget, on_progress=on_progress)
         console = Console()
         console.print(f"{rep.flip_rate:.1%} of {rep.rows} sampled decisions flip with a change costing at most "
-                      f"{budget:g}; never changed: {', '.join(rep.immutable) or 'nothing'}"
-                      + (" (the time budget ran out)." if rep.timed_out else "."))
+                      f"{budget:g}; never changed: {', '.join(map(str, rep.immutable)) or 'nothing'}"
+                      + (" (the time budget ran out)." if rep.timed_out else "."), markup=False)
         if len(rep.features):
             console.print(_table("Features in the cheapest flips", rep.features, ["feature", "flips",
                                                                                  "share_of_flips"]))

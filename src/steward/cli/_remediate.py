@@ -9,9 +9,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from steward.cli._models import parse_features
+from steward.cli._stages import stage
 from steward.errors import RoleError
 
 __all__ = ["register_commands"]
@@ -72,9 +74,12 @@ def register_commands(cli: click.Group) -> None:
         prot = _protected(protected)
         feats = parse_features(features)
         console = Console()
-        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress:
+        with stage("reading the data"):
+            train_frame, test_frame = read_frame(train, "training data"), read_frame(test, "held-out data")
+        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress, \
+                stage(f"remediating with {method} and auditing both models"):
             warnings.simplefilter("ignore")
-            rep = remediate(method, read_frame(train, "training data"), read_frame(test, "held-out data"),
+            rep = remediate(method, train_frame, test_frame,
                             label=label, features=feats, protected=prot, positive_label=positive_label,
                             favourable=int(favourable), threshold=threshold, model=model, policy=policy, tier=tier,
                             repair_level=repair_level, constraint=constraint, band=band, tolerance=tolerance,
@@ -83,9 +88,9 @@ def register_commands(cli: click.Group) -> None:
         for c in ("group", "AIR before", "AIR after", "favourable before", "favourable after", "outcome"):
             t.add_column(c, justify="left" if c in ("group", "outcome") else "right")
         for r in rep.groups.itertuples():
-            t.add_row(f"{r.attribute}={r.group}", f"{r.adverse_impact_ratio_before:.3f}",
+            t.add_row(escape(f"{r.attribute}={r.group}"), f"{r.adverse_impact_ratio_before:.3f}",
                       f"{r.adverse_impact_ratio_after:.3f}", f"{r.favourable_rate_before:.3f}",
-                      f"{r.favourable_rate_after:.3f}", r.outcome)
+                      f"{r.favourable_rate_after:.3f}", escape(str(r.outcome)))
         console.print(t)
         for q in rep.quality.itertuples():
             console.print(f"{q.model}: AUC {q.auc:.4f}, accuracy {q.accuracy:.4f} on {q.rows:,} rows")
@@ -97,10 +102,10 @@ def register_commands(cli: click.Group) -> None:
                           f"review instead.")
         said = {True: "passes", False: "FAILS", None: "not judged"}
         console.print(f"Policy before: {said[rep.verdict['before']]}; after: {said[rep.verdict['after']]}.")
-        payload = rep.to_dict()
-        page = _write(out_dir, "remediation", payload, rep.html() + rep.description.get("chart", ""),
-                      f"Remediation: {method}")
-        console.print(f"Report: {page} (JSON beside it)")
+        with stage("writing the report"):
+            page = _write(out_dir, "remediation", rep.to_dict(), rep.html() + rep.description.get("chart", ""),
+                          f"Remediation: {method}")
+        console.print(f"Report: {page} (JSON beside it)", markup=False)
         if rep.verdict["after"] is False:
             sys.exit(1)
 
@@ -128,9 +133,12 @@ def register_commands(cli: click.Group) -> None:
 
         (attr, ref), = _protected((protected,)).items()
         console = Console()
-        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress:
+        with stage("reading the training data"):
+            train_frame = read_frame(train, "training data")
+        with warnings.catch_warnings(), _progress(Console(stderr=True), True) as on_progress, \
+                stage("cross-validating the candidate models"):
             warnings.simplefilter("ignore")
-            sel = select_model(read_frame(train, "training data"), label=label, features=parse_features(features),
+            sel = select_model(train_frame, label=label, features=parse_features(features),
                                protected=attr, reference=ref, positive_label=positive_label,
                                candidates=default_candidates(candidates), folds=folds, tolerance=tolerance,
                                favourable=int(favourable), n_jobs=jobs, on_progress=on_progress)
@@ -145,7 +153,8 @@ def register_commands(cli: click.Group) -> None:
         best, chosen = sel.table.loc[sel.most_accurate], sel.table.loc[sel.chosen]
         console.print(f"Chosen: candidate {sel.chosen} (AUC {chosen.auc:.4f}, lowest AIR {chosen.air_min:.3f}) "
                       f"against the most accurate, {sel.most_accurate} (AUC {best.auc:.4f}, lowest AIR "
-                      f"{best.air_min:.3f}); its settings: {chosen.params}")
-        page = _write(out_dir, "selection", sel.to_dict(), sel.chart() + sel.table.to_html(index=False),
-                      "Fairness-aware model selection")
-        console.print(f"Report: {page} (JSON beside it)")
+                      f"{best.air_min:.3f}); its settings: {chosen.params}", markup=False)
+        with stage("writing the report"):
+            page = _write(out_dir, "selection", sel.to_dict(), sel.chart() + sel.table.to_html(index=False),
+                          "Fairness-aware model selection")
+        console.print(f"Report: {page} (JSON beside it)", markup=False)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from steward.errors import AuthenticationError, ConflictError, NotFoundError, StewardError
 from steward.governance import _trail
-from steward.governance._tables import ApiKey, Principal, now
+from steward.governance._tables import ApiKey, Principal, iso, now
 
 __all__ = ["PrincipalsMixin", "ROLES"]
 
@@ -33,6 +33,9 @@ class PrincipalsMixin:
         bad = [r for r in roles if r not in ROLES]
         if not roles or bad:
             raise StewardError(f"unknown role(s) {', '.join(map(repr, bad)) or '(none given)'}; the roles are: {', '.join(ROLES)}")
+        if isinstance(name, str) and name != name.strip():
+            raise StewardError(f"the name {name!r} starts or ends with spaces; give it without them, so one person "
+                               f"has one name in every sign-off and trail entry")
         if not name or not name.strip():
             raise StewardError("a key needs the name of the person or service it belongs to")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -58,8 +61,9 @@ class PrincipalsMixin:
             k = s.get(ApiKey, key_id)
             if k is None:
                 raise NotFoundError(f"no API key with id {key_id!r}")
-            k.revoked_at = now()
-            _trail.append(s, actor, "key.revoke", f"principal:{k.principal.name}", {"key_id": key_id})
+            if k.revoked_at is None:  # revoking again keeps the time it stopped working
+                k.revoked_at = now()
+                _trail.append(s, actor, "key.revoke", f"principal:{k.principal.name}", {"key_id": key_id})
 
     def authenticate(self, key: str | None) -> dict[str, Any]:
         """The principal (name, roles) an API key belongs to."""
@@ -79,6 +83,20 @@ class PrincipalsMixin:
     def principals(self) -> list[dict[str, Any]]:
         with self.tx() as s:
             return [p.to_dict() for p in s.execute(select(Principal).order_by(Principal.name)).scalars()]
+
+    def keys(self) -> list[dict[str, Any]]:
+        """Every principal with its roles and API keys: each key's id, when it was created and revoked.
+
+        Never a secret nor its hash: a key is shown once, when it is created.
+        """
+        with self.tx() as s:
+            by_principal: dict[int, list[dict[str, Any]]] = {}
+            for k in s.execute(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).scalars():
+                by_principal.setdefault(k.principal_id, []).append(
+                    {"key_id": k.id, "created_at": iso(k.created_at), "revoked": k.revoked_at is not None,
+                     "revoked_at": iso(k.revoked_at)})
+            return [{**p.to_dict(), "keys": by_principal.get(p.id, [])}
+                    for p in s.execute(select(Principal).order_by(Principal.name)).scalars()]
 
     def has_admin(self) -> bool:
         """Whether any enabled principal holds the admin role (the first ``steward serve`` makes one if not)."""
