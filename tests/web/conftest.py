@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import steward
 
@@ -22,6 +23,7 @@ pytest.importorskip("fastapi", reason="the web pages need the server extra: pip 
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from steward.audit.policy import default_policy_path  # noqa: E402
 from steward.governance import Registry  # noqa: E402
 from steward.web import create_app  # noqa: E402
 
@@ -41,6 +43,13 @@ HIGH_RISK = dict(domain="criminal_justice", people_affected=10000, decisions_per
                  wrong_decision_cost="high")
 LOW_RISK = dict(domain="operations", people_affected=200, decisions_per_day=10, human_review=True,
                 wrong_decision_cost="low")
+
+# The low tier's checks that need what the triage helper does not have (a model, its scores, a
+# previous version, declared scenarios): optional in the web tests' policy, so its audit can pass.
+# Everything else is the default policy (COMPAS is held to its high tier unchanged).
+LOW_TIER_OPTIONAL = ("standardized_mean_difference", "benchmark", "residual_concentration", "prediction_churn",
+                     "reason_codes", "monotonicity", "explanation_stability", "flip_test", "stress_scenarios",
+                     "adversarial_robustness")
 
 
 @dataclass
@@ -67,31 +76,49 @@ def _quiet_audit(data, **kw):
 
 
 @pytest.fixture(scope="session")
-def compas_audit() -> AuditReports:
-    """COMPAS held to the default policy's high tier: it fails (adverse impact ratio 0.63 and more)."""
+def web_policy(tmp_path_factory) -> steward.Policy:
+    """The default policy, with the checks in LOW_TIER_OPTIONAL optional in the low tier (saying why)."""
+    doc = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    doc["policy"] |= {"name": "Steward default policy (web tests)", "version": doc["policy"]["version"] + "-web"}
+    inherited = doc["tiers"]["high"]["checks"]
+    for name in LOW_TIER_OPTIONAL:
+        doc["tiers"]["low"]["checks"][name] = dict(
+            inherited[name], optional=True,
+            source="Optional in the low tier: a person reviews every decision, and a rules engine has no model to test")
+    path = tmp_path_factory.mktemp("policy") / "web-policy.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return steward.load_policy(path)
+
+
+@pytest.fixture(scope="session")
+def compas_audit(web_policy) -> AuditReports:
+    """COMPAS held to the default policy's high tier: it fails (adverse impact ratio 0.63 and more), and
+    the checks that need the model are not evidenced."""
     result = _quiet_audit(steward.datasets.load_compas(), label="two_year_recid", score="decile_score", threshold=5,
-                          favourable=0, protected={"race": "Caucasian", "sex": "Male"}, policy="default", tier="high")
+                          favourable=0, protected={"race": "Caucasian", "sex": "Male"}, policy=web_policy, tier="high")
     return AuditReports.of(result)
 
 
 @pytest.fixture(scope="session")
-def low_tier_audit() -> AuditReports:
-    """Random decisions for two teams under the low tier: nothing fails."""
+def low_tier_audit(web_policy) -> AuditReports:
+    """Random decisions for two teams under the low tier, with two feature columns so the slice,
+    proxy and situation tests run (their findings come from the client): nothing blocks."""
     rng = np.random.default_rng(0)
     n = 2000
     df = pd.DataFrame({"team": rng.choice(["north", "south"], size=n), "y": rng.integers(0, 2, size=n),
-                       "d": rng.integers(0, 2, size=n)})
+                       "d": rng.integers(0, 2, size=n), "age_days": rng.integers(0, 30, size=n),
+                       "words": rng.integers(5, 400, size=n)})
     result = _quiet_audit(df, label="y", prediction="d", favourable=1, protected={"team": "north"},
-                          policy="default", tier="low")
+                          features=["age_days", "words"], policy=web_policy, tier="low")
     assert result.passed
     return AuditReports.of(result)
 
 
 @pytest.fixture(scope="session")
-def populated(tmp_path_factory, compas_audit, low_tier_audit) -> tuple[Path, dict[str, str]]:
+def populated(tmp_path_factory, web_policy, compas_audit, low_tier_audit) -> tuple[Path, dict[str, str]]:
     """The populated database file and an API key per role."""
     path = tmp_path_factory.mktemp("registry") / "steward.db"
-    reg = Registry(f"sqlite:///{path}")
+    reg = Registry(f"sqlite:///{path}", policy=web_policy)
     keys = {role: reg.create_key(name, roles, actor="setup")["key"] for role, (name, roles) in PEOPLE.items()}
     reg.register_model(MODEL, actor="Dev Developer", purpose="Estimates the risk that a defendant reoffends",
                        domain="criminal_justice", owner="Ana Owner", accountable_executive="Eve Executive")
@@ -108,11 +135,13 @@ def populated(tmp_path_factory, compas_audit, low_tier_audit) -> tuple[Path, dic
 
 
 @pytest.fixture()
-def registry(populated, tmp_path) -> Registry:
+def registry(populated, web_policy, tmp_path) -> Registry:
     """A registry of its own for each test, on a SQLite file in tmp_path."""
     path = tmp_path / "steward.db"
     shutil.copyfile(populated[0], path)
-    reg = Registry(f"sqlite:///{path}")
+    # The trail key lives beside the database, not in it: a copy of the database needs it too.
+    shutil.copy(f"{populated[0]}.trail-key", f"{path}.trail-key")  # copy keeps its mode, 0600
+    reg = Registry(f"sqlite:///{path}", policy=web_policy)
     yield reg
     reg.close()
 

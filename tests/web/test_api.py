@@ -2,11 +2,13 @@
 `steward audit --register --server` against a real server on loopback. The matrix and the error
 shapes run on SQLite and on PostgreSQL."""
 
+import hashlib
 import json
 import re
 import socket
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +19,18 @@ from steward.cli import cli
 from steward.governance import ROLES, Registry
 from steward.web import create_app
 from steward.web._auth import PERMISSIONS
-from tests.governance.conftest import RISK, fresh_postgres, lenient_policy, passing_audit  # noqa: F401  (fixtures)
+from tests.governance.conftest import (  # noqa: F401  (fixtures)
+    LENIENT,
+    RISK,
+    fresh_postgres,
+    lenient_policy,
+    passing_audit,
+)
+
+# A checkpoint of the shape GET /api/trail/checkpoint gives (this one matches no trail).
+CHECKPOINT = {"seq": 1, "hash": "0" * 64, "created_at": "2026-01-01T00:00:00+00:00", "signature": "0" * 64}
+LENIENT_SHA256 = hashlib.sha256(LENIENT.encode("utf-8")).hexdigest()  # the policy the server's audits are held to
+IN_A_MONTH = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()  # an acceptance's end date
 
 # (method, path, permission, body) — {role} in a path or body is replaced by the caller's role.
 ROUTES = [
@@ -39,9 +52,18 @@ ROUTES = [
     ("POST", "/api/incidents/1/updates", "incident_update", {"note": "n"}),
     ("POST", "/api/keys", "keys", {"name": "k-{role}", "roles": ["viewer"]}),
     ("GET", "/api/principals", "keys", None),
+    ("GET", "/api/keys", "keys", None),
     ("DELETE", "/api/keys/nonexistent", "keys", None),
     ("GET", "/api/trail", "read", None),
     ("GET", "/api/trail/verify", "trail_verify", None),
+    ("POST", "/api/trail/verify", "trail_verify", CHECKPOINT),
+    ("GET", "/api/trail/checkpoint", "trail_verify", None),
+    ("POST", "/api/models/m/versions/1/acceptances", "accept",
+     {"check": "adverse_impact_ratio", "reason": "r", "until": IN_A_MONTH}),
+    ("GET", "/api/models/m/versions/1/acceptances", "read", None),
+    ("POST", "/api/models/m/versions/1/reproductions", "reproduce", {"report": {}}),
+    ("GET", "/api/audits/1/report.json", "read", None),
+    ("GET", f"/api/policies/{LENIENT_SHA256}", "read", None),
 ]
 
 

@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def browser(tmp_path):
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-                "--window-size=1280,1000"):
+                "--window-size=1280,1000", "--lang=en-US"):
         options.add_argument(arg)
     try:
         driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
@@ -98,7 +99,7 @@ def _click_and_wait(driver, element) -> None:
     WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
 
 
-def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, keys, tmp_path):
+def test_an_executive_signs_off_and_accepts_a_finding_in_a_real_browser(browser, server, registry, keys, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -137,6 +138,27 @@ def test_an_executive_signs_off_in_a_real_browser(browser, server, registry, key
     assert (x["person"], x["role"], x["decision"], x["current"]) == ("Eve Executive", "executive", "approve", True)
     assert x["comment"] == "Accepted while the disparity is remediated"
     _screenshot(browser, tmp_path / "model-page-signed.png")
+
+    # Accept a check that did not run, through its form, typing the date as a person does.
+    Select(browser.find_element(By.ID, "accept-check")).select_by_value("flip_test")
+    reason = "The vendor runs the flip test on the model it hosts"
+    browser.find_element(By.ID, "accept-reason").send_keys(reason)
+    until = datetime.now(timezone.utc).date() + timedelta(days=30)
+    field = browser.find_element(By.ID, "accept-until")
+    field.send_keys(until.strftime("%m%d%Y"))  # Chromium's en-US date field: month, day, year
+    assert field.get_attribute("value") == until.isoformat()
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Accept this finding']"))
+
+    assert "Your acceptance has been recorded" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    rows = browser.find_element(By.CSS_SELECTOR, "#acceptances + p + table").text
+    assert f"flip_test Eve Executive {reason}" in rows and "In force" in rows
+    [a] = registry.version(MODEL, "1.0")["acceptances"]
+    assert (a["check"], a["accepted_by"], a["reason"], a["until"][:10]) == \
+        ("flip_test", "Eve Executive", reason, until.isoformat())
+    browser.find_element(By.XPATH, "//summary[text()='Show the model card']").click()
+    card = browser.find_element(By.CSS_SELECTOR, "div.card").text
+    assert "Accepted findings (exceptions)" in card and reason in card
+    _screenshot(browser, tmp_path / "model-page-accepted.png")
 
 
 def test_a_missing_browser_fails_the_run_when_ci_requires_it(monkeypatch):

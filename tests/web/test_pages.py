@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+from markupsafe import escape
 
 from steward.web._auth import COOKIE
 from tests.web.conftest import LOW, MODEL, csrf_of, login
 
 SIGNOFF = f"/models/{MODEL}/versions/1.0/signoff"
+ACCEPT = f"/models/{MODEL}/versions/1.0/accept"
+
+
+def _days(n: int) -> str:
+    """The date ``n`` days from today (UTC), as a date input sends it."""
+    return (datetime.now(timezone.utc) + timedelta(days=n)).date().isoformat()
 
 
 def _as(client, keys, role):
@@ -96,8 +106,8 @@ def _names(html: str) -> list[str]:
 def test_inventory_lists_every_model_with_its_verdict(client, keys):
     html = _as(client, keys, "viewer").get("/").text
     assert _names(html) == [MODEL, LOW]
-    assert "FAILED" in html and "16 failing checks, 8 warnings" in html
-    assert "PASSED" in html
+    assert "FAILED" in html and "16 failing checks, 12 not evidenced, 8 warnings" in html
+    assert "PASSED" in html and "no failing checks, 3 warnings" in html
     assert "Ana Owner" in html and "In review" in html
 
 
@@ -133,7 +143,7 @@ def test_inventory_filter_form_keeps_the_choices(client, keys):
 def test_model_page_shows_the_verdict_findings_report_and_people(client, keys, registry):
     html = _as(client, keys, "viewer").get(f"/models/{MODEL}").text
     audit_id = registry.model(MODEL)["latest_audit"]["id"]
-    assert "FAILED" in html and "16 failing checks, 8 warnings" in html
+    assert "FAILED" in html and "16 failing checks, 12 not evidenced, 8 warnings" in html
     # a failing finding in plain words, before the warnings
     sentence = ("People with race = African-American were given the favourable decision (0) at 0.63 times the rate "
                 "of people with race = Caucasian")
@@ -147,7 +157,10 @@ def test_model_page_shows_the_verdict_findings_report_and_people(client, keys, r
     assert "A person reviews each decision</dt><dd>yes" in html
     assert "No validator has signed off the latest audit." in html
     assert "No executive has signed off the latest audit." in html
-    assert "failed the policy (16 failing finding(s))." in html
+    assert (f"Check adverse_impact_ratio fails in the latest audit (#{audit_id}) (3 failing finding(s)); "
+            "fix the model or an executive accepts it.") in html
+    assert (f"Check flip_test is not evidenced in the latest audit (#{audit_id}); it would run with: "
+            "give the model") in html
     assert "Recorded audit #" in html and "Assessed the risk: high tier" in html  # the trail
 
 
@@ -260,6 +273,163 @@ def test_approval_of_a_model_that_meets_the_policy(client, keys, registry):
     assert "Version 2.3 was approved by Dev Developer" in html
 
 
+# --- who derived each finding, missing evidence, acceptances, reproductions ------------------------------------
+
+
+@pytest.mark.parametrize(("counts", "word", "detail"), [
+    ((16, 12, 8), "FAILED", "16 failing checks, 12 not evidenced, 8 warnings"),
+    ((1, 0, 0), "FAILED", "1 failing check, 0 warnings"),
+    ((0, 2, 1), "NOT EVIDENCED", "2 not evidenced, 1 warning"),
+])
+def test_the_verdict_counts_findings_that_are_not_evidenced(counts, word, detail):
+    from steward.web._pages_views import verdict
+
+    audit = dict(zip(("n_fail", "n_not_evidenced", "n_warn"), counts), passed=False)
+    assert verdict(audit) == {"word": word, "css": "bad", "detail": detail}
+
+
+def test_each_finding_says_who_derived_it(client, keys, registry):
+    _as(client, keys, "viewer")
+    marks = {"registry": "recomputed by the registry", "client": "taken from the client"}
+    seen = set()
+    for name in (MODEL, LOW):
+        html = client.get(f"/models/{name}").text
+        findings = registry.audit_run(registry.model(name)["latest_audit"]["id"])["findings"]
+        for f in findings:  # every finding on the page, followed by its own mark
+            by = f["derived_by"]
+            mark = re.escape(f'<span class="by {by}" title="') + r'[^"]+">' + re.escape(marks[by])
+            assert re.search(re.escape(str(escape(f["message"]))) + " " + mark, html), f["id"]
+            seen.add(f["derived_by"])
+        # the legend explains both marks; the marks equal the findings in number (plus the legend's own)
+        assert "Taken from the client (consistent with the report&#39;s analyses)" in html
+        assert "Recomputed by the registry from the report&#39;s cell statistics" in html
+        for by in marks:
+            assert html.count(f'<span class="by {by}"') == sum(f["derived_by"] == by for f in findings) + 1
+    assert seen == {"registry", "client"}  # the model checks the triage helper ran are the client's
+    slices = next(f for f in registry.audit_run(registry.model(LOW)["latest_audit"]["id"])["findings"]
+                  if f["check"] == "slices")
+    assert slices["derived_by"] == "client"
+
+
+def test_checks_that_did_not_run_are_not_evidenced_and_listed_with_what_blocks(client, keys, registry):
+    html = _as(client, keys, "viewer").get(f"/models/{MODEL}").text
+    audit = registry.model(MODEL)["latest_audit"]
+    assert (audit["n_fail"], audit["n_not_evidenced"], audit["n_warn"]) == (16, 12, 8)
+    blocking = html[html.index("<h3>Problems that block approval (28)</h3>"):html.index("<h3>Warnings (8)</h3>")]
+    assert blocking.count('<span class="pill bad">Fails</span>') == 3  # checks, with 16 findings among them
+    assert blocking.count('<span class="pill bad">Not evidenced</span>') == 12
+    assert blocking.count("Not evidenced — a required check did not run.") == 12
+    assert "Would run with: give the model (--model) and its features." in blocking  # the flip test
+    assert "Would run with: give the feature columns (--features) with a label and a decision or a model." in blocking
+    assert blocking.index("Fails") < blocking.index("Not evidenced")
+    warnings = html[html.index("<h3>Warnings (8)</h3>"):html.index('<h2 id="signoff">')]
+    assert "Not evidenced" not in warnings and "Fails</span>" not in warnings
+    # the low tier makes those checks optional: nothing is missing, nothing blocks
+    low = client.get(f"/models/{LOW}").text
+    assert "No problems block approval" in low and "Not evidenced —" not in low
+
+
+def test_an_executive_accepts_a_not_evidenced_check_through_the_form(client, keys, registry):
+    page = _as(client, keys, "executive").get(f"/models/{MODEL}").text
+    run_id = registry.model(MODEL)["latest_audit"]["id"]
+    findings = registry.audit_run(run_id)["findings"]
+    [select] = re.findall(r'<select id="accept-check" name="check">(.*?)</select>', page, re.S)
+    offered = re.findall(r'<option value="([a-z_]+)"', select)
+    assert set(offered) == {f["check"] for f in findings if f["status"] in ("fail", "not_evidenced")}
+    assert len(offered) == 15 and "group_size" not in offered
+    assert ">flip_test (not evidenced)<" in select and ">adverse_impact_ratio (fails)<" in select
+    until = _days(30)
+    reason = "The vendor scores the model; it runs the flip test and sends us the result"
+    r = client.post(ACCEPT, data={"csrf": csrf_of(page), "check": "flip_test", "reason": reason, "until": until},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/models/{MODEL}?flash=accepted"
+    [a] = registry.version(MODEL, "1.0")["acceptances"]
+    assert (a["check"], a["accepted_by"], a["reason"], a["status"], a["until"][:10]) == \
+        ("flip_test", "Eve Executive", reason, "active", until)
+
+    html = client.get(r.headers["location"]).text
+    assert "Your acceptance has been recorded" in html
+    section = html[html.index('<h2 id="acceptances">'):html.index('<h2 id="reproductions">')]
+    assert f"<td>flip_test</td><td>Eve Executive</td><td>{reason}</td>" in section and "In force" in section
+    # the check no longer blocks approval; its findings move to the accepted ones, saying who and until when
+    assert "Check flip_test is not evidenced" not in html and "Check benchmark is not evidenced" in html
+    blocking = html[html.index("<h3>Problems that block approval (27)</h3>"):html.index("<h3>Accepted by an executive")]
+    accepted = html[html.index("<h3>Accepted by an executive"):html.index("<h3>Warnings (8)</h3>")]
+    assert "Flip test" not in blocking and "Benchmark" in blocking
+    assert "Flip test" in accepted and f"Accepted by Eve Executive until {until}" in accepted
+    assert f">flip_test (not evidenced; accepted until {until})<" in html  # offered again, saying so
+    assert "Would run with: give the model (--model) and its features." in accepted
+    # the model card lists it, on the page and as downloaded
+    card = html[html.index('<div class="card">'):html.index('<h2 id="versions">')]
+    assert "Accepted findings (exceptions)" in card and reason in card
+    md = client.get(f"/audits/{run_id}/model_card.md").text
+    assert f"| flip_test | Eve Executive | {until} | active | {reason} |" in md
+    assert f"Accepted flip_test on version 1.0 until {until}: {reason}" in html  # the trail
+
+
+@pytest.mark.parametrize(("fields", "status", "message"), [
+    ({"until": _days(400)}, 400, "days away; accept for at most a year"),
+    ({"until": _days(0)}, 400, "is not in the future"),
+    ({"until": ""}, 400, "is not a date; write it as YYYY-MM-DD"),
+    ({"reason": "  "}, 400, "an acceptance needs a reason"),
+    ({"check": "group_size"}, 409, "check &#39;group_size&#39; neither fails nor lacks evidence"),
+])
+def test_an_acceptance_the_registry_refuses_is_shown_on_the_form(client, keys, registry, fields, status, message):
+    page = _as(client, keys, "executive").get(f"/models/{MODEL}")
+    data = {"csrf": csrf_of(page.text), "check": "flip_test", "reason": "Scored by the vendor", "until": _days(30)}
+    r = client.post(ACCEPT, data=data | fields)
+    assert r.status_code == status and r.headers["content-type"].startswith("text/html")
+    form = r.text[r.text.index(f'action="{ACCEPT}"'):]
+    assert f'<div class="error" role="alert">Your acceptance was not recorded: ' in form and message in form
+    assert f'<textarea id="accept-reason" name="reason">{(data | fields)["reason"]}</textarea>' in form  # kept
+    assert f'name="until" value="{(data | fields)["until"]}"' in form
+    assert registry.version(MODEL, "1.0")["acceptances"] == []
+
+
+@pytest.mark.parametrize("role", ["executive", "viewer", "validator", "developer", "operator", "admin"])
+def test_only_an_executive_gets_the_acceptance_form(client, keys, registry, role):
+    page = _as(client, keys, role).get(f"/models/{MODEL}").text
+    assert (f'action="{ACCEPT}"' in page) == (role == "executive")
+    if role == "executive":
+        low = client.get(f"/models/{LOW}").text
+        assert "Nothing to accept: no check fails or lacks evidence" in low and "/accept" not in low
+        return
+    r = client.post(ACCEPT, data={"csrf": csrf_of(page), "check": "flip_test", "reason": "x", "until": _days(30)})
+    assert r.status_code == 403 and "Your role does not allow this" in r.text
+    assert "needs one of the roles: executive" in r.text
+    assert registry.version(MODEL, "1.0")["acceptances"] == []
+
+
+def test_reproductions_and_a_missing_one_the_tier_requires(client, keys, registry, compas_audit, monkeypatch):
+    high = registry.policy.tiers["high"]
+    monkeypatch.setitem(registry.policy.tiers, "high", dataclasses.replace(high, require_reproduction=True))
+    run_id = registry.model(MODEL)["latest_audit"]["id"]
+    html = _as(client, keys, "viewer").get(f"/models/{MODEL}").text
+    section = html[html.index('<h2 id="reproductions">'):html.index('<h2 id="risk">')]
+    assert f"requires a validator to reproduce the latest audit (#{run_id}) before approval" in section
+    assert "still missing" in section and f"Audit #{run_id} has not been reproduced." in section
+    assert f"The tier requires the latest audit (#{run_id}) to be reproduced by a validator" in html  # a blocker
+
+    # A re-run whose verdict on one group differs, then a faithful one.
+    rerun = copy.deepcopy(compas_audit.report)
+    smd = next(f for f in rerun["findings"] if f["check"] == "standardized_mean_difference" and f["status"] == "warn")
+    smd["status"] = "pass"
+    registry.record_reproduction(MODEL, "1.0", report=rerun, actor="Vera Validator")
+    faithful = copy.deepcopy(compas_audit.report)
+    registry.record_reproduction(MODEL, "1.0", report=faithful, actor="Vera Validator")
+    html = client.get(f"/models/{MODEL}").text
+    section = html[html.index('<h2 id="reproductions">'):html.index('<h2 id="risk">')]
+    assert "still missing" not in section and "requires a validator to reproduce the latest audit: done" in section
+    rows = re.findall(r'<tr><td><span class="pill (ok|bad)">([^<]+)</span></td>\s*<td>([^<]*)</td><td>([^<]+)</td>',
+                      section)
+    assert [(css, outcome, who) for css, outcome, _, who in rows] == [
+        ("bad", "Differs from the stored audit", "Vera Validator"), ("ok", "Reproduced", "Vera Validator")]
+    assert rows[0][2].startswith(f"finding {smd['id']}: stored warn") and rows[1][2] == "—"
+    assert "to be reproduced by a validator" not in html
+    assert f"Reproduced audit #{run_id} of version 1.0" in html  # the trail
+    assert f"Re-ran audit #{run_id} of version 1.0: it differs" in html
+
+
 # --- incidents ----------------------------------------------------------------------------------------------------
 
 
@@ -314,6 +484,7 @@ def test_a_viewer_cannot_post_any_form(client, keys, registry):
     posts = {
         SIGNOFF: {"role": "viewer", "decision": "approve"},
         f"/models/{LOW}/versions/2.3/approve": {},
+        ACCEPT: {"check": "flip_test", "reason": "x", "until": _days(30)},
         f"/models/{MODEL}/incidents": {"title": "x", "severity": "low"},
         f"/incidents/{incident_id}": {"note": "x"},
     }
@@ -322,6 +493,7 @@ def test_a_viewer_cannot_post_any_form(client, keys, registry):
         assert r.status_code == 403, url
         assert "Your role does not allow this" in r.text and "Victor Viewer may not do this" in r.text
     assert registry.model(MODEL)["versions"][0]["sign_offs"] == []
+    assert registry.model(MODEL)["versions"][0]["acceptances"] == []
     assert registry.model(LOW)["latest_version_status"] == "registered"
     assert len(registry.incidents()) == 1 and len(registry.incident(incident_id)["timeline"]) == 1
     page = client.get(f"/incidents/{incident_id}").text

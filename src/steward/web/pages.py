@@ -8,6 +8,7 @@ and show the registry's message when it refuses something.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from steward.errors import AuthenticationError, NotFoundError, PermissionDenied, StewardError
 from steward.governance import SEVERITIES, Registry
+from steward.governance._challenge import MAX_ACCEPTANCE_DAYS
 from steward.web._auth import COOKIE, PERMISSIONS, check
 from steward.web._auth import registry as registry_of
 from steward.web._errors import status_of
@@ -33,9 +35,12 @@ from steward.web._pages_core import (
     user,
 )
 from steward.web._pages_views import (
+    DERIVED_BY,
+    acceptable_checks,
     blockers,
     card_html,
     findings_view,
+    reproduction_view,
     risk_answers,
     sign_off_view,
     signer_roles,
@@ -53,6 +58,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FLASH = {
     "signed": "Your sign-off has been recorded.",
     "approved": "The version is approved for deployment.",
+    "accepted": "Your acceptance has been recorded; the model card now lists it.",
     "opened": "The incident has been opened.",
     "updated": "The incident has been updated.",
     "logged_out": "You are logged out.",
@@ -143,10 +149,18 @@ def _model_page(request: Request, name: str, status: int = 200, error: str | Non
     run = reg.audit_run(audit["id"]) if audit else None
     tier = reg.policy.tiers.get(m["tier"]) if m["tier"] else None
     who = request.state.principal
+    acceptances = newest["acceptances"] if newest else []
+    today = datetime.now(timezone.utc).date()  # an acceptance ends at the start of its day, UTC
     return render(
         request, "model.html", status=status, error=error, error_at=error_at, form=form or {},
         flash=FLASH.get(request.query_params.get("flash", "")), m=m, newest=newest, audit=audit,
-        verdict=verdict(audit), findings=findings_view(run["findings"]) if run else None,
+        verdict=verdict(audit), verdict_of=verdict,
+        findings=findings_view(run["findings"], acceptances) if run else None,
+        derived_by=DERIVED_BY, acceptances=acceptances,
+        acceptable=acceptable_checks(run["findings"], acceptances) if run else [],
+        accept_dates=[(today + timedelta(days=d)).isoformat() for d in (1, MAX_ACCEPTANCE_DAYS)],
+        reproduction=reproduction_view(audit, bool(tier and tier.require_reproduction)),
+        distinct_signers=bool(tier and tier.distinct_signers),
         card=card_html(run["model_card"]) if run else None, blockers=blockers(m),
         sign_offs=sign_off_view(m["required_sign_off"], newest["sign_offs"]) if newest else [],
         signer_roles=signer_roles(who, m["required_sign_off"], PERMISSIONS["sign_off"]),
@@ -175,6 +189,21 @@ def sign_off(request: Request, name: str, version: str, role: str = Form(""), de
         form = {"role": role, "decision": decision, "comment": comment}
         return _model_page(request, name, status_of(exc), f"Your sign-off was not recorded: {exc}", "signoff", form)
     return _see(f"/models/{quote(name)}?flash=signed")
+
+
+@router.post("/models/{name}/versions/{version}/accept")
+def accept(request: Request, name: str, version: str, accepted: str = Form("", alias="check"),
+           reason: str = Form(""), until: str = Form(""), who: dict = Depends(form_user)) -> Response:
+    """Record the logged-in executive's acceptance of a check that fails or is not evidenced, until a date."""
+    check(who, "accept")
+    try:
+        registry_of(request).accept(name, version, check=accepted, reason=reason, until=until, actor=who["name"])
+    except StewardError as exc:
+        if not _refused(exc):
+            raise
+        form = {"check": accepted, "reason": reason, "until": until}
+        return _model_page(request, name, status_of(exc), f"Your acceptance was not recorded: {exc}", "accept", form)
+    return _see(f"/models/{quote(name)}?flash=accepted")
 
 
 @router.post("/models/{name}/versions/{version}/approve")
