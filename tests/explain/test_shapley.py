@@ -156,3 +156,58 @@ def test_result_shapes(german, german_lgbm):
     d = sv.to_dict()
     assert d["rows"] == 5 and set(d["importance"]) == set(X.columns)
     assert isinstance(sv.importance(), pd.Series) and "<table" in sv._repr_html_()
+
+
+def test_a_given_background_is_used_whole(german):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = german
+    num = X.select_dtypes("number")
+    num = (num - num.mean()) / num.std()
+    lr = LogisticRegression(max_iter=1000).fit(num, y)
+    bg = num.sample(300, random_state=3)
+    sv = shapley_values(lr, num.head(40), background=bg)
+    # exact interventional values of a linear model, by hand: coefficient × distance from the mean of
+    # the whole background (a 100-row sample of it has another mean)
+    hand = lr.coef_[0] * (num.head(40) - bg.mean()).to_numpy()
+    np.testing.assert_allclose(sv.values, hand, atol=1e-9)
+    assert np.abs(hand - lr.coef_[0] * (num.head(40) - bg.sample(100, random_state=0).mean()).to_numpy()).max() > 1e-3
+    ref = shap.LinearExplainer(lr, shap.maskers.Independent(bg.to_numpy(), max_samples=300))
+    np.testing.assert_allclose(sv.values, ref.shap_values(num.head(40).to_numpy()), atol=1e-9)
+    assert sv.meta["background_rows"] == 300 and sv.meta["background_sampled_from"] is None
+    assert "300 background rows" in sv.method and "sampled" not in sv.method
+
+
+def test_a_given_background_is_used_whole_by_the_model_agnostic_path(german):
+    X, _ = german
+    num = X[["duration_months", "credit_amount", "age_years"]].astype(float)
+    f = lambda a: np.tanh(a[:, 0] / 20) * np.log1p(a[:, 1]) / 8 + (a[:, 2] > 35) * 0.3  # noqa: E731
+    from steward.models import wrap_model
+
+    model = wrap_model(lambda d: f(d.to_numpy(dtype=float)), features=list(num.columns))
+    bg = num.sample(300, random_state=4)
+    ours = shapley_values(model, num.head(20), background=bg)
+    ref = shap.explainers.Exact(f, shap.maskers.Independent(bg.to_numpy(), max_samples=300))(num.head(20).to_numpy())
+    np.testing.assert_allclose(ours.values, ref.values, atol=1e-12)
+    assert ours.base_value == pytest.approx(f(bg.to_numpy()).mean(), abs=1e-12)
+    assert ours.meta["background_rows"] == 300 and ours.meta["background_source"] == "given"
+
+
+def test_capping_a_given_background_is_explicit_and_said(german):
+    from sklearn.linear_model import LinearRegression
+
+    X, _ = german
+    num = X.select_dtypes("number").astype(float)
+    reg = LinearRegression().fit(num.drop(columns="credit_amount"), num["credit_amount"])
+    feats = num.drop(columns="credit_amount")
+    bg = feats.sample(300, random_state=5)
+    sv = shapley_values(reg, feats.head(10), background=bg, background_size=50)
+    assert sv.meta["background_rows"] == 50 and sv.meta["background_sampled_from"] == 300
+    assert "50 rows sampled at random from the 300 given" in sv.method
+    assert sv.to_dict()["background_sampled_from"] == 300
+    # without a background, a sample of the explained rows (100 by default), also said
+    own = shapley_values(reg, feats, space="raw")
+    assert own.meta["background_rows"] == 100 and own.meta["background_source"] == "explained rows"
+    assert "sampled at random from the 1,000 explained rows" in own.method
+    with pytest.raises(DataValidationError, match="background_size"):
+        shapley_values(reg, feats.head(10), background=bg, background_size=0)

@@ -122,5 +122,11 @@ def test_weights_equal_to_repetition_give_the_same_rates():
     weighted = quiet_audit(df.assign(w=reps), label="y", prediction="d", score="s", weight="w", protected={"g": "a"})
     repeated = quiet_audit(df.loc[df.index.repeat(reps)], label="y", prediction="d", score="s", protected={"g": "a"})
     cols = ["selection_rate", "false_positive_rate", "false_negative_rate", "precision", "adverse_impact_ratio",
-            "mean_score", "smd"]
+            "mean_score"]
     pd.testing.assert_frame_equal(weighted.to_frame()[cols], repeated.to_frame()[cols], rtol=1e-12)
+    # Spread is not the same: weights are reliability weights (their scale does not matter), so the SD
+    # divides the weighted sum of squares by N - Σw²/N rather than by N - 1 as repetition would.
+    # (The mean difference is the same, so the SMDs differ by exactly that ratio of SDs.)
+    big_n, big_n_sq = reps.sum(), (reps ** 2).sum()
+    factor = np.sqrt((big_n - big_n_sq / big_n) / (big_n - 1))
+    np.testing.assert_allclose(weighted.to_frame()["smd"], repeated.to_frame()["smd"] * factor, rtol=1e-12)

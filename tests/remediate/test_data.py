@@ -56,6 +56,49 @@ def test_reweighing_classifier_fits_with_the_weights(adult):
         ReweighingClassifier(LogisticRegression(), sensitive="race").fit(X, y[:5000])
 
 
+def test_weighted_reweighing_on_a_two_by_two_table_by_hand():
+    # rows (group, label, sample weight); weighted counts W(g, y): a1 = 3, a0 = 1, b1 = 0.5, b0 = 4.5
+    g = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    y = [1, 1, 0, 0, 1, 0, 0, 0]
+    sw = [1.0, 2.0, 0.25, 0.75, 0.5, 1.5, 2.0, 1.0]
+    total, wa, wb, w1, w0 = 9.0, 4.0, 5.0, 3.5, 5.5
+    # AIF360's Reweighing: W(g, y) = W(g) W(y) / (W W(g, y))
+    hand = {("a", 1): wa * w1 / (total * 3.0), ("a", 0): wa * w0 / (total * 1.0),
+            ("b", 1): wb * w1 / (total * 0.5), ("b", 0): wb * w0 / (total * 4.5)}
+    expected = [hand[(gi, yi)] for gi, yi in zip(g, y)]
+    np.testing.assert_allclose(reweighing_weights(g, y, sample_weight=sw), expected, rtol=1e-14)
+    # the unweighted factors come from the row counts (a1 = 2, a0 = 2, b1 = 1, b0 = 3), as before
+    plain = {("a", 1): 4 * 3 / (8 * 2), ("a", 0): 4 * 5 / (8 * 2), ("b", 1): 4 * 3 / (8 * 1), ("b", 0): 4 * 5 / (8 * 3)}
+    np.testing.assert_allclose(reweighing_weights(g, y), [plain[k] for k in zip(g, y)], rtol=1e-14)
+
+
+def test_reweighing_with_sample_weights_equalises_the_weighted_positive_rates(adult):
+    from sklearn.linear_model import LogisticRegression
+
+    df, y = adult
+    rng = np.random.default_rng(7)
+    sw = rng.lognormal(0.0, 1.0, len(df)) * np.where(df["race"] == "White", 1.0, 3.0)
+    w = reweighing_weights(df["race"], y, sample_weight=sw)
+    final = sw * w
+    overall = np.average(y, weights=sw)  # the weighted positive rate of all rows
+    for g in df["race"].unique():
+        m = (df["race"] == g).to_numpy()
+        assert np.average(y[m], weights=final[m]) == pytest.approx(overall, abs=1e-12)
+        # and each group keeps its weighted share of the data
+        assert final[m].sum() == pytest.approx(sw[m].sum(), rel=1e-12)
+    # the classifier fits with sample_weight × reweighing factor
+    X = df[["age", "hours-per-week", "education-num", "race"]].head(4000)
+    clf = ReweighingClassifier(LogisticRegression(max_iter=1000), sensitive="race").fit(X, y[:4000],
+                                                                                       sample_weight=sw[:4000])
+    np.testing.assert_allclose(clf.weights_, sw[:4000] * reweighing_weights(X["race"], y[:4000], sw[:4000]), rtol=1e-14)
+    for g in X["race"].unique():
+        m = (X["race"] == g).to_numpy()
+        assert np.average(y[:4000][m], weights=clf.weights_[m]) == pytest.approx(np.average(y[:4000], weights=sw[:4000]),
+                                                                                abs=1e-12)
+    with pytest.raises(DataValidationError, match="sample_weight has 3 values"):
+        reweighing_weights(["a", "b"], [0, 1], sample_weight=[1, 2, 3])
+
+
 def test_full_repair_makes_the_groups_distributions_equal_in_rank():
     g = load_german()
     rng = np.random.default_rng(0)

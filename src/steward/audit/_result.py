@@ -94,6 +94,7 @@ class AuditResult:
             row: dict[str, Any] = {
                 "attribute": rec["attribute"], "group": rec["group"], "reference": rec["reference"],
                 "is_reference": bool(rec["is_reference"]), "rows": int(rec["rows"]), "n": _clean(rec["n"]),
+                "n_effective": _clean(rec["n_effective"]),
                 "too_small_to_judge": bool(rec["too_small_to_judge"]),
                 "below_four_fifths": bool(rec["below_four_fifths"]),
             }

@@ -78,7 +78,8 @@ def audit(
     intersections : bool
         Also report the intersection of all protected attributes (``race*sex``).
     min_group_size : int, optional
-        Groups with fewer rows are flagged "too small to judge" (default 30, or the policy tier's).
+        Groups with fewer rows are flagged "too small to judge" (default 30, or the policy tier's);
+        with ``weight``, groups whose effective size (Kish, ``(Σw)²/Σw²``) is below it.
     confidence : float, optional
         Level of every confidence interval (default 0.95, or the policy tier's).
     engine : {"auto", "numpy", "duckdb"}
@@ -261,10 +262,17 @@ def result_from_cells(
                    f"{c.reference!r}, was used")
             notes.append(msg)
             warnings.warn(msg, DefaultReferenceWarning, stacklevel=3)
-    small = groups[groups["rows"] < min_group_size]
-    if len(small):
+    small = groups[~(groups["n_effective"] >= min_group_size)]
+    if len(small) and roles.weight is not None:
+        # weighted: Kish's effective size decides, so one heavy row among many light ones is not a big group
+        listed = ", ".join(f"{a}={g} (effective size {e:,.1f} of {r} rows)" for a, g, r, e in
+                           small[["attribute", "group", "rows", "n_effective"]].itertuples(index=False))
+        msg = (f"{len(small)} group(s) have an effective size (Kish, weighted by {roles.weight!r}) below "
+               f"{min_group_size} and are too small to judge: {listed}")
+    elif len(small):
         listed = ", ".join(f"{a}={g} ({r} rows)" for a, g, r in small[["attribute", "group", "rows"]].itertuples(index=False))
         msg = f"{len(small)} group(s) have fewer than {min_group_size} rows and are too small to judge: {listed}"
+    if len(small):
         notes.append(msg)
         warnings.warn(msg, SmallGroupWarning, stacklevel=3)
     return AuditResult(

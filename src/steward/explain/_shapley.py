@@ -241,12 +241,25 @@ def _shap() -> Any:
     return shap
 
 
-def _background(X: pd.DataFrame, background: pd.DataFrame | None, size: int, seed: int) -> pd.DataFrame:
-    if background is None:
-        background = X
-    if len(background) > size:
-        background = background.sample(size, random_state=seed)
-    return background
+# Rows of the background sampled from the explained rows when no background is given.
+DEFAULT_BACKGROUND_ROWS = 100
+
+
+def _background(X: pd.DataFrame, background: pd.DataFrame | None, size: int | None,
+                seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The background rows and what the result records about them.
+
+    A background the caller gives is used whole unless ``size`` caps it explicitly; without one, a
+    sample of the explained rows (``size`` or 100 of them). Whenever rows are left out, the result says so.
+    """
+    given = background is not None
+    source = background if given else X
+    cap = size if size is not None or given else DEFAULT_BACKGROUND_ROWS
+    sampled = cap is not None and len(source) > cap
+    bg = source.sample(cap, random_state=seed) if sampled else source
+    meta = {"background_rows": len(bg), "background_source": "given" if given else "explained rows",
+            "background_sampled_from": len(source) if sampled else None}
+    return bg, meta
 
 
 def _linear(model: Any, X: pd.DataFrame, bg: pd.DataFrame) -> ShapleyValues | None:
@@ -394,7 +407,7 @@ def shapley_values(
     *,
     space: str = "auto",
     background: pd.DataFrame | None = None,
-    background_size: int = 100,
+    background_size: int | None = None,
     max_evals: int | None = None,
     n_jobs: int | None = None,
     method: str = "auto",
@@ -413,9 +426,13 @@ def shapley_values(
         LightGBM, XGBoost and gradient boosting classifiers, probability for forests and for the
         model-agnostic estimator, the prediction for regressors).
     background : DataFrame, optional
-        Reference rows for the linear and model-agnostic methods (default: a sample of ``X``).
-    background_size : int
-        Rows of the background sample.
+        Reference rows for the linear and model-agnostic methods, used whole unless
+        ``background_size`` is given (default: a sample of ``X``).
+    background_size : int, optional
+        Cap on the background's rows: when given and the background is larger, a random sample of
+        this many rows is used, and the result's ``method`` and ``meta`` say so. Without it, a given
+        ``background`` is used whole (the cost of the model-agnostic estimator grows with its
+        rows), and a background taken from ``X`` is a sample of 100 rows.
     max_evals : int, optional
         Model evaluations per row for the model-agnostic estimator (default 500, shap's own).
     n_jobs : int, optional
@@ -441,6 +458,10 @@ def shapley_values(
         raise DataValidationError(f"space must be one of {', '.join(SPACES)}, got {space!r}")
     if method not in ("auto", "tree", "precomputed", "linear", "sampling"):
         raise DataValidationError(f"method must be auto, tree, precomputed, linear or sampling, got {method!r}")
+    if background_size is not None and (isinstance(background_size, bool) or not isinstance(background_size, int)
+                                        or background_size < 1):
+        raise DataValidationError(f"background_size must be a whole number of rows, at least 1, or None; "
+                                  f"got {background_size!r}")
     model = wrap_model(model)
     if not isinstance(X, pd.DataFrame):
         raise DataValidationError("X must be a pandas DataFrame of the rows to explain")
@@ -463,7 +484,7 @@ def shapley_values(
                             f"use method='auto' or 'sampling'")
     if result is None:
         bg = background if background is None else model.inputs(background)
-        bg = _background(frame, bg, background_size, random_state)
+        bg, bg_meta = _background(frame, bg, background_size, random_state)
         if method in ("auto", "linear"):
             result = _linear(model, frame, bg) or _additive_ebm(model, frame, bg)
             if result is None and method == "linear":
@@ -472,6 +493,10 @@ def shapley_values(
         if result is None:
             native = "probability" if model.task == "classification" else "raw"
             result = _agnostic(model, frame, bg, native if space == "auto" else space, max_evals, random_state)
+        result.meta.update(bg_meta)
+        if bg_meta["background_sampled_from"] is not None:
+            result.method += (f"; background: {bg_meta['background_rows']:,} rows sampled at random from the "
+                              f"{bg_meta['background_sampled_from']:,} {bg_meta['background_source']}")
     if space not in ("auto", result.space):
         if result.space == "raw" or space == "raw":
             raise RoleError(f"values in {result.space} space cannot be turned into {space} space")

@@ -14,8 +14,16 @@ Comparisons with the reference group:
 * marginal effect = favourable rate of the group − that of the reference;
 * standardized mean difference (SMD) of the score = (mean of the group − mean of the reference)
   / standard deviation of the score over all audited rows (ddof = 1), the fair-lending form of
-  Cohen's d; |SMD| of 0.2, 0.5 and 0.8 are conventionally small, medium and large;
+  Cohen's d; |SMD| of 0.2, 0.5 and 0.8 are conventionally small, medium and large. With sample
+  weights, variances are those of reliability weights, ``Σw(x − x̄)² / (Σw − Σw²/Σw)``, i.e. the
+  weighted mean square times ``n_eff / (n_eff − 1)`` with Kish's ``n_eff = (Σw)² / Σw²``, and the
+  Welch test uses ``n_eff``: multiplying every weight by one constant changes nothing, and unit
+  weights give the usual ddof = 1 variance exactly (``Σw²/Σw`` is then 1);
 * FPR, FNR and TPR ratios (group / reference) and differences (group − reference).
+
+A group is too small to judge when its size is below ``min_group_size``; with sample weights the
+size is Kish's effective size ``(Σw)² / Σw²`` (``n_effective``), which equals the row count without
+weights: one heavy row among many light ones is judged as about one row, not as many.
 
 A value that cannot be computed (0/0) is NaN in the frame and its reason is in ``undefined``.
 """
@@ -108,6 +116,8 @@ def _attribute_metrics(
     ref = 0
     rows = g["rows"].astype(np.int64)
     n = g["n"].astype(np.float64)
+    # Kish's effective size; without weights n_sq == n == rows, so this is the row count exactly.
+    n_effective = _ratio(n * n, g["n_sq"].astype(np.float64))
     out: dict[str, object] = {
         "attribute": np.full(k, comp.attribute, dtype=object),
         "group": g["group"].astype(object),
@@ -115,9 +125,10 @@ def _attribute_metrics(
         "is_reference": np.arange(k) == ref,
         "rows": rows,
         "n": n,
+        "n_effective": n_effective,
         "share": n / n.sum(),
     }
-    small = rows < min_group_size
+    small = ~(n_effective >= min_group_size)
     out["too_small_to_judge"] = small | small[ref]
     undefined: list[dict[str, str]] = [{} for _ in range(k)]
 
@@ -197,25 +208,32 @@ def _score_metrics(table: CellTable, g: dict[str, np.ndarray], out: dict, ref: i
         out["smd_test"] = np.full(k, "", dtype=object)
         note(np.ones(k, bool), "smd", "no score column was given")
         return
-    n = g["n"].astype(np.float64)
+    n, n_sq = g["n"].astype(np.float64), g["n_sq"].astype(np.float64)
     s, sq = g["score_sum"], g["score_sq"]
-    n_eff = _ratio(n * n, g["n_sq"])
+    n_eff = _ratio(n * n, n_sq)
     mean = _ratio(s, n)
+    # Reliability weights: Σw(x − x̄)² / (Σw − Σw²/Σw), invariant to the weights' scale (see the
+    # module docstring); the denominator is n − 1 exactly when every weight is 1.
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.where(n > 1, np.maximum(sq - s * s / n, 0.0) / (n - 1.0), np.nan)
-    N, S, SQ = n.sum(), s.sum(), sq.sum()
-    sd_total = float(np.sqrt(max(SQ - S * S / N, 0.0) / (N - 1.0))) if N > 1 else float("nan")
+        var = np.where(n_eff > 1, np.maximum(sq - s * s / n, 0.0) / (n - _ratio(n_sq, n)), np.nan)
+    N, N_sq, S, SQ = n.sum(), n_sq.sum(), s.sum(), sq.sum()
+    spread = N > 0 and N * N > N_sq
+    sd_total = float(np.sqrt(max(SQ - S * S / N, 0.0) / (N - N_sq / N))) if spread else float("nan")
     out["mean_score"], out["score_sd"] = mean, np.sqrt(var)
     if not sd_total > 0:
         for name in ("smd", "smd_ci_low", "smd_ci_high", "smd_p_value"):
             out[name] = np.full(k, np.nan)
         out["smd_test"] = np.full(k, "", dtype=object)
-        note(np.ones(k, bool), "smd", "the score is constant over all rows, so it has no spread to standardise by")
+        reason = ("the score is constant over all rows, so it has no spread to standardise by" if spread else
+                  "the audited rows' effective size is at most 1, so the score has no spread to standardise by")
+        note(np.ones(k, bool), "smd", reason)
         return
     out["smd"] = (mean - mean[ref]) / sd_total
     full = lambda v: np.full(k, v)  # noqa: E731
     p, lo, hi = welch_test(mean, var, n_eff, full(mean[ref]), full(var[ref]), full(n_eff[ref]), confidence)
     out["smd_ci_low"], out["smd_ci_high"] = lo / sd_total, hi / sd_total
     out["smd_p_value"], out["smd_test"] = p, np.where(np.isnan(p), "", "welch").astype(object)
-    note(~(n_eff >= 2), "smd_p_value", "fewer than two rows in the group")
-    note(np.full(k, not n_eff[ref] >= 2), "smd_p_value", "fewer than two rows in the reference group")
+    weighted = bool(np.any(n_sq != n))
+    few = "an effective size below two" if weighted else "fewer than two rows"
+    note(~(n_eff >= 2), "smd_p_value", f"{few} in the group")
+    note(np.full(k, not n_eff[ref] >= 2), "smd_p_value", f"{few} in the reference group")

@@ -20,22 +20,40 @@ from steward.errors import DataValidationError
 __all__ = ["reweighing_weights", "ReweighingClassifier", "DisparateImpactRemover"]
 
 
-def reweighing_weights(groups: Any, y: Any) -> np.ndarray:
+def reweighing_weights(groups: Any, y: Any, sample_weight: Any = None) -> np.ndarray:
     """Kamiran-Calders weights ``w(g, y) = P(g) P(y) / P(g, y)``: under them the label is independent
-    of the group (every group has the overall positive rate). Rows of an empty cell do not occur."""
+    of the group (every group has the overall positive rate). Rows of an empty cell do not occur.
+
+    With ``sample_weight`` the probabilities are weighted shares, as in AIF360's ``Reweighing``:
+    ``w(g, y) = W(g) W(y) / (W W(g, y))`` with ``W(·)`` the sum of sample weights over those rows.
+    The result is the reweighing factor only: a row's final weight is ``sample_weight * w``, and
+    under it every group has the overall weighted positive rate.
+    """
     g = pd.Series(np.asarray(groups, dtype=object)).astype(str).to_numpy()
     y = np.asarray(y)
     if len(g) != len(y):
         raise DataValidationError(f"groups has {len(g)} values and y {len(y)}; give one of each per row")
+    if sample_weight is None:
+        sw = np.ones(len(y))
+    else:
+        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if len(sw) != len(y):
+            raise DataValidationError(f"sample_weight has {len(sw)} values and y {len(y)}; give one per row")
+        if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+            raise DataValidationError("sample_weight must be finite and non-negative")
     if not len(y):
         return np.empty(0)
     gi, gl = pd.factorize(g)
     yi, yl = pd.factorize(y)
-    n = len(y)
     joint = np.zeros((len(gl), len(yl)))
-    np.add.at(joint, (gi, yi), 1.0)
-    pg, py = joint.sum(axis=1) / n, joint.sum(axis=0) / n
-    return (pg[gi] * py[yi]) / (joint[gi, yi] / n)
+    np.add.at(joint, (gi, yi), sw)
+    total = joint.sum()
+    if not total > 0:
+        raise DataValidationError("sample_weight sums to 0: there is nothing to reweigh")
+    wg, wy = joint.sum(axis=1), joint.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a (group, label) cell whose rows all weigh 0 keeps factor 1: those rows weigh nothing anyway
+        return np.where(joint[gi, yi] > 0, (wg[gi] * wy[yi]) / (total * joint[gi, yi]), 1.0)
 
 
 def _sensitive(X: pd.DataFrame, column: str, where: str) -> pd.Series:
@@ -50,8 +68,8 @@ def _sensitive(X: pd.DataFrame, column: str, where: str) -> pd.Series:
 class ReweighingClassifier:
     """Fit ``estimator`` with Kamiran-Calders weights for the groups of ``sensitive`` (a column of X).
 
-    A scikit-learn meta-estimator: ``fit(X, y)`` computes the weights (times any ``sample_weight``)
-    and fits a clone of ``estimator`` on ``X`` without the protected column (unless
+    A scikit-learn meta-estimator: ``fit(X, y, sample_weight=None)`` computes the weights (from the
+    weighted counts when ``sample_weight`` is given) and fits a clone of ``estimator`` on ``X`` without the protected column (unless
     ``keep_sensitive``); ``predict`` and ``predict_proba`` drop it the same way.
     """
 
@@ -75,9 +93,10 @@ class ReweighingClassifier:
         from sklearn.base import clone
 
         groups = _sensitive(X, self.sensitive, "ReweighingClassifier.fit")
-        w = reweighing_weights(groups, y)
+        # factors from the weighted counts, so the weighted positive rates come out equal
+        w = reweighing_weights(groups, y, sample_weight)
         if sample_weight is not None:
-            w = w * np.asarray(sample_weight, dtype=float)
+            w = w * np.asarray(sample_weight, dtype=float).reshape(-1)
         self.weights_ = w
         self.estimator_ = clone(self.estimator).fit(self._features(X), y, sample_weight=w)
         self.classes_ = getattr(self.estimator_, "classes_", None)

@@ -83,6 +83,19 @@ def _selected(ctx: CheckContext, params: GroupCheckParams | GroupSizeParams, che
     return rows, missing
 
 
+def _size(r: dict) -> float:
+    """A group's size for judging: Kish's effective size ``(Σw)²/Σw²``, which is its row count
+    without weights (one heavy row among many light ones counts as about one row)."""
+    return _f(r.get("n_effective", r["rows"]))
+
+
+def _size_text(ctx: CheckContext, r: dict, who: str) -> str:
+    if ctx.result.roles.weight is None:
+        return f"Only {int(r['rows']):,} {who} were audited"
+    return (f"The effective size of {who} is only {_size(r):,.1f} ({int(r['rows']):,} rows, weighted by "
+            f"{ctx.result.roles.weight!r}; Kish's effective size)")
+
+
 def _judge(ctx: CheckContext, params: GroupCheckParams, breach: bool, p: float) -> tuple[str, bool | None]:
     significant = None if not np.isfinite(p) else bool(p < ctx.tier.alpha)
     if not breach:
@@ -108,7 +121,7 @@ def _compare(
     result = ctx.result
     speak = Speaker(ctx.card.wording if ctx.card else None, result.roles.favourable)
     rows, out = _selected(ctx, params, check)
-    ref_rows = {r["attribute"]: r["rows"] for r in rows if r["is_reference"]}
+    refs = {r["attribute"]: r for r in rows if r["is_reference"]}
     need = ctx.tier.min_group_size
     for r in rows:
         if r["is_reference"]:
@@ -119,13 +132,14 @@ def _compare(
         common = dict(check=check, severity=params.severity, attribute=r["attribute"], group=str(r["group"]),
                       reference=str(r["reference"]), metric=metric, value=value, ci=(lo, hi), p_value=p,
                       threshold=threshold, rows=int(r["rows"]), source=params.source)
-        if r["rows"] < need or ref_rows.get(r["attribute"], need) < need:
-            small, n = (speak.who(r["attribute"], r["group"]), r["rows"]) if r["rows"] < need else \
-                (speak.who(r["attribute"], r["reference"]), ref_rows[r["attribute"]])
+        ref = refs.get(r["attribute"])
+        if not _size(r) >= need or (ref is not None and not _size(ref) >= need):
+            small, who = (r, r["group"]) if not _size(r) >= need else (ref, r["reference"])
             shown = "" if not np.isfinite(value) else f" ({_NAMES[metric]} {value:.2f})"
             out.append(Finding(status="insufficient_data", message=(
-                f"Only {n:,} {small} were audited, fewer than the {need} the policy needs to judge a group; "
-                f"the comparison{shown} is shown but not judged."), **common))
+                f"{_size_text(ctx, small, speak.who(r['attribute'], who))}, "
+                f"{'fewer than' if ctx.result.roles.weight is None else 'below'} the {need} the policy needs "
+                f"to judge a group; the comparison{shown} is shown but not judged."), **common))
             continue
         if not np.isfinite(value):
             reason = r["undefined"].get(value_col) or r["undefined"].get(metric) or "it cannot be computed"
@@ -225,20 +239,26 @@ register("false_negative_rate_ratio", params=ErrorRateParams,
 
 
 @register("group_size", params=GroupSizeParams,
-          summary="Every group must have at least `min` rows (default: the tier's min_group_size) to be judged.")
+          summary="Every group must have at least `min` rows (default: the tier's min_group_size) to be judged; "
+                  "with sample weights, an effective size (Kish) of at least `min`.")
 def group_size(ctx: CheckContext, params: GroupSizeParams) -> list[Finding]:
     need = params.min or ctx.tier.min_group_size
     speak = Speaker(ctx.card.wording if ctx.card else None, ctx.result.roles.favourable)
+    weight = ctx.result.roles.weight
     rows, out = _selected(ctx, params, "group_size")
     for r in rows:
-        n = int(r["rows"])
+        n, size = int(r["rows"]), _size(r)
         who = speak.who(r["attribute"], r["group"])
-        if n < need:
-            status, text = params.severity, (f"Only {n:,} {who} were audited; the policy needs at least {need} to judge "
+        if not size >= need:
+            status, text = params.severity, (f"{_size_text(ctx, r, who)}; the policy needs at least {need} to judge "
                                              f"a group, so their figures are shown but not judged.")
-        else:
+        elif weight is None:
             status, text = "pass", f"{n:,} {who} were audited (the policy needs at least {need})."
+        else:
+            status, text = "pass", (f"The effective size of {who} is {size:,.1f} ({n:,} rows, weighted by {weight!r}; "
+                                    f"the policy needs at least {need}).")
         out.append(Finding(check="group_size", status=status, severity=params.severity, attribute=r["attribute"],
-                           group=str(r["group"]), metric="rows", value=float(n), threshold={"min": need}, rows=n,
+                           group=str(r["group"]), metric="rows" if weight is None else "n_effective",
+                           value=float(n) if weight is None else size, threshold={"min": need}, rows=n,
                            message=text, source=params.source))
     return out
