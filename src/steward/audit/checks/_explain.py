@@ -77,7 +77,7 @@ def monotonicity(ctx: CheckContext, params: MonotonicityParams) -> list[Finding]
     exp = ctx.analyses.get("explanations")
     rep = None if exp is None else exp.monotonicity
     if rep is None:
-        return _skipped(ctx, "monotonicity", params, "no monotone directions were declared (--monotone)")
+        return _skipped(ctx, "monotonicity", params, "no monotonicity check ran: give the declared directions (--monotone)")
     out = []
     for rec in rep.table.to_dict(orient="records"):
         ok = rec["share"] <= params.max_violating_share

@@ -135,7 +135,7 @@ def proxies(ctx: CheckContext, params: ProxyParams) -> list[Finding]:
 def stress(ctx: CheckContext, params: StressParams) -> list[Finding]:
     rep = ctx.analyses.get("stress")
     if rep is None:
-        return _missing("stress_scenarios", params, "no stress scenarios were given (--scenarios)")
+        return _missing("stress_scenarios", params, "no stress test ran: give the scenarios (--scenarios)")
     out = []
     for rec in rep.table.to_dict(orient="records"):
         ok = rec["share_changed"] <= params.max_share_changed
