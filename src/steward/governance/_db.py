@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError
 
 from steward.errors import StewardError
 
-__all__ = ["database_url", "make_engine", "upgrade", "current_revision", "DEFAULT_DIR"]
+__all__ = ["database_url", "make_engine", "upgrade", "upgrade_from", "current_revision", "DEFAULT_DIR"]
 
 DEFAULT_DIR = ".steward"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -88,15 +88,22 @@ def upgrade(engine: Engine) -> str:
 
     A database that cannot be reached or opened is a :class:`StewardError` naming the URL.
     """
+    return upgrade_from(engine)[1]
+
+
+def upgrade_from(engine: Engine) -> tuple[str | None, str]:
+    """Like :func:`upgrade`; also the revision the database had before (None: it was empty)."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import DBAPIError
 
     cfg = _alembic_config(engine)
     try:
         with engine.begin() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-        return current_revision(engine)
+        return before, current_revision(engine)
     except DBAPIError as exc:
         where = engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from steward.audit.policy import Policy, load_policy
 from steward.errors import ConflictError, NotFoundError, StewardError
 from steward.governance import _trail
-from steward.governance._db import make_engine, upgrade
+from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
 from steward.governance._incidents import IncidentsMixin
 from steward.governance._principals import PrincipalsMixin
@@ -91,10 +91,12 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
     def __init__(self, url: str | None = None, policy: Policy | str | Path | None = None, *,
                  trail_key: bytes | str | None = None) -> None:
         self.engine = make_engine(url)
-        self.revision = upgrade(self.engine)
+        before, self.revision = upgrade_from(self.engine)
         self.policy = load_policy(policy if policy is not None else os.environ.get("STEWARD_POLICY"))
         # The trail's HMAC key lives outside the database (a key file beside it, or STEWARD_TRAIL_KEY).
-        self.trail_key = _trail.load_key(self.engine, trail_key)
+        # An unkeyed trail is re-signed only by the upgrade that introduced keys (from revision 0001):
+        # re-signing whatever unkeyed chain is found later would launder a trail rewritten by a writer.
+        self.trail_key = _trail.load_key(self.engine, trail_key, rekey=before == "0001")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         _trail.track(self._sessions)  # every change to a governed row must be covered by a trail entry
         self._remember_policy(self.policy)
