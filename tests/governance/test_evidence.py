@@ -194,18 +194,58 @@ def _set_status(report, new, old):
 
 def test_model_findings_must_follow_from_the_reports_analyses(guarded_policy):
     params = guarded_policy.tier("high").checks["flip_test"]
-    analyses = {"flip_test": {"overall": {"share_changed": 0.2, "rows": 100}}}
-    honest = dict(id="flip_test[audit]", check="flip_test", status="fail", severity="fail", value=0.2,
-                  metric="share", threshold={"max_share": 0.0}, message="20% flip")
+    analyses = {"flip_test": {"pairs": [{"any_flip": 0.2, "any_flip_ci_low": 0.0, "rows": 100}]}}
+    honest = dict(id="flip_test[race=B]", check="flip_test", status="fail", severity="fail", value=0.2,
+                  metric="flip_share", threshold={"max": 0.0}, message="20% flip")
     assert _client_findings("flip_test", params, [honest], analyses)[0].status == "fail"
-    with pytest.raises(EvidenceError, match="says pass but its value 0.2 breaches max_share=0"):
-        _client_findings("flip_test", params, [dict(honest, status="pass")], analyses)
-    with pytest.raises(EvidenceError, match="does not appear in the report's 'flip_test' analysis"):
-        _client_findings("flip_test", params, [dict(honest, value=0.0, status="pass")], analyses)
-    with pytest.raises(EvidenceError, match="threshold max_share=0.5 is not the policy's 0.0"):
-        _client_findings("flip_test", params, [dict(honest, threshold={"max_share": 0.5})], analyses)
+    attacks = [
+        (dict(honest, status="pass"), "says pass but its value 0.2 breaches the policy's max_share 0"),
+        (dict(honest, status="pass", threshold={"max": 1.0}), "breaches the policy's max_share 0"),  # client's threshold ignored
+        (dict(honest, status="pass", value=0.0), "is not the any_flip of the report's 'flip_test' analysis"),  # a CI bound
+        (dict(honest, status="pass", value=None), "says pass without a value|value 0.0"),
+        (dict(honest, status="insufficient_data", value=None), "never gives"),
+        (dict(honest, status="warn"), "never gives"),
+        (dict(honest, severity="warn"), "is not the policy's 'fail'"),
+        (dict(honest, value="0.2"), "not a finite number"),
+    ]
+    for claim, message in attacks:
+        with pytest.raises(EvidenceError, match=message):
+            _client_findings("flip_test", params, [claim], analyses)
     with pytest.raises(EvidenceError, match="no 'flip_test' analysis"):
         _client_findings("flip_test", params, [dict(honest, status="pass", value=None)], {})
+    # A model that reads no protected attribute: nothing to flip, a pass of zero is what the check says.
+    none = dict(honest, status="pass", value=0.0)
+    assert _client_findings("flip_test", params, [none], {"flip_test": {"confidence": 0.95}})[0].status == "pass"
+
+
+def test_client_model_findings_that_judge_nothing_are_not_evidenced(guarded_policy, guarded_audit):
+    import json
+
+    report = json.loads(guarded_audit.to_json())
+    report["findings"] = [f for f in report["findings"] if f["check"] != "flip_test"] + [
+        dict(id="flip_test[race=B]", check="flip_test", status="not_applicable", severity="fail", value=None,
+             message="skipped")]
+    verdict = rederive(report, guarded_policy, "high")
+    flip = [f for f in verdict.findings if f["check"] == "flip_test"]
+    assert [f["status"] for f in flip] == ["not_evidenced"] and verdict.passed is False
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda r: r["findings"][0].update(threshold=[1]), "threshold"),
+    (lambda r: r["findings"][0].update(value="x"), "value"),
+    (lambda r: r["findings"][0].update(check=["x"]), "check"),
+    (lambda r: r.update(settings="x"), "settings"),
+    (lambda r: r.update(model="x"), "model"),
+])
+def test_malformed_reports_are_bad_input_not_internal_errors(guarded_policy, tamper, message):
+    import json
+
+    from steward.governance._reports import check_report
+
+    report = json.loads(compas_audit(guarded_policy).to_json())
+    tamper(report)
+    with pytest.raises(StewardError, match=message):
+        check_report(report)
 
 
 def test_report_held_to_another_tier_or_an_unknown_policy_is_refused(guarded, guarded_policy, lenient_policy):
@@ -269,3 +309,66 @@ def test_report_of_another_model_than_the_registered_artifact_is_refused(guarded
     other = dataclasses.replace(guarded_audit, model={"kind": "lightgbm", "sha256": "b" * 64})
     with pytest.raises(StewardError, match="was registered with artifact aaaaaaaaaaaa"):
         guarded.record_audit("m", "1", other, actor="Dev")
+
+
+def test_an_acceptance_covers_the_audit_it_was_given_on(guarded, guarded_policy, guarded_audit):
+    ready(guarded, guarded_audit)
+    guarded.accept("compas", "1", check="flip_test", reason="scored elsewhere", until=_days(30), actor="Eve")
+    guarded.record_audit("compas", "1", compas_audit(guarded_policy), actor="Dev")  # a new audit
+    for who, role in (("Val", "validator"), ("Eve", "executive")):
+        guarded.sign_off("compas", "1", role=role, decision="approve", actor=who)
+    with pytest.raises(WorkflowError, match="flip_test is not evidenced"):
+        guarded.approve("compas", "1", actor="Dev")
+
+
+def test_the_builder_cannot_accept_their_own_findings(guarded, guarded_audit):
+    guarded.create_key("DevExec", ["developer", "executive"], actor="admin")
+    ready(guarded, guarded_audit, actor="DevExec")
+    with pytest.raises(WorkflowError, match="DevExec registered the version and cannot also accept"):
+        guarded.accept("compas", "1", check="flip_test", reason="mine", until=_days(30), actor="DevExec")
+
+
+def test_two_acceptances_one_lapses(guarded, guarded_audit):
+    ready(guarded, guarded_audit)
+    first = guarded.accept("compas", "1", check="flip_test", reason="short", until=_days(5), actor="Eve")
+    guarded.accept("compas", "1", check="flip_test", reason="renewed", until=_days(60), actor="Eve")
+    for who, role in (("Val", "validator"), ("Eve", "executive")):
+        guarded.sign_off("compas", "1", role=role, decision="approve", actor=who)
+    guarded.approve("compas", "1", actor="Dev")
+    assert guarded.lapse_acceptances(at=datetime.now(timezone.utc) + timedelta(days=10)) == [first["id"]]
+    assert guarded.version("compas", "1")["status"] == "approved" and guarded.incidents(model="compas") == []
+
+
+def test_a_lower_tier_needs_an_independent_validator_or_executive(guarded, guarded_audit):
+    ready(guarded, guarded_audit)
+    lower = dict(RISK, domain="other", people_affected=10, decisions_per_day=1, wrong_decision_cost="low")
+    with pytest.raises(PermissionDenied, match="lower compas's risk tier from 'high' to 'low'"):
+        guarded.assess_risk("compas", lower, actor="Dev")
+    assert guarded.assess_risk("compas", lower, actor="Val")["tier"] == "low"
+    assert guarded.assess_risk("compas", RISK, actor="Dev")["tier"] == "high"  # raising it needs no one
+
+
+def test_a_later_audit_may_not_drop_what_an_earlier_one_judged(guarded, guarded_policy, guarded_audit):
+    import warnings
+
+    import steward
+
+    ready(guarded, guarded_audit)
+    for protected, message in (({"race": "Caucasian"}, "leaves out the protected attribute 'sex'"),
+                               ({"race": "African-American", "sex": "Male"}, "used the reference group 'Caucasian'")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", steward.StewardWarning)
+            easier = steward.audit(steward.datasets.load_compas(), label="two_year_recid", score="decile_score",
+                                   threshold=5, favourable=0, protected=protected, policy=guarded_policy, tier="high")
+        with pytest.raises(StewardError, match=message):
+            guarded.record_audit("compas", "1", easier, actor="Dev")
+    assert len(guarded.version("compas", "1")["audits"]) == 1
+
+
+def test_a_reproduction_is_a_new_run(guarded, guarded_audit):
+    import json
+
+    run = ready(guarded, guarded_audit)
+    stored = json.loads(guarded.audit_run(run["id"])["report_json"])
+    with pytest.raises(StewardError, match="before audit #1 was recorded"):
+        guarded.record_reproduction("compas", "1", report=dict(stored, created="2020-01-01T00:00:00+00:00"), actor="Val")

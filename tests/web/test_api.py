@@ -39,7 +39,7 @@ ROUTES = [
     ("GET", "/api/models/m", "read", None),
     ("POST", "/api/models/m/versions", "register", {"version": "v-{role}"}),
     ("GET", "/api/models/m/versions/1", "read", None),
-    ("POST", "/api/models/m/risk", "register", {"answers": RISK}),
+    ("POST", "/api/models/m/risk", "assess", {"answers": RISK}),
     ("POST", "/api/models/m/versions/1/audits", "register", "AUDIT"),
     ("POST", "/api/models/m/versions/1/approve", "approve", None),
     ("GET", "/api/audits/1", "read", None),

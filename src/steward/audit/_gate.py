@@ -37,9 +37,12 @@ def evidenced(name: str, params: Any, findings: list[Finding]) -> list[Finding]:
         return [Finding(check=name, status="not_evidenced", severity=params.severity, source=params.source,
                         needs="inputs on which the check produces a value",
                         message="The policy requires this check, but it produced no evidence.")]
-    if all(f.status == "not_applicable" and f.exempt_by is None for f in findings):
+    if all(f.status in ("not_applicable", "insufficient_data") and f.exempt_by is None for f in findings):
+        # nothing was judged: every value undefined, or every group too small to judge
         return [dataclasses.replace(
-            f, status="not_evidenced", needs=f.needs or "data on which the value is defined",
+            f, status="not_evidenced",
+            needs=f.needs or ("more people in each group" if f.status == "insufficient_data"
+                              else "data on which the value is defined"),
             message=f"{f.message} The policy requires this check, so it is not evidenced.") for f in findings]
     return findings
 

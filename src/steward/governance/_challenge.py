@@ -35,9 +35,9 @@ def parse_until(until: str | datetime) -> datetime:
         return _aware(until).astimezone(timezone.utc).replace(microsecond=0)
     try:
         t = datetime.fromisoformat(str(until).strip())
-    except ValueError:
+        return _aware(t).astimezone(timezone.utc).replace(microsecond=0)
+    except (ValueError, OverflowError):
         raise StewardError(f"until {until!r} is not a date; write it as YYYY-MM-DD (for example 2027-03-31)") from None
-    return _aware(t).astimezone(timezone.utc).replace(microsecond=0)
 
 
 class ChallengeMixin:
@@ -63,11 +63,15 @@ class ChallengeMixin:
             run = self._latest_audit(s, v)
             if run is None:
                 raise WorkflowError(f"{model}:{version} has no audit, so there is no finding to accept")
+            if actor in (v.registered_by, run.created_by):
+                raise WorkflowError(f"separation of duties: {actor} "
+                                    f"{'registered the version' if actor == v.registered_by else 'uploaded the audit'}"
+                                    f" and cannot also accept its findings")
             blocking = sorted({f["check"] for f in run.findings if f["status"] in ("fail", "not_evidenced")})
             if check not in blocking:
                 raise WorkflowError(f"check {check!r} neither fails nor lacks evidence in the latest audit (#{run.id}) of "
                                     f"{model}:{version}; the checks that block approval are: {', '.join(blocking) or 'none'}")
-            a = Acceptance(version_id=v.id, check_name=check, reason=reason.strip(), until=end, accepted_by=actor,
+            a = Acceptance(version_id=v.id, audit_run_id=run.id, check_name=check, reason=reason.strip(), until=end, accepted_by=actor,
                            status="active")
             s.add(a)
             m.updated_at = now()
@@ -84,10 +88,14 @@ class ChallengeMixin:
             rows = s.execute(select(Acceptance).where(Acceptance.version_id == v.id).order_by(Acceptance.id.desc()))
             return [acceptance_dict(a) for a in rows.scalars()]
 
-    def _accepted_checks(self, s: Session, v: Version) -> dict[str, Acceptance]:
-        """The version's acceptances still in force, by check."""
-        t = now()
-        rows = s.execute(select(Acceptance).where(Acceptance.version_id == v.id, Acceptance.status == "active")
+    def _accepted_checks(self, s: Session, v: Version, at: datetime | None = None) -> dict[str, Acceptance]:
+        """The acceptances in force for the version's latest audit, by check (an acceptance covers the
+        findings it was given on: a new audit needs its own)."""
+        t = at or now()
+        run = self._latest_audit(s, v)
+        if run is None:
+            return {}
+        rows = s.execute(select(Acceptance).where(Acceptance.audit_run_id == run.id, Acceptance.status == "active")
                          .order_by(Acceptance.id)).scalars()
         return {a.check_name: a for a in rows if _aware(a.until) > t}
 
@@ -108,7 +116,8 @@ class ChallengeMixin:
                 m = s.get(Model, v.model_id)
                 a.status, a.lapsed_at = "lapsed", t
                 revoked = False
-                if v.status == "approved":
+                if v.status == "approved" and a.check_name not in self._accepted_checks(s, v, at=t):
+                    # (another acceptance of the same check on the latest audit may still be in force)
                     run = self._latest_audit(s, v)
                     still = run is not None and any(f["check"] == a.check_name and f["status"] in ("fail", "not_evidenced")
                                                     for f in run.findings)
@@ -157,7 +166,14 @@ class ChallengeMixin:
                 raise WorkflowError(f"{actor} recorded this audit or registered the version; a reproduction is an "
                                     f"independent challenge, so someone else must run it")
             stored = json.loads(run.report_json)
-            run_id = run.id
+            run_id, run_created = run.id, _aware(run.created_at)
+        try:
+            rerun_at = _aware(datetime.fromisoformat(str(report.get("created"))))
+        except (ValueError, OverflowError):
+            raise StewardError("the re-run's report.created is not a time; send the report.json that steward audit wrote") from None
+        if rerun_at < run_created:
+            raise StewardError(f"the re-run was made at {report.get('created')}, before audit #{run_id} was recorded; "
+                               f"a reproduction is a new run of the audit (steward reproduce)")
         data_sha = (report.get("source") or {}).get("sha256")
         if not data_sha or data_sha != run.data_sha256:
             raise StewardError(f"the re-run's data has SHA-256 {data_sha} but audit #{run_id} was of "

@@ -197,70 +197,135 @@ def _compare_groups(claimed: Any, result: Any) -> None:
                 _fail(f"report.groups {key[0]}={key[1]}: {name} is {other!r} but the report's own cells give {value!r}")
 
 
-def _numbers(obj: Any, out: list[float]) -> list[float]:
-    if isinstance(obj, bool):
-        return out
-    if isinstance(obj, (int, float)):
-        if math.isfinite(obj):
-            out.append(float(obj))
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            _numbers(v, out)
+# What each model check's finding compares, with the policy parameter it is judged against: a
+# finding's value must sit under one of these fields of the check's own analysis, and its status
+# must follow from the REGISTRY's policy parameter (the client's `threshold` is never believed).
+# (field names in the analysis, policy parameter or a fixed bound, direction); None: not judged here.
+_JUDGED: dict[tuple[str, str], tuple[tuple[str, ...], str | float, str]] = {
+    ("slices", "error_ratio"): (("error_ratio",), "max_error_ratio", "max"),
+    ("residual_concentration", "top_1pct_loss_share"): (("top_1pct",), "max_top_1pct_share", "max"),
+    ("prediction_churn", "churn"): (("churn",), "max", "max"),
+    ("reason_codes", "adverse_without_reason"): ((), "max_without_reason", "max"),
+    ("reason_codes", "cites_protected"): ((), 0.0, "max"),
+    ("monotonicity", "violating_share"): (("share",), "max_violating_share", "max"),
+    ("explanation_stability", "top1_agreement"): (("top1_agreement",), "min_top1_agreement", "min"),
+    ("flip_test", "flip_share"): (("any_flip",), "max_share", "max"),
+    ("situation_testing", "flagged_share"): (("share_flagged",), "max_flagged_share", "max"),
+    ("proxies", "proxy_auc"): (("auc",), "max_auc", "max"),
+    ("proxies", "adversary_auc"): (("auc",), "max_adversary_auc", "max"),
+    ("stress_scenarios", "share_changed"): (("share_changed",), "max_share_changed", "max"),
+    ("adversarial_robustness", "flip_rate"): (("flip_rate",), "max_flip_rate", "max"),
+}
+# Findings whose breach may come from a second measure (a proxy's Cramér's V) or that only warn.
+_ONE_WAY = {("proxies", "proxy_auc"), ("reason_codes", "protected_inputs")}
+# A pass that may carry no value: nothing of the kind was measured (no slice big enough, no proxy).
+_PASS_WITHOUT_VALUE = {"slices", "proxies"}
+# A pass of zero with nothing of the kind in the analysis: the model reads no protected attribute.
+_NOTHING_FOUND = {"flip_test"}
+# A check that judges each group may say a group was too small to judge.
+_PER_GROUP = {"situation_testing"}
+
+
+def _fields(obj: Any, names: tuple[str, ...], out: list[float]) -> list[float]:
+    """Every finite number stored under one of ``names`` anywhere in ``obj`` (all numbers if no names)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if (not names or k in names) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                out.append(float(v))
+            else:
+                _fields(v, names, out)
     elif isinstance(obj, list):
         for v in obj:
-            _numbers(v, out)
+            _fields(v, names, out)
     return out
-
-
-def _bound(f: dict[str, Any]) -> tuple[str, float] | None:
-    """The one threshold a model finding's value is judged against: ``max``/``min``, or the
-    ``max_<metric>``/``min_<metric>`` key, or the only max/min key there is."""
-    t = {k: v for k, v in (f.get("threshold") or {}).items()
-         if (k in ("max", "min") or k.startswith(("max_", "min_"))) and isinstance(v, (int, float))
-         and not isinstance(v, bool)}
-    metric = f.get("metric") or ""
-    for k in (f"max_{metric}", f"min_{metric}", "max", "min"):
-        if k in t:
-            return k, float(t[k])
-    return next(iter(t.items())) if len(t) == 1 else None
 
 
 def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], analyses: dict[str, Any]) -> list[Finding]:
-    """A model check's findings as the client reported them, refused unless they follow from the
-    report's own analysis values and the registry's policy thresholds."""
+    """A model check's findings as the client reported them, refused unless each follows from the
+    report's own analysis values and the registry's policy parameters."""
     key = ANALYSIS_OF.get(check)
     analysis = analyses.get(key) if key else None
-    values = _numbers(analysis, []) if analysis is not None else []
+    allowed = {"pass", params.severity, "not_evidenced", "not_applicable"} | (
+        {"insufficient_data"} if check in _PER_GROUP else set())
     out = []
-    policy_params = params.model_dump()
     for f in claimed:
         fid = f.get("id", check)
+        status, value, metric = f["status"], f.get("value"), f.get("metric")
+        if status not in allowed:
+            _fail(f"finding {fid} says {status}, which check {check} under this policy never gives "
+                  f"(a breach is {params.severity!r})")
         if f.get("severity") != params.severity:
             _fail(f"finding {fid}: severity {f.get('severity')!r} is not the policy's {params.severity!r}")
-        for k, v in (f.get("threshold") or {}).items():
-            if k in policy_params and k not in ("severity", "source") and not _close(v, policy_params[k]):
-                _fail(f"finding {fid}: threshold {k}={v!r} is not the policy's {policy_params[k]!r}")
-        status = f["status"]
-        if status in ("pass", "fail", "warn") and analysis is None:
+        judged = status in ("pass", "fail", "warn")
+        if judged and analysis is None:
             _fail(f"finding {fid} says {status} but the report has no {key!r} analysis to support it")
-        value = f.get("value")
-        if value is not None and not any(math.isclose(value, x, rel_tol=_RTOL, abs_tol=_ATOL) for x in values):
-            _fail(f"finding {fid}: its value {value!r} does not appear in the report's {key!r} analysis")
-        bound = _bound(f)
-        if value is not None and bound is not None and status in ("pass", "fail", "warn") and value != bound[1]:
-            breach = value > bound[1] if bound[0].startswith("max") else value < bound[1]
-            if breach and status == "pass":
-                _fail(f"finding {fid} says pass but its value {value:g} breaches {bound[0]}={bound[1]:g}")
-            if not breach and status in ("fail", "warn"):
-                _fail(f"finding {fid} says {status} but its value {value:g} is within {bound[0]}={bound[1]:g}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            _fail(f"finding {fid}: its value {value!r} is not a finite number")
+        if judged and value is None and not (status == "pass" and check in _PASS_WITHOUT_VALUE):
+            _fail(f"finding {fid} says {status} without a value")
+        rule = _JUDGED.get((check, metric))
+        threshold = dict(f.get("threshold") or {}) if isinstance(f.get("threshold"), dict) else {}
+        if judged and value is not None:
+            names = rule[0] if rule else ()
+            values = _fields(analysis, names, [])
+            # "Nothing of the kind was found" (the model reads no protected attribute, no reason cites one):
+            # a zero with no measurement of that kind in the analysis.
+            nothing_found = status == "pass" and value == 0 and not values and check in _NOTHING_FOUND
+            if (rule is None or names) and not nothing_found:
+                if not any(math.isclose(value, x, rel_tol=_RTOL, abs_tol=_ATOL) for x in values):
+                    where = f"the {'/'.join(names)} of " if names else ""
+                    _fail(f"finding {fid}: its value {value!r} is not {where}the report's {key!r} analysis")
+            if rule is not None:
+                bound = rule[1] if isinstance(rule[1], float) else getattr(params, rule[1], None)
+                if check == "prediction_churn" and f.get("attribute") is not None and getattr(params, "max_group", None):
+                    bound = params.max_group
+                if bound is not None:
+                    breach = value > bound if rule[2] == "max" else value < bound
+                    if breach and status == "pass":
+                        _fail(f"finding {fid} says pass but its value {value:g} breaches the policy's "
+                              f"{rule[1] if isinstance(rule[1], str) else 'limit'} {bound:g}")
+                    if not breach and status != "pass" and (check, metric) not in _ONE_WAY and value != bound:
+                        _fail(f"finding {fid} says {status} but its value {value:g} is within the policy's {bound:g}")
+                    threshold[rule[1] if isinstance(rule[1], str) else rule[2]] = bound
+        if judged and check == "benchmark":
+            _benchmark_follows(fid, status, value, metric, params, analysis)
+        elif judged and value is None and metric is not None and (check, metric) not in _JUDGED and check != "slices":
+            _fail(f"finding {fid}: metric {metric!r} is not one check {check} reports")
         ci = f.get("ci")
         out.append(Finding(
-            check=check, status=status, severity=f["severity"], message=str(f.get("message") or ""),
-            attribute=f.get("attribute"), group=f.get("group"), reference=f.get("reference"), metric=f.get("metric"),
-            value=value, ci=tuple(ci) if isinstance(ci, list) and len(ci) == 2 else None, p_value=f.get("p_value"),
-            significant=f.get("significant"), threshold=dict(f.get("threshold") or {}), rows=f.get("rows"),
-            source=params.source, needs=f.get("needs")))
+            check=check, status=status, severity=params.severity, message=str(f.get("message") or ""),
+            attribute=_text(f.get("attribute")), group=_text(f.get("group")), reference=_text(f.get("reference")),
+            metric=_text(metric), value=value, ci=tuple(ci) if isinstance(ci, list) and len(ci) == 2 else None,
+            p_value=f.get("p_value") if isinstance(f.get("p_value"), (int, float)) else None,
+            significant=f.get("significant") if isinstance(f.get("significant"), bool) else None,
+            threshold=threshold, rows=f.get("rows") if isinstance(f.get("rows"), int) else None,
+            source=params.source, needs=_text(f.get("needs"))))
     return out
+
+
+def _benchmark_follows(fid: str, status: str, value: float, metric: Any, params: Any, analysis: Any) -> None:
+    """The benchmark finding must be the policy's metric, its value the analysis's overall difference,
+    and its status the check's own rule applied to that row."""
+    from steward.audit.checks._models import benchmark_passes
+    from steward.debug._bootstrap import LOWER_IS_BETTER  # a constant; steward.debug itself needs the models extra
+
+    if metric != params.metric:
+        _fail(f"finding {fid} judges {metric!r} but the policy's benchmark metric is {params.metric!r}")
+    rows = [r for r in (analysis.get("metrics") if isinstance(analysis, dict) else None) or []
+            if isinstance(r, dict) and r.get("metric") == metric and r.get("scope") == "all"]
+    if not rows or not _close(rows[0].get("difference"), value):
+        _fail(f"finding {fid}: its value {value!r} is not the overall {metric} difference in the report's benchmark analysis")
+    try:
+        ok = benchmark_passes(rows[0], metric in LOWER_IS_BETTER, params.margin, params.use_interval)
+    except (KeyError, TypeError):
+        _fail(f"finding {fid}: the benchmark analysis's {metric} row lacks its interval")
+    if ok != (status == "pass"):
+        _fail(f"finding {fid} says {status} but the benchmark analysis's own numbers give "
+              f"{'pass' if ok else params.severity} under the policy's margin {params.margin:g}")
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None else str(v)
 
 
 def rederive(report: dict[str, Any], policy: Policy | None, tier: str | None) -> Verdict:
@@ -291,7 +356,7 @@ def rederive(report: dict[str, Any], policy: Policy | None, tier: str | None) ->
             out += [dict(f.to_dict(), derived_by="registry") for f in mine.get(check, [])]
         else:
             found = _client_findings(check, params, claimed.get(check, []), analyses)
-            if all(f.status in ("not_evidenced", "not_applicable") for f in found):
+            if all(f.status in ("not_evidenced", "not_applicable", "insufficient_data") for f in found):
                 # Nothing judged by the client: what the registry itself finds (not evidenced).
                 out += [dict(f.to_dict(), derived_by="registry") for f in mine.get(check, [])]
             else:

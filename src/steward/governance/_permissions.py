@@ -15,7 +15,9 @@ __all__ = ["PERMISSIONS", "allowed"]
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "read": ROLES,
-    "register": ("developer", "admin"),  # models, versions, risk assessments, audit runs
+    "register": ("developer", "admin"),  # models, versions, audit runs
+    # risk assessments; lowering a model's tier further needs a validator or executive who did not build it
+    "assess": ("developer", "validator", "executive", "admin"),
     "approve": ("developer", "validator", "executive", "admin"),  # the workflow rules decide whether it may
     "sign_off": ("validator", "executive", "reviewer"),  # and only in a role the caller holds
     "incident_open": ("developer", "validator", "reviewer", "operator", "admin"),

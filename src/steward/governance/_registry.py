@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from steward.audit.policy import Policy, load_policy
-from steward.errors import ConflictError, NotFoundError, StewardError
+from steward.errors import ConflictError, NotFoundError, PermissionDenied, StewardError
 from steward.governance import _trail
 from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
@@ -30,7 +30,7 @@ from steward.governance._principals import PrincipalsMixin
 from steward.governance._refused import refused_value
 from steward.governance._sessions import SessionsMixin
 from steward.governance._tables import (
-    Acceptance, AuditRun, Incident, Model, RiskAssessment, SignOff, StoredPolicy, TrailEntry, Version, iso, now,
+    Acceptance, AuditRun, Incident, Model, Principal, RiskAssessment, SignOff, StoredPolicy, TrailEntry, Version, iso, now,
 )
 from steward.governance._views import acceptance_dict, reproduction_dict
 from steward.governance._views import audit_dict as _audit_dict
@@ -57,6 +57,29 @@ def _check_name(what: str, name: str) -> str:
         raise StewardError(f"{what} {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
                            f"(at most 200, starting with a letter or digit)")
     return name
+
+
+def _same_roles(model: str, version: str, earlier: list[dict[str, Any]], roles: Any) -> None:
+    """A later audit of a version keeps what earlier ones judged: every protected attribute with its
+    reference group, the favourable decision and the label (it may add attributes). Otherwise an
+    audit could be re-run on easier terms until one passes."""
+    if not earlier or not isinstance(roles, dict):
+        return
+    now_refs = {p.get("column"): p.get("reference") for p in roles.get("protected") or [] if isinstance(p, dict)}
+    for before in earlier:
+        for p in before.get("protected") or []:
+            col, ref = p.get("column"), p.get("reference")
+            if col not in now_refs:
+                raise StewardError(f"this audit of {model}:{version} leaves out the protected attribute {col!r} that an "
+                                   f"earlier audit of the version judged; audit it again (an audit may add attributes, "
+                                   f"not drop them)")
+            if ref is not None and now_refs[col] != ref:
+                raise StewardError(f"this audit of {model}:{version} compares {col!r} with {now_refs[col]!r}, but an "
+                                   f"earlier audit of the version used the reference group {ref!r}; keep it")
+        for key in ("label", "favourable"):
+            if before.get(key) != roles.get(key):
+                raise StewardError(f"this audit of {model}:{version} has {key} {roles.get(key)!r}, an earlier one "
+                                   f"{before.get(key)!r}; audits of one version keep the same {key}")
 
 
 def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str:
@@ -223,6 +246,17 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
         tier, reason = self.policy.assign_tier(answers)
         with self.tx() as s:
             m = self._model(s, model)
+            before = self._latest_risk(s, m)
+            order = list(self.policy.tiers)  # highest risk first
+            if (before is not None and before.tier in order and order.index(tier.name) > order.index(before.tier)):
+                # A lower tier asks less evidence: the builders of the model may not grant it to themselves.
+                p = s.execute(select(Principal).where(Principal.name == actor)).scalar_one_or_none()
+                builders = {v.registered_by for v in m.versions}
+                if p is None or not {"validator", "executive"} & set(p.roles) or actor in builders:
+                    raise PermissionDenied(
+                        f"these answers lower {model}'s risk tier from {before.tier!r} to {tier.name!r}; a lower tier "
+                        f"needs less evidence, so a validator or executive who did not register its versions must "
+                        f"record this assessment")
             ra = RiskAssessment(model_id=m.id, answers=dict(answers), tier=tier.name, tier_reason=reason,
                                 policy_name=self.policy.name, policy_version=self.policy.version,
                                 policy_sha256=self.policy.sha256, assessed_by=actor)
@@ -250,6 +284,9 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
             ra = self._latest_risk(s, m)
             policy = None if claimed is None else self._stored_policy(s, claimed["sha256"])
             registered_model = v.artifact_sha256
+            earlier = [json.loads(r.report_json).get("roles") or {} for r in s.execute(
+                select(AuditRun).where(AuditRun.version_id == v.id).order_by(AuditRun.id)).scalars()]
+        _same_roles(model, version, earlier, report.get("roles"))
         scored_with = (report.get("model") or {}).get("sha256") if isinstance(report.get("model"), dict) else None
         if registered_model and scored_with and scored_with != registered_model:
             raise StewardError(f"the audit scored with a model of SHA-256 {scored_with[:12]}... but {model}:{version} "
@@ -378,7 +415,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
             v = s.get(Version, run.version_id)
             m = s.get(Model, v.model_id)
             accepted = [acceptance_dict(a) for a in s.execute(
-                select(Acceptance).where(Acceptance.version_id == v.id).order_by(Acceptance.id)).scalars()]
+                select(Acceptance).where(Acceptance.audit_run_id == run.id).order_by(Acceptance.id)).scalars()]
             return dict(_audit_dict(run), model=m.name, version=v.version, findings=run.findings,
                         reproductions=[reproduction_dict(r) for r in self._reproductions(s, run.id)],
                         acceptances=accepted, report_html=run.report_html, report_json=run.report_json,

@@ -24,7 +24,13 @@ class _Open(BaseModel):
 
 
 class _Finding(_Open):
+    id: str = Field(max_length=1000)
+    check: str = Field(max_length=100)
     status: Literal[STATUSES]  # type: ignore[valid-type]
+    severity: str = Field(max_length=20)
+    value: float | None = None
+    threshold: dict[str, Any] | None = None
+    metric: str | None = None
 
 
 class _Policy(_Open):
@@ -45,6 +51,14 @@ class _Report(_Open):
     policy: _Policy | None
     findings: list[_Finding]
     source: _Source
+    roles: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+    analyses: dict[str, Any] | None = None
+    cells: list[Any] | None = None
+    groups: list[Any] | None = None
+    card_info: dict[str, Any] | None = None
+    created: str | None = None
 
 
 def check_report(report: Any) -> None:

@@ -206,6 +206,8 @@ class Acceptance(Base):
     __tablename__ = "acceptances"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    # The audit whose finding was accepted: a new audit needs its own acceptance.
+    audit_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id"))
     check_name: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

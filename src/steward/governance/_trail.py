@@ -39,7 +39,7 @@ from steward.errors import StewardError
 from steward.governance import _rowhash
 from steward.governance._rowhash import GOVERNED, DamagedDatabaseError, row_digest, track
 from steward.governance._tables import TrailEntry, TrailHead, iso, now
-from steward.governance._trailkey import find_key
+from steward.governance._trailkey import find_key, key_existed
 
 __all__ = ["append", "verify", "checkpoint", "load_key", "track", "row_digest", "TrailReport", "GENESIS",
            "canonical", "entry_hash", "entry_hmac", "DamagedDatabaseError", "ALG", "LEGACY_ALG"]
@@ -145,8 +145,12 @@ def load_key(engine: Engine, given: bytes | str | None = None, *, rekey: bool = 
                 raise DamagedDatabaseError(_NO_HEAD)
     except DBAPIError as exc:
         raise DamagedDatabaseError(f"the database is damaged: {_reason(exc)}; restore it from a backup") from None
+    existed = key_existed(engine, given)
     key = find_key(engine, given, keyed=counts.get(ALG, 0) > 0)
-    if rekey and counts.get(LEGACY_ALG, 0) and not counts.get(ALG, 0):
+    # Re-sign only on the upgrade from the unkeyed schema and with a key made for it now (or handed over
+    # by the caller): a trail rewritten and downgraded by a database writer must not be laundered by
+    # the next open with the key that already protected it.
+    if rekey and not existed and counts.get(LEGACY_ALG, 0) and not counts.get(ALG, 0):
         _rekey(engine, key)
     return key
 
@@ -174,8 +178,10 @@ def _rekey(engine: Engine, key: bytes) -> None:
             e.hash = prev = entry_hmac(key, e.seq, e.created_at, e.actor, e.action, e.subject, e.payload, e.rows, prev)
         head.hash = prev
         digests, _unreadable = _rowhash.all_digests(s)  # a row that cannot be read stays uncovered, and is reported
-        _write(s, key, "steward", "trail.rekey", "trail", {"legacy_entries": len(entries), "legacy_head": legacy_head},
-               dict(digests))
+        # The API keys there now hold unkeyed hashes: only these keep working (see _principals.authenticate).
+        legacy_keys = sorted(row.split(":", 1)[1] for row in digests if row.startswith("api_keys:"))
+        _write(s, key, "steward", "trail.rekey", "trail", {"legacy_entries": len(entries), "legacy_head": legacy_head,
+                                                           "legacy_api_keys": legacy_keys}, dict(digests))
 
 
 # --- verification ----------------------------------------------------------------------------------

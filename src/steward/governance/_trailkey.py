@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from steward.errors import StewardError
 
-__all__ = ["find_key", "key_file_path", "MIN_KEY_CHARS"]
+__all__ = ["find_key", "key_existed", "key_file_path", "MIN_KEY_CHARS"]
 
 MIN_KEY_CHARS = 32
 ENV_KEY, ENV_FILE = "STEWARD_TRAIL_KEY", "STEWARD_TRAIL_KEY_FILE"
@@ -46,6 +46,17 @@ def _as_key(value: bytes | str, what: str) -> bytes:
                            f"least {MIN_KEY_CHARS} (for example the output of `python -c \"import secrets; "
                            f"print(secrets.token_hex(32))\"`)")
     return key
+
+
+def key_existed(engine: Engine, given: bytes | str | None) -> bool:
+    """Whether a key for this database existed before this open: in the environment or a key file
+    (a key handed over by the caller counts as new: it is the caller's decision)."""
+    if given is not None:
+        return False
+    if os.environ.get(ENV_KEY):
+        return True
+    path = key_file_path(engine)
+    return path is not None and path.exists()
 
 
 def find_key(engine: Engine, given: bytes | str | None, keyed: bool) -> bytes:

@@ -32,7 +32,7 @@ def trail_dict(e: TrailEntry) -> dict[str, Any]:
 
 
 def acceptance_dict(a: Acceptance) -> dict[str, Any]:
-    return {"id": a.id, "check": a.check_name, "reason": a.reason, "until": iso(a.until), "accepted_by": a.accepted_by,
+    return {"id": a.id, "audit_run": a.audit_run_id, "check": a.check_name, "reason": a.reason, "until": iso(a.until), "accepted_by": a.accepted_by,
             "status": a.status, "lapsed_at": iso(a.lapsed_at), "created_at": iso(a.created_at)}
 
 

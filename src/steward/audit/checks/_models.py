@@ -85,6 +85,25 @@ def slices(ctx: CheckContext, params: SliceParams) -> list[Finding]:
     return out
 
 
+def benchmark_gains(row: dict, lower_is_better: bool) -> tuple[float, float, float]:
+    """How much better the model is than the benchmark (positive = better): point, worse and better end."""
+    if lower_is_better:
+        return -row["difference"], -row["difference_ci_high"], -row["difference_ci_low"]
+    return row["difference"], row["difference_ci_low"], row["difference_ci_high"]
+
+
+def benchmark_passes(row: dict, lower_is_better: bool, margin: float, use_interval: bool) -> bool:
+    """The benchmark check's verdict on one comparison row (shared with the registry's re-check)."""
+    gain, worst_gain, best_gain = benchmark_gains(row, lower_is_better)
+    if not (math.isfinite(worst_gain) and math.isfinite(best_gain)):
+        return gain > margin
+    if worst_gain > margin:
+        return True
+    if best_gain <= margin:
+        return False
+    return not use_interval
+
+
 @register("benchmark", params=BenchmarkParams,
           summary="The model must beat a transparent benchmark model by `margin` on `metric`; a shortfall "
                   "fails only beyond noise (its paired bootstrap interval wholly at or below `margin`).")
@@ -98,10 +117,7 @@ def benchmark(ctx: CheckContext, params: BenchmarkParams) -> list[Finding]:
     row = cmp.overall(params.metric)
     lower = params.metric in LOWER_IS_BETTER
     m = params.margin
-    # improvement: how much better the model is (positive = better), point and interval
-    gain = -row["difference"] if lower else row["difference"]
-    worst_gain = -row["difference_ci_high"] if lower else row["difference_ci_low"]
-    best_gain = -row["difference_ci_low"] if lower else row["difference_ci_high"]
+    gain, worst_gain, best_gain = benchmark_gains(row, lower)
     lo, hi = row["difference_ci_low"], row["difference_ci_high"]
     msg = (f"{params.metric}: model {row['model']:.4f}, {cmp.reference_name} {row['reference']:.4f} "
            f"(difference {row['difference']:+.4f}, {round(cmp.settings['confidence'] * 100)}% interval "
@@ -128,6 +144,7 @@ def benchmark(ctx: CheckContext, params: BenchmarkParams) -> list[Finding]:
         ok = True
         msg += (f"The difference from the policy's margin of {m:g} is within noise (the interval reaches both "
                 f"sides of it), so it is not judged a shortfall; a simpler, transparent model does about as well.")
+    assert ok == benchmark_passes(row, lower, m, params.use_interval)  # one rule, worded above
     return [Finding(check="benchmark", status="pass" if ok else params.severity, severity=params.severity,
                     source=params.source, metric=params.metric, value=float(row["difference"]), ci=(float(lo), float(hi)),
                     threshold={"margin": params.margin}, rows=int(row["rows"]), message=msg)]

@@ -79,7 +79,7 @@ def get_version(name: NamePath, version: VersionPath, reg: Registry = Depends(re
 
 
 @router.post("/api/models/{name}/risk", status_code=201)
-def assess_risk(name: NamePath, body: RiskIn, reg: Registry = Depends(registry), who=Depends(require("register"))) -> dict:
+def assess_risk(name: NamePath, body: RiskIn, reg: Registry = Depends(registry), who=Depends(require("assess"))) -> dict:
     return reg.assess_risk(name, body.answers, actor=who["name"])
 
 

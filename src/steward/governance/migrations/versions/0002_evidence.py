@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.create_table('acceptances',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('audit_run_id', sa.Integer(), nullable=False),
     sa.Column('check_name', sa.String(length=100), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('until', sa.DateTime(timezone=True), nullable=False),
@@ -35,6 +36,7 @@ def upgrade() -> None:
     sa.Column('lapsed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['version_id'], ['versions.id'], ),
+    sa.ForeignKeyConstraint(['audit_run_id'], ['audit_runs.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('reproductions',
