@@ -14,15 +14,18 @@ $(STAMP): pyproject.toml
 
 # The policy gate fails COMPAS (exit 1): that is the demo's point, so exit 1 is reported, not an error.
 # The demo has its own registry (.steward/demo.db, made afresh each time, so the demo key works on
-# every run): its first use creates the admin, which makes the demo key; the audit is recorded and
-# the server starts with the inventory populated (Ctrl-C stops it).
+# every run): its first use creates the admin, which makes the demo key; the audit is recorded as
+# the demo key's principal (every local write is made with a key) and the server starts with the
+# inventory populated (Ctrl-C stops it).
 DEMO_PORT ?= 8000
 DEMO_DB := .steward/demo.db
 demo: $(STAMP)
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).trail-key
-	@STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB) $(BIN)/steward keys create --name demo \
-		--role viewer --role developer --role validator --role executive --role operator
-	@STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB) $(BIN)/steward audit "$$($(BIN)/steward datasets path compas)" \
+	@export STEWARD_DATABASE_URL=sqlite:///$(CURDIR)/$(DEMO_DB); \
+	made="$$($(BIN)/steward keys create --name demo \
+		--role viewer --role developer --role validator --role executive --role operator)" || exit $$?; \
+	echo "$$made"; demo_key="$$(echo "$$made" | grep -o 'stw_[A-Za-z0-9_-]*' | tail -n 1)"; \
+	STEWARD_API_KEY="$$demo_key" $(BIN)/steward audit "$$($(BIN)/steward datasets path compas)" \
 		--label two_year_recid --score decile_score --threshold 5 --favourable 0 \
 		--protected race=Caucasian --protected sex=Male \
 		--policy default --card-info "$$($(BIN)/steward datasets path compas-card)" \

@@ -214,7 +214,7 @@ def test_unkeyed_trail_is_re_signed_on_first_open(db_url):
         entries = list(reversed(r.trail()))
         assert [e["action"] for e in entries[:3]] == ["model.register", "risk.assess", "trail.rekey"]
         rekey = json.loads(entries[2]["payload"])
-        assert rekey == {"legacy_entries": 2, "legacy_head": legacy_head}
+        assert rekey == {"legacy_entries": 2, "legacy_head": legacy_head, "legacy_api_keys": []}
         with r.engine.connect() as conn:
             assert conn.execute(text("SELECT DISTINCT alg FROM trail")).scalars().all() == ["hmac-sha256"]
         assert r.verify_trail().ok

@@ -60,7 +60,8 @@ def test_the_cookie_holds_a_session_id_and_the_table_only_its_hash(reg, people):
     session_id = _login(client, key)
     assert key not in session_id and len(session_id) >= 43
     [row] = _rows(reg)
-    assert row.id_sha256 == hashlib.sha256(session_id.encode()).hexdigest()
+    # A keyed hash (under the trail key, kept outside the database), not a plain SHA-256 a writer could mint.
+    assert row.id_sha256 == reg._session_digest(session_id) != hashlib.sha256(session_id.encode()).hexdigest()
     assert row.key_id == people["viewer"]["key_id"] and row.ended_at is None
     stored = " ".join(str(getattr(row, c)) for c in ("id_sha256", "key_id", "csrf_token", "principal_id"))
     assert session_id not in stored and key.split("_", 2)[2] not in stored

@@ -1,15 +1,16 @@
 """Web sessions: logging in on the pages trades an API key for a random session id.
 
-The browser's cookie holds only the session id; the table keeps its SHA-256 (so a copy of the
-database logs nobody in), the principal and key it was opened with, the CSRF token bound to it,
-and when it expires or was ended. A session works only while it is unexpired and not ended, and
-while its key is not revoked and its principal not disabled. Sessions are not governed rows;
-logging in and out are recorded on the trail as ``session.start`` and ``session.end``.
+The browser's cookie holds only the session id; the table keeps its HMAC-SHA-256 under a sub-key of
+the trail key, which is kept outside the database (so a copy of the database logs nobody in, and
+whoever can only write the database cannot insert a session for an id of their choosing), the
+principal and key it was opened with, the CSRF token bound to it, and when it expires or was ended.
+A session works only while it is unexpired and not ended, and while its key is not revoked and its
+principal not disabled. Sessions are not governed rows; logging in and out are recorded on the
+trail as ``session.start`` and ``session.end``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from steward.errors import AuthenticationError, StewardError
 from steward.governance import _trail
+from steward.governance._principals import credential_digest
 from steward.governance._tables import ApiKey, Principal, WebSession, now
 
 __all__ = ["SessionsMixin", "SESSION_HOURS"]
@@ -27,15 +29,15 @@ SESSION_HOURS = 8.0
 _MAX_ID = 128
 
 
-def _sha(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
 
 
 class SessionsMixin:
+    def _session_digest(self, session_id: str) -> str:
+        """What the table stores for a session id (its ``id_sha256`` column): a keyed hash, never the id."""
+        return credential_digest(self.trail_key, "web-session", session_id)
+
     def start_session(self, key: str, *, hours: float = SESSION_HOURS) -> tuple[str, str, dict[str, Any]]:
         """Log in with an API key: a new session that lasts ``hours``.
 
@@ -52,7 +54,7 @@ class SessionsMixin:
         with self.tx() as s:
             p = s.get(ApiKey, principal["key_id"]).principal
             start = now()
-            s.add(WebSession(id_sha256=_sha(session_id), principal_id=p.id, key_id=principal["key_id"],
+            s.add(WebSession(id_sha256=self._session_digest(session_id), principal_id=p.id, key_id=principal["key_id"],
                              csrf_token=csrf, created_at=start, expires_at=start + timedelta(hours=hours)))
             _trail.append(s, p.name, "session.start", f"principal:{p.name}",
                           {"key_id": principal["key_id"], "hours": hours})
@@ -61,7 +63,7 @@ class SessionsMixin:
     def _live_session(self, s: Session, session_id: str | None) -> tuple[WebSession, Principal]:
         if not session_id or len(session_id) > _MAX_ID:
             raise AuthenticationError("not logged in: no session")
-        ws = s.get(WebSession, _sha(session_id))
+        ws = s.get(WebSession, self._session_digest(session_id))
         if ws is None:
             raise AuthenticationError("unknown session; log in again")
         if ws.ended_at is not None:
