@@ -57,7 +57,8 @@ def populate(url: str, audit, other_policy) -> dict[str, object]:
         failing = sorted({f.check for f in audit.findings if f.status in ("fail", "not_evidenced")})
         until = (datetime.now(timezone.utc) + timedelta(days=30)).date().isoformat()
         reg.accept("compas", "1", check=failing[0], reason="remediation planned", until=until, actor="Eve")
-        reg.record_reproduction("compas", "1", report=audit.to_dict(), actor="Val")
+        rerun = dict(audit.to_dict(), created=datetime.now(timezone.utc).isoformat())  # a re-run made after the upload
+        reg.record_reproduction("compas", "1", report=rerun, actor="Val")
         reg.sign_off("compas", "1", role="validator", decision="reject", comment="FPR gap", actor="Val")
         reg.sign_off("compas", "1", role="executive", decision="approve", actor="Eve")
         inc = reg.open_incident("compas", title="Complaints", severity="high", actor="Dev", version="1")

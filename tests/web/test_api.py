@@ -257,7 +257,7 @@ def test_a_malformed_or_inconsistent_report_is_refused(server):
     good = audit_body["report"]
     fails = [dict(f, status="fail") for f in good["findings"][:1]] + good["findings"][1:]
     cases = [
-        ({**good, "findings": [{"id": "x"}]}, "report.findings.0.status: Field required"),
+        ({**good, "findings": [{"id": "x", "check": "x", "severity": "fail"}]}, "report.findings.0.status: Field required"),
         ({**good, "source": "somewhere"}, "report.source"),
         ({**good, "schema": "other/9"}, "report.schema"),
         ({**good, "findings": fails}, "report.passed is True but its findings say False (1 failing"),

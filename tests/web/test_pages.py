@@ -160,7 +160,7 @@ def test_model_page_shows_the_verdict_findings_report_and_people(client, keys, r
     assert (f"Check adverse_impact_ratio fails in the latest audit (#{audit_id}) (3 failing finding(s)); "
             "fix the model or an executive accepts it.") in html
     assert (f"Check flip_test is not evidenced in the latest audit (#{audit_id}); it would run with: "
-            "give the model") in html
+            "the model (--model)") in html
     assert "Recorded audit #" in html and "Assessed the risk: high tier" in html  # the trail
 
 
@@ -319,8 +319,8 @@ def test_checks_that_did_not_run_are_not_evidenced_and_listed_with_what_blocks(c
     assert blocking.count('<span class="pill bad">Fails</span>') == 3  # checks, with 16 findings among them
     assert blocking.count('<span class="pill bad">Not evidenced</span>') == 12
     assert blocking.count("Not evidenced — a required check did not run.") == 12
-    assert "Would run with: give the model (--model) and its features." in blocking  # the flip test
-    assert "Would run with: give the feature columns (--features) with a label and a decision or a model." in blocking
+    assert "Would run with: the model (--model) and its features." in blocking  # the flip test
+    assert "Would run with: the feature columns (--features) with a label and a decision or a model." in blocking
     assert blocking.index("Fails") < blocking.index("Not evidenced")
     warnings = html[html.index("<h3>Warnings (8)</h3>"):html.index('<h2 id="signoff">')]
     assert "Not evidenced" not in warnings and "Fails</span>" not in warnings
@@ -358,7 +358,7 @@ def test_an_executive_accepts_a_not_evidenced_check_through_the_form(client, key
     assert "Flip test" not in blocking and "Benchmark" in blocking
     assert "Flip test" in accepted and f"Accepted by Eve Executive until {until}" in accepted
     assert f">flip_test (not evidenced; accepted until {until})<" in html  # offered again, saying so
-    assert "Would run with: give the model (--model) and its features." in accepted
+    assert "Would run with: the model (--model) and its features." in accepted
     # the model card lists it, on the page and as downloaded
     card = html[html.index('<div class="card">'):html.index('<h2 id="versions">')]
     assert "Accepted findings (exceptions)" in card and reason in card
@@ -411,11 +411,12 @@ def test_reproductions_and_a_missing_one_the_tier_requires(client, keys, registr
     assert f"The tier requires the latest audit (#{run_id}) to be reproduced by a validator" in html  # a blocker
 
     # A re-run whose verdict on one group differs, then a faithful one.
-    rerun = copy.deepcopy(compas_audit.report)
+    made_now = datetime.now(timezone.utc).isoformat()  # re-runs are made after the audit was recorded
+    rerun = dict(copy.deepcopy(compas_audit.report), created=made_now)
     smd = next(f for f in rerun["findings"] if f["check"] == "standardized_mean_difference" and f["status"] == "warn")
     smd["status"] = "pass"
     registry.record_reproduction(MODEL, "1.0", report=rerun, actor="Vera Validator")
-    faithful = copy.deepcopy(compas_audit.report)
+    faithful = dict(copy.deepcopy(compas_audit.report), created=made_now)
     registry.record_reproduction(MODEL, "1.0", report=faithful, actor="Vera Validator")
     html = client.get(f"/models/{MODEL}").text
     section = html[html.index('<h2 id="reproductions">'):html.index('<h2 id="risk">')]
