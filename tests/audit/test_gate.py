@@ -267,7 +267,7 @@ def test_gate_through_the_cli(tmp_path):
     (["--policy", "default", "--tier", "critical"], "tier 'critical' is not defined"),
     (["--policy", "default"], "say which risk tier"),
     (["--policy", "nope.yaml", "--tier", "high"], "policy file 'nope.yaml' does not exist"),
-    (["--policy", "default", "--tier", "high", "--min-group-size", "10"], "min_group_size is 10 but the policy's tier"),
+    (["--policy", "default", "--tier", "high", "--min-group-size", "10"], "--min-group-size is 10 but the policy's tier"),
 ])
 def test_gate_input_errors_exit_2(tmp_path, extra, message):
     r = CliRunner().invoke(cli, ["audit", str(steward.datasets.path("compas")), *CLI_ARGS, *extra,

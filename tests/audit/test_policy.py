@@ -200,3 +200,23 @@ def test_policy_check_command(tmp_path):
     assert bad.exit_code == 2
     assert "bad.yaml:12: tiers.high.checks.adverse_impact_ratio.min:" in " ".join(bad.output.split())
     assert "Traceback" not in bad.output
+
+
+def test_every_kind_of_problem_is_reported_at_once(tmp_path):
+    """A structural mistake (an unknown key) no longer hides the tiers' problems (an unknown check, a missing
+    parent tier, a bad threshold): all of them, in file order, in one run of `steward policy check`."""
+    text = (GOOD.replace("  version: 1\n", "  version: 1\n  colour: red\n")
+            .replace("    assign_when:", "    assign_wen:")
+            .replace("      adverse_impact_ratio:\n        min: 0.8", "      adverse_impact_rato:\n        min: 0.8")
+            .replace("extends: high", "extends: medium").replace("min: 0.7", "min: seventy"))
+    msg, path = problem(tmp_path, text)
+    lines = msg.splitlines()
+    assert lines[0] == f"{path} is not a valid policy (5 problems):"
+    kinds = [line.split(": ", 2)[1:] for line in lines[1:]]
+    assert [k[0] for k in kinds] == ["policy.colour", "tiers.high.assign_wen", "tiers.high.checks.adverse_impact_rato",
+                                     "tiers.low.extends", "tiers.low.checks.adverse_impact_ratio.min"]
+    assert "did you mean 'adverse_impact_ratio'?" in kinds[2][1] and "'medium', which is not defined" in kinds[3][1]
+    r = CliRunner().invoke(cli, ["policy", "check", str(path)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    err = [line for line in r.stderr.splitlines() if line.strip()]
+    assert err[0].startswith("error: ") and len(err) == 6 and err[5].strip().startswith(f"{path}:")

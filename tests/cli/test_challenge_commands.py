@@ -34,16 +34,17 @@ def local(tmp_path):
     assert r.exit_code == 0, r.output
     admin = re.search(r"stw_\w+_[\w-]+", r.stderr).group(0)  # first local use: an admin key, shown once
     keys = {}
-    for name, roles in (("Val", ["validator"]), ("Eve", ["executive"])):
+    for name, roles in (("Val", ["validator"]), ("Eve", ["executive"]), ("Dev", ["developer"])):
         r = run("keys", "create", "--name", name, *sum((["--role", x] for x in roles), []), "--api-key", admin, env=env)
         assert r.exit_code == 0, r.output
         keys[name] = re.search(r"stw_\w+_[\w-]+", r.output).group(0)
     r = run("models", "assess", "compas", "--domain", "criminal_justice", "--people-affected", "5000",
-            "--decisions-per-day", "30", "--human-review", "--wrong-decision-cost", "high", env=env)
+            "--decisions-per-day", "30", "--human-review", "--wrong-decision-cost", "high", "--api-key", keys["Dev"],
+            env=env)
     assert r.exit_code == 0, r.output
     audit = ["audit", str(data), "--label", "two_year_recid", "--score", "decile_score", "--threshold", "5",
              "--favourable", "0", "--protected", "race=Caucasian", "--protected", "sex=Male", "--policy", str(policy),
-             "--register", "compas:1", "--out", str(tmp_path / "rep")]
+             "--register", "compas:1", "--out", str(tmp_path / "rep"), "--api-key", keys["Dev"]]
     r = run(*audit, env=env)  # no --tier: the model's recorded risk tier is used
     assert r.exit_code == 0, r.output
     return env, keys, data, admin

@@ -129,3 +129,28 @@ def test_the_keys_route_is_for_admins_only(registry, server):
     assert r.exit_code == 2 and "403" in r.stderr
     r = httpx.get(f"{server}/api/keys", headers={"Authorization": f"Bearer {keys['Ada Admin']['key']}"})
     assert r.status_code == 200 and {p["name"] for p in r.json()} == {"Ada Admin", "Olga Operator"}
+
+
+def test_a_key_from_before_keyed_hashes_is_listed_as_legacy(tmp_path):
+    from tests.governance.test_principals import _legacy_database_with_key
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old_key = _legacy_database_with_key(url)  # revision 0001: the key's plain SHA-256 is stored
+    reg = Registry(url)  # upgraded: the trail.rekey entry lists the key, which keeps working
+    try:
+        assert reg.authenticate(old_key)["name"] == "Old Dev"
+        admin = reg.create_key("Ada Admin", ["admin"], actor="test")
+    finally:
+        reg.close()
+    env = {"STEWARD_DATABASE_URL": url, "STEWARD_API_KEY": admin["key"], "COLUMNS": "200"}
+    listed = json.loads(run("keys", "list", "--json", env=env).output)
+    assert {k["key_id"]: k["legacy_hash"] for p in listed for k in p["keys"]} == {
+        "0123456789ab": True, admin["key_id"]: False}
+    table = [" ".join(line.split()) for line in lines(run("keys", "list", env=env).output)]
+    assert [line for line in table if "legacy hash: rotate" in line] == [
+        next(line for line in table if "0123456789ab" in line)]
+    # Rotated: a new key for its owner, the old one revoked; the listing no longer asks for it.
+    new = run("keys", "create", "--name", "Old Dev", "--role", "developer", env=env)
+    assert new.exit_code == 0, new.output
+    assert run("keys", "revoke", "0123456789ab", env=env).exit_code == 0
+    assert "legacy hash" not in run("keys", "list", env=env).output

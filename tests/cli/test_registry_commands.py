@@ -81,6 +81,8 @@ def test_local_registry_workflow(tmp_path):
     assert "credit" in listed.output and "PASSED" in listed.output
     assert "no models match" in run("models", "list", "--failing", env=env).output
     r = run("incident", "open", "credit:1.0", "--title", "Complaints", "--severity", "high", env=env)
+    assert r.exit_code == 2 and "on the local registry is made as the principal of an API key" in flat(r.output)
+    r = run("incident", "open", "credit:1.0", "--title", "Complaints", "--severity", "high", *dev, env=env)
     assert r.exit_code == 0
     ops = ["--api-key", keys["ops"]]
     r = run("incident", "update", "1", "--status", "resolved", "--note", "x", *ops, env=env)
@@ -96,6 +98,45 @@ def test_local_registry_workflow(tmp_path):
     assert run("models", "show", "nope", env=env).exit_code == 2
     r = run("signoff", "credit", "--role", "validator", "--decision", "approve", "--api-key", keys["Val"], env=env)
     assert r.exit_code == 2 and "'credit' is not MODEL:VERSION" in r.output
+    # Every write was made as the principal of a key, none as the operating-system user.
+    trail = json.loads(run("models", "show", "credit", "--json", env=env).output)["trail"]
+    assert {e["actor"] for e in trail} <= {"admin", "Dev", "Val", "Eve", "ops"}
+
+
+def test_local_writes_need_a_key_that_may_make_them(tmp_path):
+    """Registering as the OS user and then signing off with one's own key would defeat separation of
+    duties: on the local database every write is made as the principal of a key holding the permission."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    env = {"STEWARD_DATABASE_URL": db, "STEWARD_API_KEY": None}
+    r = run("models", "register", "credit", "--domain", "credit", env=env)  # first use: made as the admin
+    assert r.exit_code == 0 and "registered model credit" in r.output
+    admin = key_in(r.stderr)
+    keys = {}
+    for name, role in (("Vic", "viewer"), ("Val", "validator")):
+        r = run("keys", "create", "--name", name, "--role", role, "--api-key", admin, env=env)
+        keys[name] = key_in(r.output)
+    register = [("models", "register", "other", "--domain", "credit"), ("models", "version", "credit:1"),
+                ("models", "assess", "credit", "--domain", "credit", "--people-affected", "5", "--decisions-per-day",
+                 "1", "--human-review", "--wrong-decision-cost", "low"),
+                ("incident", "open", "credit", "--title", "t", "--severity", "low")]
+    audit = ("audit", str(steward.datasets.path("compas")), "--label", "two_year_recid", "--prediction", "is_recid",
+             "--protected", "race", "--register", "credit:1", "--out", str(tmp_path / "rep"))
+    for args in register + [audit]:
+        r = run(*args, env=env)  # no key: refused, not recorded as the OS user
+        assert r.exit_code == 2 and "made as the principal of an API key" in flat(r.output), (args, r.output)
+        for who in ("Vic", "Val") if args[0] != "incident" else ("Vic",):  # a key whose roles do not allow it
+            r = run(*args, "--api-key", keys[who], env=env)
+            assert r.exit_code == 2 and f"{who} (" in r.output and "may not do this" in flat(r.output), (args, r.output)
+        r = run(*args, "--api-key", "stw_000000000000_nope", env=env)
+        assert r.exit_code == 2 and "unknown API key" in r.output
+    assert not (tmp_path / "rep").exists()  # refused before the audit ran
+    # Reading needs no key; a key given is still checked.
+    assert run("models", "list", env=env).exit_code == 0
+    assert run("models", "list", "--api-key", "stw_000000000000_nope", env=env).exit_code == 2
+    r = run("models", "register", "other", "--domain", "credit", "--api-key", admin, env=env)
+    assert r.exit_code == 0
+    trail = json.loads(run("models", "show", "credit", "--json", env=env).output)["trail"]
+    assert [e["actor"] for e in trail] == ["admin"]
 
 
 def test_a_bad_register_reference_is_said_before_the_audit(tmp_path):

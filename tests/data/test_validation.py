@@ -54,7 +54,9 @@ CASES = {
     "single group": (base_frame().assign(race="A"), {}, r"protected attribute 'race' has a single group"),
     "continuous attribute": (base_frame(1200).assign(race=np.arange(1200) * 1.5), {"protected": ["race"]}, r"1,200 distinct values .*looks continuous"),
     "no rows": (base_frame().iloc[:0], {}, r"has no rows"),
-    "duplicate columns": (pd.concat([base_frame(), base_frame()[["d"]]], axis=1), {}, r"2 columns named 'd' \(columns 3, 6\)"),
+    "duplicate columns": (pd.concat([base_frame(), base_frame()[["d"]].assign(d=1)], axis=1), {},
+                          r"2 columns named 'd' \(columns 3, 6\) whose values differ \(data row \d+: 0 in column 3, 1 in "
+                          r"column 6\)"),
     "no decision": (base_frame(), {"prediction": None}, r"no decision given"),
     "score without threshold": (base_frame(), {"prediction": None, "score": "s"}, r"needs threshold"),
     "threshold with prediction": (base_frame(), {"threshold": 0.5}, r"threshold is only used with score"),
@@ -101,6 +103,12 @@ def test_cli_error_exit_2(name, fmt, tmp_path):
     frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path)
     if fmt == "csv" and name == "text score":
         pattern = r"score column 's' must be numeric"
+    # the command line names its options, not the Python arguments
+    pattern = {"score without threshold": r"--score s needs --threshold T",
+               "label is text": r"label column 'y' is not 0/1.*--positive-label yes",
+               "positive label absent": r"--positive-label 'Yes' does not occur in label column 'y'",
+               "no decision": r"no decision given: give --prediction COL \(a 0/1 decision\) or --score COL with "
+                              r"--threshold T"}.get(name, pattern)
     result = CliRunner().invoke(cli, cli_args(path, overrides))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -109,23 +117,46 @@ def test_cli_error_exit_2(name, fmt, tmp_path):
     assert re.search(pattern, " ".join(result.output.split())), result.output
 
 
-def test_cli_duplicate_columns_in_the_compas_file(compas_csv, tmp_path):
+def test_cli_reads_the_raw_compas_file_whose_duplicate_columns_are_identical(compas_csv, tmp_path):
+    # ProPublica's file has decile_score and priors_count twice, each pair identical: used, with a note
     result = CliRunner().invoke(cli, ["audit", str(compas_csv), "--label", "two_year_recid", "--score", "decile_score",
-                                      "--threshold", "5", "--protected", "race", "--out", str(tmp_path)])
-    assert result.exit_code == 2
+                                      "--threshold", "5", "--favourable", "0", "--protected", "race=Caucasian",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "2 columns named 'decile_score' (columns 12, 40)" in text and "rename or drop" in text
+    assert "2 identical columns named 'decile_score' (columns 12, 40); the first is used" in text
+    doc = __import__("json").loads((tmp_path / "report.json").read_text())
+    assert any("identical columns named 'priors_count'" in n for n in doc["source"]["notes"])
+    shipped = quiet_audit(steward.datasets.load_compas(), label="two_year_recid", score="decile_score", threshold=5,
+                          favourable=0, protected={"race": "Caucasian"})
+    raw = quiet_audit(compas_csv, label="two_year_recid", score="decile_score", threshold=5, favourable=0,
+                      protected={"race": "Caucasian"})
+    pd.testing.assert_frame_equal(raw.to_frame(), shipped.to_frame())
 
 
-def test_api_duplicate_columns_in_the_compas_file(compas_csv):
-    with pytest.raises(steward.DataValidationError, match="columns named 'decile_score'"):
-        steward.audit(compas_csv, label="two_year_recid", score="decile_score", threshold=5, protected=["race"])
+def test_differing_duplicate_columns_are_refused_naming_them(compas_csv, tmp_path):
+    lines = compas_csv.read_text().splitlines()
+    header = lines[0].split(",")
+    second = [i for i, h in enumerate(header) if h == "decile_score"][1]
+    row = lines[1].split(",")
+    row[second] = str(int(row[second]) % 10 + 1)  # the first data row's second decile_score differs
+    path = tmp_path / "edited.csv"
+    path.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    result = CliRunner().invoke(cli, ["audit", str(path), "--label", "two_year_recid", "--score", "decile_score",
+                                      "--threshold", "5", "--protected", "race", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert "2 columns named 'decile_score' (columns 12, 40) whose values differ (data row 1:" in text
+    assert "rename or drop the duplicates" in text
+    with pytest.raises(steward.DataValidationError, match="columns named 'decile_score'.*values differ"):
+        steward.audit(path, label="two_year_recid", score="decile_score", threshold=5, protected=["race"])
 
 
 @pytest.mark.parametrize("content,pattern", [
     (b"", r"is empty \(0 bytes\)"),
     (b"\n", r"is empty: it has no header line"),
-    (b"race,y,d\n", r"has no data rows"),
+    (b"race,y,d\n", r"has a header line but no data rows"),
+    (b"race,y,d\n\n\n", r"has a header line but no data rows"),
 ])
 def test_empty_files(tmp_path, content, pattern):
     path = tmp_path / "empty.csv"

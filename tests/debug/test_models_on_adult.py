@@ -186,7 +186,7 @@ def test_cli_slices_compare_and_audit_with_a_model(trained, tmp_path):
     # user mistakes: exit 2 and one line
     (d / "v1.pkl").write_bytes((d / "v1.txt").read_bytes())
     for args, words in [(["--model", str(d / "v1.pkl"), "--features", feats], "--trust-pickle"),
-                        (["--model", str(d / "v2.txt"), "--features", "age,nope"], "'nope'"),
+                        (["--model", str(d / "v2.txt"), "--features", "age,nope"], "--features age,nope do not match"),
                         (["--model", str(d / "v2.txt"), "--model-sha256", "0" * 64, "--features", feats], "not the expected"),
                         (["--model", str(d / "v2.txt"), "--prediction", "income", "--features", feats], "not both"),
                         (["--model", str(d / "v2.txt")], "--features")]:

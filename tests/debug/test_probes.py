@@ -79,12 +79,44 @@ def test_proxy_detection_finds_the_planted_zip_code(town):
     assert rep.adversary.iloc[0]["auc"] > 0.85
     clean = proxy_detection(town, ["race"], ["income", "debt"])
     assert not clean.table["proxy"].any() and clean.adversary.iloc[0]["auc"] < 0.6
-    # Cramér's V by hand for zip against race
+    # bias-corrected Cramér's V (Bergsma 2013) by hand for zip against race, from SciPy's chi-squared
     from scipy.stats import chi2_contingency
 
     ct = pd.crosstab(town["zip"], town["race"]).to_numpy()
-    v = np.sqrt(chi2_contingency(ct, correction=False)[0] / (ct.sum() * (min(ct.shape) - 1)))
+    n, (r, k) = ct.sum(), ct.shape
+    phi2 = max(0.0, chi2_contingency(ct, correction=False)[0] / n - (k - 1) * (r - 1) / (n - 1))
+    v = np.sqrt(phi2 / min(r - (r - 1) ** 2 / (n - 1) - 1, k - (k - 1) ** 2 / (n - 1) - 1))
     assert t.loc["zip", "cramers_v"] == pytest.approx(v, rel=1e-9)
+    # with many rows per level the correction is small: close to the plain V (SciPy's)
+    from scipy.stats.contingency import association
+
+    assert t.loc["zip", "cramers_v"] == pytest.approx(association(ct, method="cramer"), abs=0.01)
+
+
+@pytest.mark.parametrize("levels", [3, 40, 600])
+def test_an_independent_random_category_is_not_a_proxy(levels):
+    """Out-of-fold group shares are anti-correlated with a row's own group (it is left out of its share):
+    an unrelated category scores an AUC below 0.5, which must not count as separation the other way; and
+    a category of many small levels must not look associated by chance (bias-corrected Cramér's V)."""
+    from steward.datasets import load_compas
+
+    df = load_compas()
+    rng = np.random.default_rng(levels)
+    df["noise"] = [f"v{i}" for i in rng.integers(0, levels, len(df))]
+    rep = proxy_detection(df, ["race", "sex"], ["noise"], adversary=False)
+    assert not rep.table["proxy"].any(), rep.table
+    assert (rep.table["auc"] < 0.65).all() and (rep.table["cramers_v"] < 0.1).all(), rep.table
+
+
+def test_proxy_detection_refuses_what_it_cannot_measure(town):
+    with pytest.raises(DataValidationError, match="protected attribute 'race' has a single group"):
+        proxy_detection(town.assign(race="A"), ["race"], ["income"])
+    polluted = town.astype({"income": object})
+    polluted.loc[7, "income"] = "abc"
+    with pytest.raises(DataValidationError, match=r"feature 'income' holds numbers and text: 'abc' in data row 8"):
+        proxy_detection(polluted, ["race"], ["income"])
+    with pytest.raises(DataValidationError, match=r"feature 'debt' holds inf"):
+        proxy_detection(town.assign(debt=np.inf), ["race"], ["debt"])
 
 
 def test_situation_testing_flags_the_proxy_model_and_not_the_fair_one(town):

@@ -67,3 +67,24 @@ def test_a_booster_cannot_be_retrained_and_says_so(german, german_lgbm):
                                                            if not pd.api.types.is_numeric_dtype(X[c])}),
                             train=X, y_train=y, bootstraps=1, repeats=1, sample=100)
     assert q.retrain is None and "cannot be refitted" in q.notes[0]
+
+
+def test_quality_reuses_given_shapley_values_of_its_rows_and_gives_the_same_figures(german, german_lgbm, monkeypatch):
+    from steward.explain import _quality, shapley_values
+    from steward.explain._quality import quality_rows
+
+    X, _ = german
+    rows = quality_rows(len(X), sample=300)
+    assert len(rows) == 300 and np.array_equal(rows, np.sort(rows))
+    given = shapley_values(german_lgbm, X.iloc[np.union1d(rows, np.arange(0, 1000, 7))])  # a superset of them
+    fresh = explanation_quality(german_lgbm, X, sample=300, repeats=2)
+    calls = []
+    real = _quality.shapley_values
+    monkeypatch.setattr(_quality, "shapley_values", lambda m, f, **kw: calls.append(len(f)) or real(m, f, **kw))
+    reused = explanation_quality(german_lgbm, X, sample=300, repeats=2, shapley=given)
+    assert reused.noise == fresh.noise and reused.additivity_error == fresh.additivity_error
+    assert calls == [300, 300]  # only the two noisy copies were explained; the rows themselves were given
+    partial = shapley_values(german_lgbm, X.iloc[:100])  # does not cover the sample: computed as usual
+    calls.clear()
+    assert explanation_quality(german_lgbm, X, sample=300, repeats=2, shapley=partial).noise == fresh.noise
+    assert calls == [300, 300, 300]

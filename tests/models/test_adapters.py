@@ -109,13 +109,14 @@ def test_text_columns_a_model_cannot_map_are_refused(adult_sample):
     df, y = adult_sample
     codes = as_categories(df).apply(lambda s: s.cat.codes if s.dtype == "category" else s)
     b = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(codes, y, categorical_feature=CAT), 5)
-    with pytest.raises(DataValidationError, match="'sex', 'race', 'workclass' hold text, but the LightGBM model"):
+    with pytest.raises(DataValidationError, match=r"column 'sex' holds text \('\w+' in data row 1\) but the LightGBM "
+                                                  r"model reads it as numbers .*also text: 'race', 'workclass'"):
         wrap_model(b).score(df)
     np.testing.assert_allclose(wrap_model(b).score(codes), b.predict(codes))
     d = xgb.DMatrix(codes.to_numpy(float), y, feature_names=NUM + CAT, feature_types=["q"] * 4 + ["c"] * 3,
                     enable_categorical=True)
     xb = xgb.train({"objective": "binary:logistic"}, d, 5)
-    with pytest.raises(DataValidationError, match="does not store its training categories"):
+    with pytest.raises(DataValidationError, match="XGBoost model reads it as numbers .*stores no training categories"):
         wrap_model(xb).score(df)
 
 

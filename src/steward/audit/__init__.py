@@ -2,6 +2,7 @@
 
 from steward.audit._findings import STATUSES, Finding
 from steward.audit._gate import evaluate
+from steward.audit._inputs import ModelInputs, ProbeInputs
 from steward.audit._remediation import METHODS as REMEDIATION_METHODS
 from steward.audit._remediation import RemediationReport, constraint_from_policy, remediate
 from steward.audit._result import SCHEMA, AuditResult
@@ -12,7 +13,8 @@ from steward.audit.checks import CHECKS, CheckParams, register
 from steward.audit.policy import Policy, RiskAnswers, Tier, load_policy
 
 __all__ = [
-    "AuditResult", "CHECKS", "CardInfo", "CheckParams", "ENGINES", "Finding", "Policy", "REMEDIATION_METHODS",
-    "RemediationReport", "RiskAnswers", "SCHEMA", "STATUSES", "Statement", "Tier", "audit", "constraint_from_policy",
-    "evaluate", "load_card_info", "load_policy", "register", "remediate", "resolve_references", "result_from_cells",
+    "AuditResult", "CHECKS", "CardInfo", "CheckParams", "ENGINES", "Finding", "ModelInputs", "Policy", "ProbeInputs",
+    "REMEDIATION_METHODS", "RemediationReport", "RiskAnswers", "SCHEMA", "STATUSES", "Statement", "Tier", "audit",
+    "constraint_from_policy", "evaluate", "load_card_info", "load_policy", "register", "remediate",
+    "resolve_references", "result_from_cells",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["METHODS", "RemediationReport", "constraint_from_policy", "remediate"]
@@ -32,7 +33,7 @@ _METRICS = ["rows", "selection_rate", "selection_rate_ci_low", "selection_rate_c
 
 
 @dataclass
-class RemediationReport:
+class RemediationReport(HtmlView):
     """The evidence of one remediation (see the module docstring)."""
 
     method: str
@@ -51,8 +52,11 @@ class RemediationReport:
         """One row per group: each metric before and after, the change in favourable rate and the outcome."""
         return self.groups
 
-    def _repr_html_(self) -> str:
-        return self.html()
+    page_kind = "remediation"
+
+    @property
+    def page_title(self) -> str:
+        return f"Remediation: {self.method.replace('_', ' ')}"
 
     def to_dict(self) -> dict[str, Any]:
         from steward.debug._benchmark import json_rows
@@ -64,9 +68,9 @@ class RemediationReport:
                 "findings_after": [f.to_dict() for f in self.after.findings or []]}
 
     def chart(self) -> str:
-        from steward._svg import pyplot, to_svg
+        from steward._svg import legend_outside, pyplot, to_svg
 
-        g = self.groups[~self.groups["is_reference"]]
+        g = self.groups[~self.groups["is_reference"].astype(bool)]
         if g.empty:
             return ""
         plt = pyplot()
@@ -84,29 +88,80 @@ class RemediationReport:
         ax.axvline(1.0, color="#7f8c8d", lw=0.8)
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_xlabel("adverse impact ratio against the reference group (95% interval)")
-        ax.set_title(f"Before and after {self.method}", fontsize=10)
-        ax.legend(fontsize=7)
+        ax.set_title(f"Before and after {self.method.replace('_', ' ')}", fontsize=10)
+        legend_outside(ax)
         return to_svg(fig)
 
-    def html(self) -> str:
+    def html(self, heading: int = 2) -> str:
+        """Page body: the verdicts, the chart, quality, each group before and after, the findings that moved."""
+        from steward._html import count, pct, table
+
         esc = html.escape
-        d = self.description
-        warn = ("<p><b>This method uses the protected attribute at decision time</b>, which can be unlawful in "
-                "regulated settings (for example US credit decisions under ECOA): check before deploying it.</p>"
-                if d.get("uses_protected_at_decision") else
-                "<p>The remediated model does not use the protected attribute at decision time.</p>")
-        v = self.verdict
-        said = {True: "passes", False: "fails", None: "not judged"}
-        parts = [f"<p>Method: {esc(str(d.get('method', self.method)))}. Policy verdict before: "
-                 f"<b>{said[v['before']]}</b>; after: <b>{said[v['after']]}</b>.</p>", warn, self.chart(),
-                 "<h2>Quality</h2>", self.quality.to_html(index=False, float_format=lambda x: f"{x:.4f}"),
-                 "<h2>Groups</h2>", self.groups.to_html(index=False, float_format=lambda x: f"{x:.4f}", na_rep="")]
+        d, v = self.description, self.verdict
+        said = {True: "passes", False: "fails", None: "is not judged"}
+        kind = "ok" if v["after"] else ("bad" if v["after"] is False else "info")
+        parts = [f'<div class="verdict {kind}">Under the policy, the original model <b>{said[v["before"]]}</b>; the '
+                 f'remediated model <b>{said[v["after"]]}</b>. Method: {esc(str(d.get("method", self.method)))}.</div>']
+        if d.get("uses_protected_at_decision"):
+            parts.append('<div class="verdict warn"><b>This method uses the protected attribute at decision time</b>, '
+                         "which can be unlawful in regulated settings (for example US credit decisions under ECOA): "
+                         f"check before deploying it.{' ' + esc(d['note']) + '.' if d.get('note') else ''}</div>")
+        else:
+            parts.append("<p>The remediated model does not use the protected attribute at decision time.</p>")
         if self.review:
-            parts.insert(2, f"<p>{self.review['to_review']:,} decisions "
-                            f"({self.review['share_to_review']:.1%}) within {self.review['band']} of the threshold "
-                            f"were sent to human review instead of being decided; the metrics after are over the "
-                            f"decided rows.</p>")
-        return "\n".join(parts)
+            r = self.review
+            parts.append(f"<p>{count(r['to_review'])} decisions ({pct(r['share_to_review'])}) within {r['band']:g} of "
+                         f"the threshold were sent to human review instead of being decided; the metrics after are "
+                         f"over the decided rows.</p>")
+        parts.append(f'<div class="chart">{self.chart()}</div>')
+        h = f"h{heading}"
+        parts += [f"<{h}>Quality</{h}>", table(self.quality, formats={"accuracy": "pct"})]
+        g = self.groups.copy()
+        g["group"] = [f"{a}={x}" + (" (reference)" if ref else "")
+                      for a, x, ref in zip(g["attribute"], g["group"], g["is_reference"])]
+        g = g.drop(columns=["attribute"])
+        key = ["group", "rows_before", "favourable_rate_before", "favourable_rate_after",
+               "favourable_change", "adverse_impact_ratio_before", "adverse_impact_ratio_after", "outcome"]
+        parts += [f"<{h}>Groups before and after</{h}>",
+                  "<p>Favourable rates and adverse impact ratios with their 95% intervals; every metric of every "
+                  "group (error rates and their ratios, accuracy) is in the full table below it.</p>",
+                  table(g.drop(columns=["is_reference"]), key, limit=12,
+                        formats={"favourable_change": "pp"},
+                        labels={"rows_before": "rows", "favourable_change": "change"})]
+        parts.append(self._findings_html(heading))
+        if d.get("chart"):
+            parts += [f"<{h}>The model selection behind it</{h}>", f'<div class="chart">{d["chart"]}</div>']
+        return "\n".join(p for p in parts if p)
+
+    def _findings_html(self, heading: int) -> str:
+        """The policy's findings before and after, the ones that changed or fail first."""
+        from steward._html import badge, number, table
+
+        def value(v: Any) -> str:  # a check without a number (a model-card field) shows nothing, not "undefined"
+            return "" if v is None or pd.isna(v) else number(v)
+
+        def frame(result: Any) -> pd.DataFrame:
+            rows = [{"id": f.id, "finding": f"{f.check.replace('_', ' ')} — {f.subject}", "status": f.status,
+                     "value": f.value} for f in result.findings or []]
+            out = pd.DataFrame(rows, columns=["id", "finding", "status", "value"])
+            return out.assign(nth=out.groupby("id").cumcount())  # the same check twice stays two rows
+
+        b, a = frame(self.before), frame(self.after)
+        if b.empty and a.empty:
+            return ""
+        both = b.merge(a.drop(columns=["finding"]), on=["id", "nth"], how="outer", suffixes=("_before", "_after"))
+        both["finding"] = both["finding"].fillna(both["id"])
+        rank = {"fail": 0, "not_evidenced": 1, "warn": 2}
+        both["changed"] = both["status_before"].fillna("") != both["status_after"].fillna("")
+        both["_order"] = [(-int(c), rank.get(s, 3)) for c, s in zip(both["changed"], both["status_after"])]
+        both = both.sort_values("_order", kind="stable").drop(columns=["_order"])
+        moved = int(both["changed"].sum())
+        h = f"h{heading}"
+        return (f"<{h}>Findings before and after</{h}><p>{moved} of {len(both)} findings changed status.</p>"
+                + table(both[["finding", "status_before", "value_before", "status_after", "value_after"]],
+                        formats={"status_before": badge, "status_after": badge, "value_before": value,
+                                 "value_after": value}, limit=max(moved, 8),
+                        summary="the findings that changed status, then the failing ones"))
 
 
 def constraint_from_policy(policy: Any = "default", tier: str = "high") -> tuple[str, float | None]:
@@ -161,14 +216,18 @@ def remediate(
     band: float = 0.05,
     candidates: Any = None,
     tolerance: float = 0.01,
+    card_info: Any = None,
     on_progress: Callable[[str, float], None] | None = None,
 ) -> RemediationReport:
     """Remediate with ``method`` on ``train`` and audit before and after on ``test``.
 
     ``model`` is the original (a path or object); without it a LightGBM model is trained on
     ``train`` as the original. The first protected attribute is the one remediated; all are audited.
+    ``card_info`` (a model_card.yaml path or dict) is given to both audits, so that a policy requiring
+    a filled-in model card can pass.
     """
     from steward.audit._run import audit
+    from steward.data import check_feature_values, check_training_label
     from steward.engine._columns import binary_array
     from steward.models import wrap_model
     from steward.remediate import (
@@ -197,6 +256,13 @@ def remediate(
                                       f"held-out data; the groups are: {', '.join(sorted(set(test[a].astype(str))))}")
     y_train = binary_array(train[label], column=label, role="label", positive=positive_label).astype(int)
     y_test = binary_array(test[label], column=label, role="label", positive=positive_label).astype(int)
+    check_training_label(y_train, column=label, what="the training data")
+    for frame, what in ((train, "training data column"), (test, "held-out data column")):
+        check_feature_values(frame, features, what=what)
+    groups = train[attr].dropna().astype(str).unique()
+    if len(groups) < 2:
+        raise DataValidationError(f"protected attribute {attr!r} has {len(groups)} group(s) in the training data "
+                                  f"({', '.join(groups) or 'none'}); remediation needs at least two to compare")
     step = on_progress or (lambda *_: None)
     step("original model", 0.0)
     if model is None:
@@ -273,7 +339,7 @@ def remediate(
     s_after = fixed.score(test)
     keep = np.ones(len(test), dtype=bool) if review is None else np.abs(s_after - threshold) >= band
     common = dict(label=label, score="__score", threshold=threshold, favourable=favourable, positive_label=positive_label,
-                  protected=dict(protected), policy=policy, tier=tier)
+                  protected=dict(protected), policy=policy, tier=tier, card_info=card_info)
     import warnings
 
     with warnings.catch_warnings():

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import jinja2
 import numpy as np
 
+from steward._html import loader as html_loader
+from steward._html import stylesheet
 from steward.audit._charts import attribute_chart
 from steward.audit._findings import worst_first
 from steward.audit._report_models import analysis_sections
@@ -18,8 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["render_html"]
 
+# report.html extends the base every Steward page shares (header, stylesheet, footer)
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("steward.audit", "templates"),
+    loader=jinja2.ChoiceLoader([jinja2.PackageLoader("steward.audit", "templates"), html_loader()]),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
@@ -57,6 +60,9 @@ def render_html(result: "AuditResult") -> str:
     return template.render(
         result=result,
         version=__version__,
+        stylesheet=stylesheet(),
+        kind="",
+        created=result.created,
         statements=statements,
         disadvantaged=[s for s in statements if s.severity == 2],
         sections=sections,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -141,10 +141,18 @@ class AuditResult:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def to_html(self) -> str:
-        """The full report as one self-contained HTML page (charts inline, no network)."""
+        """The full report as one self-contained HTML page (charts inline, no network).
+
+        The page is drawn once per result: writing the report and recording it in the registry share it
+        (its charts are most of the cost). A result whose fields are replaced is drawn again.
+        """
         from steward.audit._report import render_html
 
-        return render_html(self)
+        key = tuple(id(getattr(self, f.name)) for f in fields(self)) + (len(self.findings or ()),)
+        drawn = self.__dict__.get("_drawn")
+        if drawn is None or drawn[0] != key:
+            drawn = self.__dict__["_drawn"] = (key, render_html(self))
+        return drawn[1]
 
     def to_junit(self) -> str:
         """JUnit XML, one test case per finding, so any CI system shows the policy's verdict."""

@@ -1,14 +1,26 @@
-"""The audit orchestrator: data → one pass of statistics → group metrics → result."""
+"""The audit orchestrator: inputs checked → the model's decisions (each input scored once) → one pass of
+statistics → group metrics → analyses → the policy's verdict."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+import pandas as pd
+
+from steward.audit._inputs import (
+    MODEL_SCORE,
+    CheckedInputs,
+    ProbeInputs,
+    check_combination,
+    check_inputs,
+    model_inputs,
+)
 from steward.audit._result import AuditResult
 from steward.data import Roles, check_columns, load_frame, open_source, parse_protected, same_value
 from steward.engine import CellTable, cells_from_duckdb, cells_from_frame
@@ -23,6 +35,7 @@ ENGINES = ("auto", "numpy", "duckdb")
 def audit(
     data: Any,
     *,
+    # who is who in the data
     label: str,
     protected: Mapping[str, str | None] | Sequence[str] | str,
     prediction: str | None = None,
@@ -32,24 +45,22 @@ def audit(
     positive_label: Any = None,
     weight: str | None = None,
     features: Sequence[str] = (),
+    # how the groups are compared
     intersections: bool = True,
     min_group_size: int | None = None,
     confidence: float | None = None,
-    engine: str = "auto",
-    on_progress: Callable[[str, float], None] | None = None,
+    # the policy that judges the result
     policy: Any = None,
     tier: str | None = None,
     card_info: Any = None,
+    # the model behind the decisions, and what it is probed with
     model: Any = None,
+    probes: ProbeInputs | None = None,
     train: Any = None,
     previous: Any = None,
-    benchmark: str = "logistic",
-    trust_pickle: bool = False,
-    model_sha256: str | None = None,
-    trusted_types: Sequence[str] | None = None,
-    reasons: Any = None,
-    monotone: Any = None,
-    scenarios: Any = None,
+    # how it runs
+    engine: str = "auto",
+    on_progress: Callable[[str, float], None] | None = None,
 ) -> AuditResult:
     """Audit a model's decisions for discrimination across protected groups.
 
@@ -68,13 +79,18 @@ def audit(
         Column with the binary decision. Give this or ``score`` with ``threshold``.
     score, threshold : str, float, optional
         Score column; the decision is 1 when ``score >= threshold``. A score given with a
-        prediction (and no threshold) is used for the standardized mean difference only.
+        prediction (and no threshold) is used for the standardized mean difference only. With a
+        ``model``, ``threshold`` turns its scores into decisions (default 0.5).
     favourable : {1, 0}
         The decision value that is good for the person (0 when decision 1 means "high risk").
     positive_label : optional
         The label value that counts as 1, when the label is not 0/1.
     weight : str, optional
         Column of non-negative sample weights.
+    features : list of str
+        Feature columns (a model's inputs). With them the audit also searches the slices where
+        decisions are most often wrong (SliceLine), analyses the residuals when there is a score,
+        and runs situation testing and proxy detection.
     intersections : bool
         Also report the intersection of all protected attributes (``race*sex``).
     min_group_size : int, optional
@@ -82,10 +98,6 @@ def audit(
         with ``weight``, groups whose effective size (Kish, ``(Σw)²/Σw²``) is below it.
     confidence : float, optional
         Level of every confidence interval (default 0.95, or the policy tier's).
-    engine : {"auto", "numpy", "duckdb"}
-        ``auto`` uses DuckDB for files and NumPy for in-memory data.
-    on_progress : callable, optional
-        Called as ``on_progress(stage, fraction)`` while a file is hashed and scanned.
     policy : Policy, path or ``"default"``, optional
         Hold the audit to this policy: the result gets ``findings`` and ``passed``. The tier's
         minimum group size and confidence level apply.
@@ -94,31 +106,24 @@ def audit(
     card_info : dict, path of a card-info YAML, or CardInfo, optional
         What the model card cannot derive (owner, intended use, ...), how findings name people
         and decisions (``wording:``), and the risk answers.
-    features : list of str
-        Feature columns. With them the audit also searches the slices where decisions are most
-        often wrong (SliceLine) and, when there is a score, analyses the residuals.
-    model : path or model object, optional
+    model : ModelInputs, model or path, optional
         Score the data with this model (``features`` are its inputs) instead of reading a decision
-        column: the decision is ``score >= threshold`` (default 0.5). Files are loaded safely
-        (see :func:`steward.models.load_model`); the artifact's SHA-256 is in the report.
-    train : DataFrame or path, optional
-        Training data: a transparent benchmark model (``benchmark``: ``logistic``, ``tree`` or
-        ``ebm``) is trained on it and compared with the model on the audit data.
-    previous : path or model object, optional
-        The previous version of the model: the report gives the share of decisions that flip.
-    trust_pickle, model_sha256, trusted_types
-        Passed to :func:`steward.models.load_model` for ``model`` and ``previous``.
-    reasons : path, dict or ReasonMap, optional
-        With ``model``: plain-language reason texts (see :class:`steward.explain.ReasonMap`); the
-        report gets reason codes for adverse decisions, never citing a protected attribute.
-    monotone : path or dict, optional
-        With ``model``: declared monotone directions (``feature: increasing``) the model must keep.
-    scenarios : path or list, optional
-        With ``model``: stress scenarios (see :func:`steward.debug.load_scenarios`); the report gives
-        the decisions each one changes.
+        column. A :class:`ModelInputs` also gives the previous version, the training data for a
+        benchmark and the benchmark's kind. Load a model file with
+        :func:`steward.models.load_model` to check its SHA-256 or trust its format; a path is
+        loaded with the safe defaults. With a model the audit also runs its explanations, the
+        counterfactual flip test, a sensitivity analysis and an adversarial search.
+    probes : ProbeInputs, optional
+        With a model: reviewed reason texts, declared monotone directions and stress scenarios.
+    train, previous : optional
+        Shortcuts for ``ModelInputs(model, train=..., previous=...)``.
+    engine : {"auto", "numpy", "duckdb"}
+        ``auto`` uses DuckDB for files and NumPy for in-memory data.
+    on_progress : callable, optional
+        Called as ``on_progress(stage, fraction)`` as each stage starts, moves and ends.
 
-    With ``features``, the audit also runs situation testing and proxy detection; with a model, the
-    counterfactual flip test, a sensitivity analysis and an adversarial search too.
+    Every input (files, models, columns) is read and checked before any heavy work, and a model
+    scores each distinct input once, whichever analyses need the scores.
 
     Returns
     -------
@@ -136,6 +141,30 @@ def audit(
     """
     if engine not in ENGINES:
         raise RoleError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    policy, chosen, card_info, min_group_size, confidence = _settings(policy, tier, card_info, min_group_size,
+                                                                     confidence)
+    models = model_inputs(model, train, previous)
+    check_combination(models, probes, prediction=prediction, score=score, features=features)
+    if models is not None:  # the model makes the decisions: its scores become the score column
+        score, threshold = MODEL_SCORE, 0.5 if threshold is None else threshold
+    roles = Roles(
+        label=label, prediction=prediction, score=score, threshold=threshold, favourable=favourable,
+        positive_label=positive_label, protected=parse_protected(protected), weight=weight, features=tuple(features),
+    )
+    checked = check_inputs(data, roles, model=models, probes=probes, on_progress=on_progress)
+    with _scoring_once(checked):
+        if checked.model is not None:
+            data = _model_decisions(checked, on_progress)
+        result = _group_metrics(data, roles, engine=engine, intersections=intersections,
+                                min_group_size=min_group_size, confidence=confidence, on_progress=on_progress)
+        if roles.features or checked.model is not None:
+            result = _with_analyses(result, data, roles, checked, chosen, on_progress)
+    return _judged(result, policy, tier, card_info, on_progress)
+
+
+def _settings(policy: Any, tier: str | None, card_info: Any, min_group_size: int | None,
+              confidence: float | None) -> tuple[Any, Any, Any, int, float]:
+    """The policy and its tier (when given) and the settings they fix: minimum group size, confidence."""
     chosen = None
     if policy is not None or tier is not None:
         from steward.audit._gate import resolve_tier
@@ -150,42 +179,47 @@ def audit(
                 raise RoleError(f"{name} is {given!r} but the policy's tier {chosen.name!r} sets {wanted!r}; "
                                 f"leave {name} out (the policy decides it) or change the policy")
         min_group_size, confidence = chosen.min_group_size, chosen.confidence
+    elif card_info is not None:
+        from steward.audit.card import load_card_info
+
+        card_info = load_card_info(card_info)
     min_group_size = 30 if min_group_size is None else min_group_size
     confidence = 0.95 if confidence is None else confidence
     if not (isinstance(min_group_size, int) and min_group_size >= 1):
         raise RoleError(f"min_group_size must be a whole number >= 1, got {min_group_size!r}")
     if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
         raise RoleError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    model_obj = previous_obj = None
-    frame = None
-    if (reasons is not None or monotone is not None or scenarios is not None) and model is None:
-        raise RoleError("reason codes (--reasons), a monotonicity check (--monotone) and stress scenarios "
-                        "(--scenarios) need a model: give it (--model)")
-    if model is not None or previous is not None or train is not None:
-        from steward.audit._analyses import MODEL_SCORE, load_any_model, read_frame, score_with_model
+    return policy, chosen, card_info, min_group_size, confidence
 
-        if model is None:
-            raise RoleError("--previous and --train compare a model: give the model too (--model)")
-        if prediction is not None or score is not None:
-            raise RoleError("give either a model (--model, which makes the decisions) or decision columns "
-                            "(--prediction / --score), not both")
-        if not features:
-            raise RoleError("a model needs its input columns: give features (--features a,b,c)")
-        load = dict(trust_pickle=trust_pickle, trusted_types=trusted_types, features=features)
-        model_obj = load_any_model(model, sha256=model_sha256, **load)
-        previous_obj = None if previous is None else load_any_model(previous, **load)
-        frame = read_frame(data)
-        data = frame.assign(**{MODEL_SCORE: score_with_model(frame, model_obj)})
-        score, threshold = MODEL_SCORE, 0.5 if threshold is None else threshold
-    roles = Roles(
-        label=label, prediction=prediction, score=score, threshold=threshold, favourable=favourable,
-        positive_label=positive_label, protected=parse_protected(protected), weight=weight,
-        features=tuple(features),
-    )
+
+@contextmanager
+def _scoring_once(checked: CheckedInputs) -> Iterator[None]:
+    """Each model scores each distinct input once for the whole audit, whichever analyses need it."""
+    with ExitStack() as stack:
+        for m in (checked.model, checked.previous):
+            if m is not None:
+                stack.enter_context(m.remember_scores())
+        yield
+
+
+def _model_decisions(checked: CheckedInputs, on_progress: Callable[[str, float], None] | None) -> pd.DataFrame:
+    """The data with the model's scores as a column (the decision is ``score >= threshold``)."""
+    from steward.audit._analyses import score_with_model
+
+    _report(on_progress, "scoring the data with the model", 0.0)
+    data = checked.frame.assign(**{MODEL_SCORE: score_with_model(checked.frame, checked.model)})
+    _report(on_progress, "scoring the data with the model", 1.0)
+    return data
+
+
+def _group_metrics(data: Any, roles: Roles, *, engine: str, intersections: bool, min_group_size: int,
+                   confidence: float, on_progress: Callable[[str, float], None] | None) -> AuditResult:
+    """One pass over the data to the cell statistics, then every group metric and test from them."""
     source = open_source(data)
     check_columns(source, roles)
     use = engine if engine != "auto" else ("numpy" if source.in_memory else "duckdb")
     if use == "numpy":
+        _report(on_progress, "group statistics", 0.0)
         if not source.in_memory:
             source = load_frame(source, roles.role_columns())
         cells, rows, digest = cells_from_frame(source, roles)
@@ -197,25 +231,13 @@ def audit(
         cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
-    if features or model_obj is not None:
-        result = _with_analyses(result, data, roles, model_obj, previous_obj, train,
-                                benchmark, chosen, min_group_size, confidence, on_progress, reasons, monotone,
-                                scenarios)
-    if chosen is None:
-        if card_info is not None:
-            from steward.audit.card import load_card_info
-
-            result = dataclasses.replace(result, card=load_card_info(card_info))
-        return result
-    from steward.audit._gate import evaluate
-
-    return evaluate(result, policy, tier=tier, card_info=card_info)
+    _report(on_progress, "group statistics", 1.0)
+    return result
 
 
-def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, previous: Any, train: Any,
-                   benchmark: str, tier: Any, min_group_size: int, confidence: float,
-                   on_progress: Callable[[str, float], None] | None, reasons: Any = None,
-                   monotone: Any = None, scenarios: Any = None) -> AuditResult:
+def _with_analyses(result: AuditResult, data: Any, roles: Roles, checked: CheckedInputs, tier: Any,
+                   on_progress: Callable[[str, float], None] | None) -> AuditResult:
+    """The analyses beyond group averages (slices, residuals, the model's explanations and probes, ...)."""
     from steward.audit._analyses import read_frame, run_analyses
     from steward.engine._columns import binary_array, numeric_array
 
@@ -228,16 +250,32 @@ def _with_analyses(result: AuditResult, data: Any, roles: Roles, model: Any, pre
     else:
         decision = (s >= roles.threshold).astype(int)
     analyses = run_analyses(
-        frame, y=y, decision=decision, score=s, features=roles.features, protected=list(roles.attributes),
-        favourable=roles.favourable, threshold=roles.threshold if roles.threshold is not None else 0.5,
-        model=model, train=train, label=roles.label, positive_label=roles.positive_label, previous=previous,
-        benchmark=benchmark, tier=tier, confidence=confidence, min_group_size=min_group_size, on_progress=on_progress,
-        reasons=reasons, monotone=monotone, scenarios=scenarios,
-        references={r["attribute"]: r["group"] for r in result.references})
+        frame, roles=roles, y=y, decision=decision, score=s, inputs=checked, tier=tier,
+        confidence=result.settings["confidence"], min_group_size=result.settings["min_group_size"],
+        references={r["attribute"]: r["group"] for r in result.references}, on_progress=on_progress)
+    model = checked.model
     info = None if model is None else {**model.describe(), "threshold": roles.threshold}
-    if info is not None and previous is not None:
-        info["previous"] = previous.describe()
+    if info is not None and checked.previous is not None:
+        info["previous"] = checked.previous.describe()
     return dataclasses.replace(result, analyses=analyses, model=info)
+
+
+def _judged(result: AuditResult, policy: Any, tier: str | None, card_info: Any,
+            on_progress: Callable[[str, float], None] | None) -> AuditResult:
+    """The policy's verdict on the result (its findings); without a policy, the card info attached."""
+    if policy is None:
+        return result if card_info is None else dataclasses.replace(result, card=card_info)
+    from steward.audit._gate import evaluate
+
+    _report(on_progress, "policy checks", 0.0)
+    judged = evaluate(result, policy, tier=tier, card_info=card_info)
+    _report(on_progress, "policy checks", 1.0)
+    return judged
+
+
+def _report(on_progress: Callable[[str, float], None] | None, stage: str, fraction: float) -> None:
+    if on_progress is not None:
+        on_progress(stage, fraction)
 
 
 def result_from_cells(

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
@@ -46,7 +46,9 @@ class StewardGroup(click.Group):
 
 
 def _one_line(exc: BaseException) -> str:
-    return escape(" ".join(str(exc).split()) or "no message")
+    from steward.cli._wording import cli_wording  # the library's `prediction=COLUMN` is `--prediction COL` here
+
+    return escape(cli_wording(" ".join(str(exc).split())) or "no message")
 
 
 def _fail(ctx: click.Context, exc: BaseException, line: str, code: int) -> None:
@@ -107,7 +109,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--register", "register_ref", metavar="MODEL:VERSION",
               help="Record this audit run in the registry (the model and version are created on first use).")
 @click.option("--server", envvar="STEWARD_SERVER", help="With --register: a Steward server URL (else the local database).")
-@click.option("--api-key", envvar="STEWARD_API_KEY", help="With --server: the API key [env STEWARD_API_KEY].")
+@click.option("--api-key", envvar="STEWARD_API_KEY",
+              help="With --register: your API key, for --server or the local database [env STEWARD_API_KEY].")
 @click.option("--database-url", envvar="STEWARD_DATABASE_URL",
               help="With --register and no --server: the registry database [default: sqlite:///.steward/steward.db].")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: for files over 16 MiB).")
@@ -133,30 +136,38 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
 
     With --policy, every check of the tier is run: exit 1 when a finding fails, 0 when none does.
     """
-    from steward.audit import audit
+    from steward.audit import ModelInputs, ProbeInputs, audit
 
     if register_ref:  # a mistyped MODEL:VERSION is said before the audit runs, not after
         from steward.governance import parse_ref
 
         parse_ref(register_ref)
+        # Whether the key may record it is said before the audit runs too (the local registry's first use,
+        # with no admin yet, makes the admin key when the audit is recorded).
+        recorded = _recorded_tier(register_ref, server, api_key, database_url, policy,
+                                  wanted=policy is not None and tier is None)
         if policy is not None and tier is None:
-            tier = _recorded_tier(register_ref, server, api_key, database_url, policy)
+            tier = recorded
     console = Console()
     err = Console(stderr=True)
     show = progress if progress is not None else (
         model is not None or (data.is_file() and data.stat().st_size >= PROGRESS_MIN_BYTES))
+    feats = parse_features(features)
+    probes = ProbeInputs(reasons=reasons, monotone=monotone, scenarios=scenarios)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
         with _progress(err, show) as on_progress, stage("running the audit"):
+            models = None
+            if model is not None or train is not None or previous is not None:
+                models = ModelInputs(_load(model, feats, trust_pickle, trust_types, model_sha256, on_progress),
+                                     previous=_load(previous, feats, trust_pickle, trust_types, None, on_progress),
+                                     train=train, benchmark=benchmark)
             result = audit(
                 data, label=label, prediction=prediction, score=score, threshold=threshold,
                 favourable=int(favourable), positive_label=positive_label, protected=list(protected),
-                weight=weight, intersections=not no_intersections, min_group_size=min_group_size,
-                confidence=confidence, engine=engine, on_progress=on_progress,
-                policy=policy, tier=tier, card_info=card_info, features=parse_features(features), model=model,
-                train=train, previous=previous, benchmark=benchmark, trust_pickle=trust_pickle,
-                model_sha256=model_sha256, trusted_types=list(trust_types) or None, reasons=reasons,
-                monotone=monotone, scenarios=scenarios,
+                weight=weight, features=feats, intersections=not no_intersections, min_group_size=min_group_size,
+                confidence=confidence, policy=policy, tier=tier, card_info=card_info, model=models,
+                probes=probes if probes.given() else None, engine=engine, on_progress=on_progress,
             )
     from steward.cli._output import print_result
 
@@ -164,7 +175,9 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         print_result(result, console)
         print_analyses(result.analyses, console)
     try:
-        with stage("writing the report"):
+        with _progress(err, show) as on_progress, stage("writing the report"):
+            if on_progress is not None:
+                on_progress("writing the report", 0.0)
             paths = result.save(out_dir, junit=junit)
     except OSError as exc:
         raise StewardError(f"cannot write the report to {str(exc.filename or out_dir)!r}: {exc.strerror or exc}") from None
@@ -177,14 +190,33 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         ctx.exit(1)
 
 
-def _recorded_tier(ref, server, api_key, database_url, policy) -> str | None:
-    """The model's risk tier as the registry recorded it (None when it has no assessment yet)."""
-    from steward.cli._governance import open_backend
-    from steward.errors import NotFoundError
-    from steward.governance import parse_ref
+def _load(path, features, trust_pickle, trust_types, sha256, on_progress):
+    """A model file, loaded safely (the security switches apply here, before the audit sees the model)."""
+    if path is None:
+        return None
+    from steward.audit._analyses import load_any_model
 
+    if on_progress is not None:
+        on_progress("loading the models", 0.0)
+    return load_any_model(path, trust_pickle=trust_pickle, sha256=sha256, trusted_types=list(trust_types) or None,
+                          features=features)
+
+
+def _recorded_tier(ref, server, api_key, database_url, policy, wanted: bool = True) -> str | None:
+    """The model's risk tier as the registry recorded it (None when it has no assessment yet, or not
+    ``wanted``), after checking that the API key may record audits in the local registry."""
+    from steward.cli._governance import local_actor, open_backend
+    from steward.errors import NotFoundError
+    from steward.governance import RemoteRegistry, parse_ref
+
+    if server and not wanted:
+        return None
     backend = open_backend(server, api_key, database_url, policy)
     try:
+        if not isinstance(backend, RemoteRegistry) and backend.has_admin():
+            local_actor(backend, api_key, "register", command="`steward audit --register`")
+        if not wanted:
+            return None
         risk = backend.model(parse_ref(ref)[0]).get("risk")
     except NotFoundError:
         return None
@@ -200,7 +232,7 @@ def _register(result, ref, server, api_key, database_url, policy, console) -> No
 
     backend = open_backend(server, api_key, database_url, policy)
     try:
-        actor = local_actor(backend, api_key, None, command="`steward audit --register`")
+        actor = local_actor(backend, api_key, "register", command="`steward audit --register`")
         run = record_audit_run(backend, ref, result, actor=actor, code_revision=code_revision())
     finally:
         backend.close()
@@ -209,13 +241,15 @@ def _register(result, ref, server, api_key, database_url, policy, console) -> No
 
 
 class _progress:
-    """Rich progress for hashing and scanning a file; a no-op callback when hidden."""
+    """Rich progress on stderr: one bar for the stage running now, with its name and time (a stage reports
+    ``on_progress(stage, fraction)`` as it starts, moves and ends); a no-op callback when hidden."""
 
     def __init__(self, console: Console, show: bool) -> None:
         self.show = show
-        self.bar = Progress(TextColumn("{task.description:<9}"), BarColumn(), TaskProgressColumn(),
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                             TimeElapsedColumn(), console=console, transient=True) if show else None
         self.tasks: dict[str, int] = {}
+        self.current: str | None = None
 
     def __enter__(self):
         if self.bar is None:
@@ -224,9 +258,12 @@ class _progress:
         return self.update
 
     def update(self, stage: str, fraction: float) -> None:
+        if stage != self.current and self.current is not None:  # a new stage: the one before is over
+            self.bar.update(self.tasks[self.current], visible=False)
         if stage not in self.tasks:
             self.tasks[stage] = self.bar.add_task(escape(stage), total=1.0)  # stages can name columns and groups
-        self.bar.update(self.tasks[stage], completed=fraction)
+        self.current = stage
+        self.bar.update(self.tasks[stage], completed=fraction, visible=fraction < 1.0)
 
     def __exit__(self, *exc):
         if self.bar is not None:
@@ -245,8 +282,16 @@ def policy_check(file: str) -> None:
     """Validate a policy file; print its tiers and checks. Exit 0 when valid, 2 when not."""
     from steward.audit.policy import load_policy
     from steward.cli._output import print_policy
+    from steward.errors import PolicyError
 
-    print_policy(load_policy(file), Console())
+    try:
+        policy = load_policy(file)
+    except PolicyError as exc:  # every problem on its own line, all of them at once
+        err = Console(stderr=True)
+        for i, line in enumerate(str(exc).splitlines()):
+            err.print(("[red]error:[/red] " if i == 0 else "  ") + escape(line), highlight=False, soft_wrap=True)
+        sys.exit(2)
+    print_policy(policy, Console())
 
 
 @cli.command("init")

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 
 from steward.cli._governance import backend_options
@@ -88,9 +88,15 @@ def reproduce_command(ctx, backend, actor, ref, data, model_file, audit_id, trai
               protected={p["column"]: p["reference"] for p in roles["protected"]}, weight=roles.get("weight"),
               intersections=bool(settings.get("intersections", True)))
     if model_file is not None:
-        kw.update(model=model_file, features=roles["features"], threshold=roles.get("threshold"), train=train,
-                  previous=previous, reasons=reasons, monotone=monotone, scenarios=scenarios, trust_pickle=trust_pickle,
-                  model_sha256=recorded_model)
+        from steward.audit import ModelInputs, ProbeInputs
+        from steward.audit._analyses import load_any_model
+
+        feats = roles["features"]
+        loaded = load_any_model(model_file, trust_pickle=trust_pickle, sha256=recorded_model, features=feats)
+        older = None if previous is None else load_any_model(previous, trust_pickle=trust_pickle, features=feats)
+        probes = ProbeInputs(reasons=reasons, monotone=monotone, scenarios=scenarios)
+        kw.update(model=ModelInputs(loaded, previous=older, train=train), features=feats,
+                  threshold=roles.get("threshold"), probes=probes if probes.given() else None)
     else:
         kw.update(prediction=roles.get("prediction"), score=roles.get("score"), threshold=roles.get("threshold"),
                   features=roles.get("features") or ())

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -62,7 +62,9 @@ def register_commands(cli: click.Group) -> None:
                         effect_features, by, monotone, out_file, report_dir, model, features, trust_pickle,
                         model_sha256, trust_types):
         """Explain the model's decisions on DATA: reason codes per row and a report of global explanations."""
-        from steward.audit._analyses import load_any_model, read_frame
+        from steward._html import number
+        from steward.audit._analyses import load_any_model
+        from steward.cli._models import read_frame
         from steward.cli import _progress
         from steward.cli._models import _write
         from steward.engine._columns import binary_array
@@ -97,7 +99,7 @@ def register_commands(cli: click.Group) -> None:
         t.add_column("feature")
         t.add_column("mean |contribution|", justify="right")
         for name, v in sv.importance().head(10).items():
-            t.add_row(escape(str(name)), f"{v:.4f}")
+            t.add_row(escape(str(name)), number(v))
         console.print(t)
         if result.reasons is not None:
             codes = result.reasons
@@ -113,5 +115,5 @@ def register_commands(cli: click.Group) -> None:
             bad = result.monotonicity.violations()
             for rec in bad.itertuples():
                 console.print(f"[red]Monotonicity violated:[/red] {escape(str(rec.feature))} should be {rec.direction}, but "
-                              f"{rec.violating_rows} of {rec.rows} rows move the other way (worst step {rec.worst:.4g}).")
+                              f"{rec.violating_rows:,} of {rec.rows:,} rows move the other way (worst step {number(rec.worst)}).")
             sys.exit(1)

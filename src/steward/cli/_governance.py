@@ -7,12 +7,11 @@ Each works on the local database (``--database-url``, default ``.steward/steward
 from __future__ import annotations
 
 import functools
-import getpass
 import json
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,12 +24,13 @@ console = Console()
 
 
 def local_actor(backend, api_key: str | None, permission: str | None = None, command: str = "this command") -> str:
-    """Who acts on the local registry: the principal of an API key, never free text.
+    """Who acts on the local registry: the principal of an API key, never free text nor the OS user.
 
-    The first local use of a registry without an admin creates an admin key, prints it once (as
-    ``steward serve`` does) and acts as that admin. Commands that decide (sign-off, approval,
-    acceptance, reproduction, keys) need a key whose roles allow them; the others, without a key,
-    are recorded as the operating-system user.
+    ``permission`` (from the permissions table) is what the command needs; None for a command that
+    only reads. The first local use of a registry without an admin creates an admin key, prints it
+    once (as ``steward serve`` does) and acts as that admin. Otherwise every command that writes
+    needs a key whose roles allow it; a command that reads needs none, and a key given is always
+    checked.
     """
     from steward.governance import RemoteRegistry
     from steward.governance._permissions import allowed
@@ -38,7 +38,7 @@ def local_actor(backend, api_key: str | None, permission: str | None = None, com
     if isinstance(backend, RemoteRegistry):
         return ""  # the server knows the caller from the key
     if not backend.has_admin():
-        key = backend.create_key("admin", ["admin"], actor=f"{getpass.getuser()} (local, first use)")
+        key = backend.create_key("admin", ["admin"], actor="steward (local, first use)")
         Console(stderr=True).print(
             "[bold]First use of this registry: an admin API key was created. It is shown only this once:[/bold]\n"
             f"  {key['key']}\nUse it (--api-key or STEWARD_API_KEY) to create keys for people: "
@@ -50,9 +50,8 @@ def local_actor(backend, api_key: str | None, permission: str | None = None, com
         raise StewardError(f"{command} on the local registry is made as the principal of an API key: pass --api-key "
                            f"KEY or set STEWARD_API_KEY (an admin creates keys with `steward keys create`)")
     else:
-        return f"{getpass.getuser()} (local)"
-    if permission is not None:
-        allowed(principal, permission)
+        return ""  # reading needs no key: whoever can read the database file can read the registry
+    allowed(principal, permission or "read")
     return principal["name"]
 
 
@@ -75,7 +74,8 @@ def backend_options(fn=None, *, permission: str | None = None):
     """--server/--api-key for a remote registry, --database-url/--policy for the local one.
 
     ``permission`` (from the permissions table) is what the command needs: on the local database
-    it is then made as the principal of an API key holding it."""
+    it is then made as the principal of an API key holding it. Without one the command only reads
+    (a key given must still be valid)."""
     if fn is None:
         return functools.partial(backend_options, permission=permission)
 
@@ -117,6 +117,24 @@ def _verdict(audit) -> str:
             else f"[red]FAILED[/red] ({audit['n_fail']} fail, {audit['n_warn']} warn)")
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse a --host/--port this machine cannot listen on (in use by another program, or not its address)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise StewardError(f"--host {host!r} is not an address to serve on ({exc.strerror}); give an address of this "
+                           f"machine, e.g. --host 127.0.0.1") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise StewardError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; stop the program that uses "
+                               f"--port {port}, or give another port, e.g. --port {port + 1}") from None
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -131,6 +149,7 @@ def serve_command(host: str, port: int, database_url: str | None, registry_polic
         from steward.web import create_app
     except ModuleNotFoundError as exc:
         raise StewardError(f"the server needs the server extra ({exc.name} is missing): pip install 'steward[server]'") from None
+    _check_port(host, port)  # before saying it serves, or creating a key for a server that cannot start
     reg = Registry(database_url, policy=registry_policy)
     if not reg.has_admin():
         key = reg.create_key("admin", ["admin"], actor="steward serve (first start)")
@@ -200,7 +219,7 @@ def models_show(backend, actor, name, as_json):
 @click.option("--domain", default="other", show_default=True)
 @click.option("--owner", default="")
 @click.option("--executive", "accountable_executive", default="", help="The accountable executive.")
-@backend_options
+@backend_options(permission="register")
 def models_register(backend, actor, name, purpose, domain, owner, accountable_executive):
     """Register a model."""
     backend.register_model(name, actor=actor, purpose=purpose, domain=domain, owner=owner,
@@ -214,7 +233,7 @@ def models_register(backend, actor, name, purpose, domain, owner, accountable_ex
 @click.option("--training-data", type=click.Path(exists=True, dir_okay=False), help="Training data file (SHA-256 recorded).")
 @click.option("--seed", "seeds", multiple=True, metavar="NAME=VALUE", help="Random seeds used; repeat.")
 @click.option("--code-revision", help="[default: the git commit here, if any]")
-@backend_options
+@backend_options(permission="register")
 def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision):
     """Register a version; the Python, platform and package versions are captured automatically."""
     from steward.data import file_sha256
@@ -245,7 +264,7 @@ def models_version(backend, actor, ref, artifact, training_data, seeds, code_rev
 @click.option("--decisions-per-day", type=click.IntRange(min=0), required=True)
 @click.option("--human-review/--no-human-review", required=True)
 @click.option("--wrong-decision-cost", type=click.Choice(["low", "medium", "high"]), required=True)
-@backend_options
+@backend_options(permission="assess")
 def models_assess(backend, actor, name, domain, people_affected, decisions_per_day, human_review, wrong_decision_cost):
     """Answer the policy's risk questions; the policy assigns the tier."""
     ra = backend.assess_risk(name, dict(domain=domain, people_affected=people_affected, decisions_per_day=decisions_per_day,
@@ -291,7 +310,7 @@ def incident_group() -> None:
 @click.option("--title", required=True)
 @click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), required=True)
 @click.option("--description", default="")
-@backend_options
+@backend_options(permission="incident_open")
 def incident_open(backend, actor, ref, title, severity, description):
     """Open an incident; it gets the policy's response checklist."""
     model, _, version = ref.partition(":")

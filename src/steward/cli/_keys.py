@@ -7,7 +7,7 @@ use of a local registry creates the first admin key and prints it once).
 from __future__ import annotations
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -40,6 +40,8 @@ def keys_list(backend, actor, as_json):
     """People and services with their roles and API keys: key id, when created, whether revoked.
 
     Keys themselves are never shown again after `steward keys create`; only their hashes are stored.
+    A key made before keyed hashes is marked "legacy hash: rotate": give its owner a new key and
+    revoke it.
     """
     principals = backend.keys()
     if as_json:
@@ -56,6 +58,8 @@ def keys_list(backend, actor, as_json):
                 t.add_row(*first, "[dim]no key[/dim]", "", "")
             else:
                 revoked = f"[red]{_when(k['revoked_at'])}[/red]" if k["revoked"] else "[green]active[/green]"
+                if k.get("legacy_hash") and not k["revoked"]:
+                    revoked += " [yellow](legacy hash: rotate)[/yellow]"
                 t.add_row(*first, escape(k["key_id"]), _when(k["created_at"]), revoked)
     console.print(t)
 

@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from steward.cli._stages import stage
 from steward.errors import RoleError, StewardError
 
-__all__ = ["model_options", "parse_features", "print_analyses", "register_commands"]
+__all__ = ["model_options", "parse_features", "print_analyses", "read_frame", "register_commands"]
 
 
 def parse_features(values: tuple[str, ...]) -> list[str]:
@@ -24,6 +24,17 @@ def parse_features(values: tuple[str, ...]) -> list[str]:
     for v in values:
         out += [f.strip() for f in v.split(",") if f.strip()]
     return list(dict.fromkeys(out))
+
+
+def read_frame(data: Path, what: str = "data"):
+    """The data as a DataFrame (the audit's reader), saying on stderr what was done to it as read
+    (identical duplicate columns dropped...)."""
+    from steward.audit._analyses import read_frame as read
+
+    frame = read(data, what)
+    for note in frame.attrs.get("notes", []):
+        Console(stderr=True).print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return frame
 
 
 def model_options(fn):
@@ -60,7 +71,8 @@ def print_analyses(result_analyses: dict, console: Console) -> None:
             t.add_column(col, justify="right")
         for r in c.metrics[c.metrics["scope"] == "all"].itertuples():
             t.add_row(escape(str(r.metric)), f"{r.model:.4f}", f"{r.reference:.4f}", f"{r.difference:+.4f}",
-                      f"{r.difference_ci_low:+.4f} to {r.difference_ci_high:+.4f}", "yes" if r.better else "no")
+                      f"{r.difference_ci_low:+.4f} to {r.difference_ci_high:+.4f}",
+                      "too few rows" if r.better is None else ("yes" if r.better else "no"))
         console.print(t)
     r = result_analyses.get("residuals")
     if r is not None:
@@ -86,7 +98,7 @@ def _frame_and_errors(data, label, positive_label, prediction, score, threshold,
     """The rows, 0/1 labels and decisions, and the model's scores when a model is given."""
     import numpy as np
 
-    from steward.audit._analyses import load_any_model, read_frame
+    from steward.audit._analyses import load_any_model
     from steward.engine._columns import binary_array, numeric_array
 
     frame = read_frame(data)
@@ -114,11 +126,10 @@ def _frame_and_errors(data, label, positive_label, prediction, score, threshold,
 
 
 def _write(out_dir: Path, name: str, payload: dict, html_body: str, title: str) -> Path:
+    from steward._html import page as html_page
     from steward.audit._result import _write_atomic
 
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>body{{font-family:sans-serif;"
-            f"max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;"
-            f"padding:2px 6px}} svg{{max-width:100%;height:auto}}</style></head><body><h1>{title}</h1>{html_body}</body></html>")
+    page = html_page(title, html_body, kind=name.replace("_", " "))
     with cannot_write(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(out_dir / f"{name}.json", json.dumps(payload, indent=2, allow_nan=False, default=str))
@@ -183,7 +194,7 @@ def register_commands(cli: click.Group) -> None:
             console.print("No slice scores above 0: no subgroup is clearly worse than the rest at these settings.")
         with stage("writing the report"):
             payload = {**rep.to_dict(), "model": None if m is None else m.describe(), "loss": loss}
-            html_body = rep.chart() + rep.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+            html_body = rep.html()
             page = _write(out_dir, "slices", payload, html_body, "Slices where the model does worst")
             with cannot_write(out_dir):
                 rep.to_frame().to_csv(out_dir / "slices.csv", index=False)
@@ -210,7 +221,7 @@ def register_commands(cli: click.Group) -> None:
     def compare_command(data, label, positive_label, protected, threshold, train, benchmark, monotone, previous, draws,
                         out_dir, model, features, trust_pickle, model_sha256, trust_types):
         """Compare the model with a transparent benchmark (--train) or its previous version (--previous) on DATA."""
-        from steward.audit._analyses import load_any_model, read_frame
+        from steward.audit._analyses import load_any_model
         from steward.cli import _progress
         from steward.debug import compare_models, prediction_churn, train_benchmark
 
@@ -245,14 +256,14 @@ def register_commands(cli: click.Group) -> None:
                                      slice_features=feats, on_progress=on_progress)
         out = {"comparison": cmp}
         payload = {"model": m.describe(), "reference": ref.describe(), **cmp.to_dict()}
-        html_body = cmp.chart() + cmp.metrics.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        html_body = cmp.html()
         if previous is not None:
             with stage("measuring prediction churn"):
                 churn = prediction_churn(m.predict(frame, threshold), ref.predict(frame, threshold), data=frame,
                                          protected=list(protected))
             out["churn"] = churn
             payload["churn"] = churn.to_dict()
-            html_body += "<h2>Prediction churn</h2>" + churn.chart() + churn.table.to_html(index=False)
+            html_body += "<h2>Prediction churn</h2>" + churn.html(3)
         print_analyses(out, console)
         with stage("writing the report"):
             page = _write(out_dir, "compare", payload, html_body, f"Model vs {name}")

@@ -28,6 +28,8 @@ def print_result(result: AuditResult, console: Console) -> None:
         + (f" from {escape(str(src['path']))}" if src.get("path") else f" ({escape(str(src['kind']))})")
         + f"; favourable decision = {result.roles.favourable}"
     )
+    for n in src.get("notes") or []:  # what was done to the data as read (identical duplicate columns...)
+        console.print(f"[dim]note: {escape(str(n))}[/dim]")
     for attribute in dict.fromkeys(g["attribute"]):
         rows = g[g["attribute"] == attribute]
         t = Table(title=escape(f"{attribute} (reference: {rows['reference'].iloc[0]})"), title_justify="left")

@@ -11,13 +11,14 @@ import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
+import pandas as pd
+from steward.cli._console import Console, cell
 from rich.markup import escape
 from rich.table import Table
 
 from steward.cli._models import model_options, parse_features
 from steward.cli._stages import stage
-from steward.debug import _probe_charts as charts
+from steward.cli._wording import cli_wording
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["register_commands"]
@@ -36,14 +37,16 @@ def _protected(values: tuple[str, ...]) -> dict[str, str | None]:
 def _table(title: str, frame, columns: list[str], limit: int = 15) -> Table:
     t = Table(title=escape(title))
     for c in columns:
-        t.add_column(c, justify="left" if frame[c].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[c].dtype) and not pd.api.types.is_bool_dtype(frame[c].dtype)
+        t.add_column(c, justify="right" if numeric else "left")
     for rec in frame[columns].head(limit).itertuples(index=False):
-        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in rec])
+        t.add_row(*[cell(c, v) for c, v in zip(columns, rec)])
     return t
 
 
 def _load(data: Path, model, features, trust_pickle, model_sha256, trust_types, need_model: bool):
-    from steward.audit._analyses import load_any_model, read_frame
+    from steward.audit._analyses import load_any_model
+    from steward.cli._models import read_frame
 
     with stage("reading the data"):
         frame = read_frame(data)
@@ -105,6 +108,7 @@ def register_commands(cli: click.Group) -> None:
 
         from steward.cli import _progress
         from steward.debug import flip_test, situation_testing
+        from steward.debug._situation import SituationTests
         from steward.engine._columns import binary_array
 
         prot = _protected(protected)
@@ -137,13 +141,13 @@ def register_commands(cli: click.Group) -> None:
             with stage("running the counterfactual flip test"):
                 flips = flip_test(m, frame, list(prot), encodings=enc, threshold=threshold, favourable=fav)
             payload["flip_test"] = flips.to_dict()
-            html += "<h2>Counterfactual flip test</h2>" + charts.flip_chart(flips) + flips.groups.to_html(index=False)
+            html += "<h2>Counterfactual flip test</h2>" + flips.html(3)
             if len(flips.groups):
                 console.print(_table("Decisions that change with the protected attribute alone", flips.groups,
                                      ["attribute", "group", "rows", "flipped", "any_flip"]))
                 breach |= bool((flips.groups["any_flip"] > 0).any())
             for attr, why in flips.skipped.items():
-                console.print(f"Flip test, {attr}: {why}.", markup=False)
+                console.print(f"Flip test, {attr}: {cli_wording(why)}.", markup=False)
         reports = []
         with _progress(Console(stderr=True), True) as on_progress, stage("running situation testing"):
             for attr, ref in prot.items():
@@ -151,11 +155,10 @@ def register_commands(cli: click.Group) -> None:
                     ref = frame[attr].astype(str).value_counts().index[0]
                 reports.append(situation_testing(frame, np.asarray(decision), attribute=attr, reference=ref,
                                                  features=feats, k=k, t=t, favourable=fav, on_progress=on_progress))
-        html += "<h2>Situation testing</h2>" + charts.situation_chart(reports, max_flagged)
+        html += "<h2>Situation testing</h2>" + SituationTests(reports).html(3, limit=max_flagged)
         for r in reports:
             console.print(_table(f"Situation testing: {r.attribute} against {r.reference}", r.table,
                                  ["group", "rows", "unfavourable", "flagged", "share_flagged"]))
-            html += f"<h2>Situation testing: {r.attribute} against {r.reference}</h2>" + r.table.to_html(index=False)
             breach |= bool((r.table["share_flagged"].fillna(0) > max_flagged).any())
         payload["situation_testing"] = [r.to_dict() for r in reports]
         _finish(console, out_dir, "individual", payload, html, "Individual disparity", breach)
@@ -167,6 +170,8 @@ def register_commands(cli: click.Group) -> None:
     def proxies(data, protected, threshold, favourable, out_dir, model, features, trust_pickle, model_sha256,
                 trust_types, max_auc, max_cramers_v):
         """Which features of DATA stand in for a protected attribute (exit 1 when one does)."""
+        import numpy as np
+
         from steward.debug import proxy_detection
 
         prot = _protected(protected)
@@ -181,11 +186,17 @@ def register_commands(cli: click.Group) -> None:
         console = Console()
         console.print(_table("Features as predictors of protected attributes", rep.table,
                              ["feature", "attribute", "auc", "cramers_v", "mutual_information", "proxy"]))
+        if rep.table["auc"].isna().any():
+            console.print("AUC n/a: no group of that attribute has 30 rows, and with fewer a feature separates the "
+                          "groups by chance.", markup=False)
         for rec in rep.adversary.itertuples():
-            console.print(f"All features together predict {rec.attribute} with cross-validated AUC {rec.auc:.3f}.",
-                          markup=False)
+            if np.isfinite(rec.auc):
+                console.print(f"All features together predict {rec.attribute} with cross-validated AUC "
+                              f"{rec.auc:.3f}.", markup=False)
+            else:
+                console.print(f"All features together: not measured for {rec.attribute} ({rec.note}).", markup=False)
         _finish(console, out_dir, "proxies", rep.to_dict(),
-                charts.proxy_chart(rep) + rep.table.to_html(index=False) + rep.adversary.to_html(),
+                rep.html(),
                 "Proxies of protected attributes", bool(rep.table["proxy"].any()))
 
     @probe.command("sensitivity")
@@ -210,21 +221,22 @@ def register_commands(cli: click.Group) -> None:
         console.print(_table("Sensitivity (all rows)", rep.summary[rep.summary["group"] == "all"],
                              ["feature", "score_swing", "rows_flipping"]))
         payload, html, breach = ({"sensitivity": rep.to_dict()},
-                                 charts.sensitivity_chart(rep) + rep.summary.to_html(index=False), False)
+                                 rep.html(), False)
         if scenarios is not None:
             with stage("running the stress scenarios"):
                 st = stress_test(m, frame, scenarios, by=by, threshold=threshold, favourable=fav)
             console.print(_table("Stress scenarios", st.table, ["scenario", "scope", "rows", "decisions_changed",
                                                                 "share_changed"]))
             payload["stress"] = st.to_dict()
-            html += "<h2>Stress scenarios</h2>" + st.table.to_html(index=False)
+            html += "<h2>Stress scenarios</h2>" + st.html(3)
             breach = bool((st.table["share_changed"] > max_changed).any())
         _finish(console, out_dir, "sensitivity", payload, html, "Sensitivity and stress scenarios", breach)
 
     @probe.command("adversarial")
     @_common
     @click.option("--immutable", "immutable", multiple=True, metavar="COL",
-                  help="A feature that may not change (repeat) [default: the protected attributes and age].")
+                  help="A feature that may not change (repeat), besides the protected attributes and any age "
+                       "column, which never do.")
     @click.option("--range", "ranges", multiple=True, metavar="COL=LOW:HIGH",
                   help="Allowed range of a number (repeat) [default: its observed range].")
     @click.option("--budget", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
@@ -260,7 +272,5 @@ def register_commands(cli: click.Group) -> None:
         if len(rep.features):
             console.print(_table("Features in the cheapest flips", rep.features, ["feature", "flips",
                                                                                  "share_of_flips"]))
-        found = rep.examples[rep.examples["flipped"]].drop(columns=["moves"])
-        _finish(console, out_dir, "adversarial", rep.to_dict(),
-                charts.adversarial_chart(rep) + rep.features.to_html(index=False) + found.head(50).to_html(index=False),
+        _finish(console, out_dir, "adversarial", rep.to_dict(), rep.html(),
                 "Adversarial search", rep.flip_rate > max_flip_rate)

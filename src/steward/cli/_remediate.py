@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -58,15 +58,18 @@ def register_commands(cli: click.Group) -> None:
                   help="reject_option: scores this close to the threshold go to human review.")
     @click.option("--tolerance", type=click.FloatRange(0), default=0.01, show_default=True,
                   help="selection: AUC a candidate may lose against the most accurate.")
+    @click.option("--card-info", "card_info", type=click.Path(dir_okay=False, path_type=Path),
+                  help="YAML of what the model card cannot derive (owner, intended use, ...; `steward init` writes "
+                       "one): a policy that requires a filled-in card can pass only with it.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                   default=Path("steward-remediate"), show_default=True)
     def remediate_command(method, train, test, label, positive_label, features, protected, favourable, threshold,
-                          model, policy, tier, repair_level, constraint, band, tolerance, out_dir):
+                          model, policy, tier, repair_level, constraint, band, tolerance, card_info, out_dir):
         """Remediate with METHOD on TRAIN; audit the original and the remediated model on --test.
 
         Exit 0 when the remediated model passes the policy, 1 when it fails, 2 on bad input.
         """
-        from steward.audit._analyses import read_frame
+        from steward.cli._models import read_frame
         from steward.cli import _progress
         from steward.cli._models import _write
         from steward.audit._remediation import remediate
@@ -83,6 +86,7 @@ def register_commands(cli: click.Group) -> None:
                             label=label, features=feats, protected=prot, positive_label=positive_label,
                             favourable=int(favourable), threshold=threshold, model=model, policy=policy, tier=tier,
                             repair_level=repair_level, constraint=constraint, band=band, tolerance=tolerance,
+                            card_info=card_info,
                             on_progress=on_progress)
         t = Table(title=f"Before and after {method}")
         for c in ("group", "AIR before", "AIR after", "favourable before", "favourable after", "outcome"):
@@ -103,7 +107,7 @@ def register_commands(cli: click.Group) -> None:
         said = {True: "passes", False: "FAILS", None: "not judged"}
         console.print(f"Policy before: {said[rep.verdict['before']]}; after: {said[rep.verdict['after']]}.")
         with stage("writing the report"):
-            page = _write(out_dir, "remediation", rep.to_dict(), rep.html() + rep.description.get("chart", ""),
+            page = _write(out_dir, "remediation", rep.to_dict(), rep.html(),
                           f"Remediation: {method}")
         console.print(f"Report: {page} (JSON beside it)", markup=False)
         if rep.verdict["after"] is False:
@@ -122,11 +126,16 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--tolerance", type=click.FloatRange(0), default=0.01, show_default=True)
     @click.option("--jobs", type=click.IntRange(min=1), help="Processes [default: every core].")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-                  default=Path("steward-select"), show_default=True)
+                  default=Path("steward-select"), show_default=True,
+                  help="Folder for the report and the chosen model (model.txt, LightGBM text).")
     def select_command(train, label, positive_label, features, protected, favourable, candidates, folds, tolerance,
                        jobs, out_dir):
-        """Fairness-aware model selection: the least discriminatory candidate within --tolerance AUC of the best."""
-        from steward.audit._analyses import read_frame
+        """Fairness-aware model selection: the least discriminatory candidate within --tolerance AUC of the best.
+
+        The chosen candidate, refitted on all of TRAIN, is saved in --out as model.txt (LightGBM text), which
+        every command reads with --model.
+        """
+        from steward.cli._models import read_frame
         from steward.cli import _progress
         from steward.cli._models import _write
         from steward.remediate import default_candidates, select_model
@@ -155,6 +164,12 @@ def register_commands(cli: click.Group) -> None:
                       f"against the most accurate, {sel.most_accurate} (AUC {best.auc:.4f}, lowest AIR "
                       f"{best.air_min:.3f}); its settings: {chosen.params}", markup=False)
         with stage("writing the report"):
-            page = _write(out_dir, "selection", sel.to_dict(), sel.chart() + sel.table.to_html(index=False),
+            page = _write(out_dir, "selection", sel.to_dict(), sel.html(),
                           "Fairness-aware model selection")
+        with stage("saving the chosen model"):
+            from steward.models import save_model
+
+            saved = save_model(sel.model, out_dir / "model.txt")
         console.print(f"Report: {page} (JSON beside it)", markup=False)
+        console.print(f"Model: {saved} (candidate {sel.chosen} refitted on all {len(train_frame):,} rows; use it "
+                      f"with --model {saved} --features {','.join(sel.features or [])})", markup=False)

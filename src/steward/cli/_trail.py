@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
+from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
 

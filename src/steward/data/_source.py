@@ -15,17 +15,18 @@ import io
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from steward.data._roles import Roles
 from steward.errors import DataValidationError
 
-__all__ = ["Source", "open_source", "check_columns", "file_sha256", "load_frame"]
+__all__ = ["Source", "open_source", "check_columns", "check_csv_rows", "file_sha256", "load_frame"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -33,27 +34,38 @@ _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 @dataclass
 class Source:
-    """Audit data as given: in memory (``frame``/``table``) or a file (``path``)."""
+    """Audit data as given: in memory (``frame``/``table``) or a file (``path``).
+
+    ``notes`` says what was done to the data as read (identical duplicate columns dropped...).
+    """
 
     kind: str  # "dataframe", "arrow", "csv" or "parquet"
     columns: list[str]
     frame: pd.DataFrame | None = None
     table: pa.Table | None = None
     path: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def in_memory(self) -> bool:
         return self.path is None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": str(self.path) if self.path else None}
+        out: dict[str, Any] = {"kind": self.kind, "path": str(self.path) if self.path else None}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def open_source(data: Any) -> Source:
     """Recognise the kind of ``data`` and read its column names (not its rows)."""
     if isinstance(data, pd.DataFrame):
-        return Source("dataframe", [str(c) for c in data.columns], frame=data)
+        frame, notes = _drop_identical_duplicates(data, "the dataframe")
+        return Source("dataframe", [str(c) for c in frame.columns], frame=frame, notes=notes)
     if isinstance(data, pa.Table):
+        if len(set(data.column_names)) < len(data.column_names):
+            frame, notes = _drop_identical_duplicates(data.to_pandas(), "the Arrow table")
+            return Source("arrow", [str(c) for c in frame.columns], frame=frame, notes=notes)
         return Source("arrow", list(data.column_names), table=data)
     if isinstance(data, pa.RecordBatch):
         return open_source(pa.Table.from_batches([data]))
@@ -77,29 +89,149 @@ def _open_path(path: Path) -> Source:
         try:
             import pyarrow.parquet as pq
 
-            columns = list(pq.read_schema(path).names)
+            meta = pq.read_metadata(path)
+            columns = list(meta.schema.to_arrow_schema().names)
         except (pa.ArrowException, OSError) as exc:
             raise DataValidationError(f"data file {str(path)!r} is not a readable Parquet file: {exc}") from None
+        if meta.num_rows == 0:
+            raise DataValidationError(f"data file {str(path)!r} has columns but no data rows; give a file with rows")
+        if len(set(columns)) < len(columns):
+            raise DataValidationError(f"data file {str(path)!r} names several columns alike "
+                                      f"({', '.join(sorted({c for c in columns if columns.count(c) > 1}))}); "
+                                      "give each column its own name")
         return Source("parquet", columns, path=path)
     if name.endswith(_CSV_SUFFIXES):
-        return Source("csv", _csv_header(path), path=path)
+        header = _csv_header(path)
+        notes = _csv_duplicates(path, header)
+        return Source("csv", list(dict.fromkeys(header)), path=path, notes=notes)
     raise DataValidationError(
         f"cannot tell the format of {str(path)!r} from its name; use a .csv, .csv.gz or .parquet file"
     )
 
 
+def _opener(path: Path) -> Callable[..., Any]:
+    return gzip.open if path.name.lower().endswith(".gz") else open
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+
+
 def _csv_header(path: Path) -> list[str]:
-    opener: Callable[..., Any] = gzip.open if path.name.lower().endswith(".gz") else open
+    """The header's column names, after checking that the file is text with a header and a data row."""
+    where = f"data file {str(path)!r}"
     try:
-        with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
+        with _opener(path)(path, "rb") as fh:
+            head = fh.read(64 << 10)
+        if b"\x00" in head:
+            raise DataValidationError(f"{where} is not a CSV text file: it holds binary bytes; give a CSV "
+                                      "(UTF-8 text, one row per line) or a Parquet file")
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not a character cut at the end of the block
+                raise DataValidationError(f"{where} is not UTF-8 text (byte {head[exc.start]:#04x} at offset "
+                                          f"{exc.start}); save it as UTF-8 CSV") from None
+        with _opener(path)(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
             first = fh.readline()
+            row = next((line for line in fh if line.strip()), None) if first.strip() else None
     except (OSError, EOFError) as exc:
-        raise DataValidationError(f"data file {str(path)!r} cannot be read: {exc}") from None
+        raise DataValidationError(f"{where} cannot be read: {exc}") from None
     if not first.strip():
-        raise DataValidationError(f"data file {str(path)!r} is empty: it has no header line")
-    delimiter = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
-    header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+        raise DataValidationError(f"{where} is empty: it has no header line")
+    if row is None:
+        raise DataValidationError(f"{where} has a header line but no data rows; give a file with rows")
+    header = next(csv.reader(io.StringIO(first), delimiter=_delimiter(path)))
     return [h.strip() for h in header]
+
+
+def _csv_duplicates(path: Path, header: list[str]) -> list[str]:
+    """Notes for columns named alike with identical values; an error naming them when their values differ."""
+    dupes = {c: [i for i, h in enumerate(header) if h == c] for c in header if header.count(c) > 1}
+    notes = []
+    for col, positions in dupes.items():
+        first, *others = positions
+        differ: dict[int, tuple[int, Any, Any]] = {}
+        try:
+            chunks = pd.read_csv(path, usecols=positions, sep=_delimiter(path), header=None, skiprows=1,
+                                 dtype=str, keep_default_na=False, chunksize=500_000)
+            start = 0
+            for chunk in chunks:
+                base = chunk[first]
+                for p in others:
+                    if p not in differ:
+                        bad = np.flatnonzero((chunk[p] != base).to_numpy())
+                        if len(bad):
+                            differ[p] = (start + int(bad[0]) + 1, base.iat[bad[0]], chunk[p].iat[bad[0]])
+                start += len(chunk)
+        except (ValueError, OSError) as exc:
+            raise DataValidationError(f"data file {str(path)!r} cannot be read: {exc}") from None
+        _say_duplicates(f"data file {str(path)!r}", col, positions, differ, notes)
+    return notes
+
+
+def _say_duplicates(where: str, col: str, positions: list[int], differ: dict[int, tuple[int, Any, Any]],
+                    notes: list[str]) -> None:
+    shown = ", ".join(str(p + 1) for p in positions)
+    if differ:
+        p, (row, a, b) = next(iter(differ.items()))
+        raise DataValidationError(
+            f"{where} has {len(positions)} columns named {col!r} (columns {shown}) whose values differ (data row "
+            f"{row}: {a!r} in column {positions[0] + 1}, {b!r} in column {p + 1}); rename or drop the duplicates "
+            f"so that {col!r} names one column")
+    notes.append(f"{where} has {len(positions)} identical columns named {col!r} (columns {shown}); the first is used")
+
+
+def _drop_identical_duplicates(frame: pd.DataFrame, where: str) -> tuple[pd.DataFrame, list[str]]:
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) == len(names):
+        return frame, []
+    notes: list[str] = []
+    for col in dict.fromkeys(c for c in names if names.count(c) > 1):
+        positions = [i for i, c in enumerate(names) if c == col]
+        base = frame.iloc[:, positions[0]]
+        differ = {}
+        for p in positions[1:]:
+            other = frame.iloc[:, p]
+            same = (base == other) | (base.isna() & other.isna())
+            if not same.all():
+                i = int(np.flatnonzero(~same.to_numpy())[0])
+                differ[p] = (i + 1, *(v.item() if isinstance(v, np.generic) else v for v in (base.iat[i], other.iat[i])))
+        _say_duplicates(where, col, positions, differ, notes)
+    return frame.loc[:, ~pd.Index(names).duplicated()], notes
+
+
+def check_csv_rows(path: Path) -> None:
+    """Every line of a CSV file has as many fields as its header; otherwise say which line does not."""
+    import pyarrow.csv as pacsv
+
+    header = _csv_header(path)
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(include_columns=names[:1], check_utf8=False,
+                                                 column_types={names[0]: pa.string()}))
+        for _ in reader:
+            pass
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        if "Expected" not in text:
+            raise DataValidationError(f"data file {str(path)!r} cannot be read: {text}") from None
+        line, fields = _ragged_line(path, len(header))
+        raise DataValidationError(
+            f"data file {str(path)!r} line {line} has {fields} fields but the header has {len(header)}; "
+            f"fix that line (a missing or extra comma, or a value with a comma that needs quotes)") from None
+
+
+def _ragged_line(path: Path, width: int) -> tuple[int, int]:
+    with _opener(path)(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=_delimiter(path))
+        for fields in reader:
+            if fields and len(fields) != width and reader.line_num > 1:
+                return reader.line_num, len(fields)
+    return 0, width
 
 
 def check_columns(source: Source, roles: Roles) -> None:
@@ -144,12 +276,14 @@ def load_frame(source: Source, columns: list[str]) -> Source:
     """Read the given columns of a file into memory (for the NumPy engine on small files)."""
     if source.path is None:
         return source
+    if source.kind != "parquet":
+        check_csv_rows(source.path)  # pandas would pad short lines and, with usecols, drop extra fields
     try:
         if source.kind == "parquet":
             frame = pd.read_parquet(source.path, columns=columns)
         else:
-            sep = "\t" if source.path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
-            frame = pd.read_csv(source.path, usecols=columns, sep=sep)
+            frame = pd.read_csv(source.path, usecols=columns, sep=_delimiter(source.path))
     except (ValueError, OSError, pa.ArrowException) as exc:
         raise DataValidationError(f"data file {str(source.path)!r} cannot be read: {exc}") from None
-    return Source(source.kind, [str(c) for c in frame.columns], frame=frame, path=source.path)
+    frame.attrs["notes"] = list(source.notes)
+    return Source(source.kind, [str(c) for c in frame.columns], frame=frame, path=source.path, notes=source.notes)

@@ -15,7 +15,11 @@ import pandas as pd
 
 from steward.errors import DataValidationError
 
-__all__ = ["binary_mapping", "group_labels", "same_value"]
+__all__ = ["LARGEST_INPUT", "binary_mapping", "check_feature_values", "check_training_label", "group_labels",
+           "row_name", "same_value"]
+
+# float32's largest value: models that compute in float32 (XGBoost, scikit-learn trees) read beyond it as inf
+LARGEST_INPUT = float(np.finfo(np.float32).max)
 
 
 def _is_missing(v: Any) -> bool:
@@ -80,7 +84,7 @@ def binary_mapping(
         )
     matched = [v for v in distinct if same_value(v, positive)]
     if not matched:
-        if all(_is_01(v) for v in distinct):
+        if role != "label" and all(_is_01(v) for v in distinct):
             # A 0/1 column next to a text label: positive_label is about the label's values.
             return {v: int(float(v)) for v in distinct}
         raise DataValidationError(
@@ -124,3 +128,77 @@ def group_labels(uniques: Sequence[Any]) -> list[str]:
         else:
             out.append(str(v))
     return out
+
+
+def row_name(index: pd.Index, pos: int) -> str:
+    """How to point at the row at position ``pos``: its data row number, or its index label when it has one."""
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return f"data row {pos + 1}"
+    label = index[pos]
+    return f"row {label.item() if isinstance(label, np.generic) else label!r}"
+
+
+def _numbers_in_text(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s.astype(str).str.strip(), errors="coerce").notna().to_numpy()
+
+
+def check_feature_values(frame: pd.DataFrame, columns: Any = None, *, what: str = "column") -> None:
+    """Refuse values no model or analysis can use as numbers: ±inf, magnitudes beyond float32's
+    (±3.4e38), and numeric columns polluted with text. Missing values (NaN) are left to the caller.
+
+    A column of text where at least 90% of the non-missing values are numbers is taken as a numeric
+    column with mistakes in it (``"abc"`` among incomes), not as a category with hundreds of levels.
+    """
+    for c in frame.columns if columns is None else columns:
+        s = frame[c]
+        if isinstance(s, pd.DataFrame):  # duplicate names: the caller refuses them
+            continue
+        if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = np.abs(x) > LARGEST_INPUT
+            if not bad.any():
+                continue
+            pos = int(np.flatnonzero(bad)[0])
+            count = f"{int(bad.sum()):,} of {len(x):,} rows"
+            if np.isinf(x[pos]):
+                raise DataValidationError(
+                    f"{what} {c!r} holds {x[pos]:g} in {count} (first: {row_name(frame.index, pos)}); a model cannot "
+                    f"score infinite values: replace them with finite numbers, or leave the cells empty if the "
+                    f"values are missing")
+            raise DataValidationError(
+                f"{what} {c!r} holds {x[pos]:.3g} in {count} (first: {row_name(frame.index, pos)}), beyond the "
+                f"±3.4e38 a model can read; fix those values (a unit or parsing mistake?), or leave the cells "
+                f"empty if the values are missing")
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            present = s.notna().to_numpy()
+            if not present.any() or _numbers_in_text(s[present].head(200)).mean() < 0.5:
+                continue  # text (a category): checked on a sample, as models score data many times
+            numeric = _numbers_in_text(s[present])
+            if numeric.all() or numeric.mean() < 0.9:
+                continue
+            pos = int(np.flatnonzero(present)[np.flatnonzero(~numeric)[0]])
+            raise DataValidationError(
+                f"{what} {c!r} holds numbers and text: {s.iat[pos]!r} in {row_name(frame.index, pos)} "
+                f"({int((~numeric).sum()):,} of {int(present.sum()):,} values are not numbers); fix those values, "
+                f"or leave the cells empty if they are missing, so that the column is read as numbers")
+
+
+def check_training_label(y: Any, *, column: str, what: str = "the training data", min_per_class: int = 10) -> None:
+    """Refuse a 0/1 label a model cannot be trained or judged on: one outcome only, or too few of one."""
+    y = np.asarray(y).astype(int)
+    ones = int(y.sum())
+    zeros = len(y) - ones
+    if len(y) == 0:
+        raise DataValidationError(f"{what} has no rows; give rows to train on")
+    if ones == 0 or zeros == 0:
+        only = 1 if ones else 0
+        raise DataValidationError(
+            f"label column {column!r} in {what} holds one outcome only ({only} in all {len(y):,} rows); a model "
+            f"cannot learn from one outcome: check the label column, or positive_label (CLI --positive-label)")
+    if min(ones, zeros) < min_per_class:
+        raise DataValidationError(
+            f"{what} has {len(y):,} rows with {ones:,} of label 1 and {zeros:,} of label 0 in {column!r}; training "
+            f"and judging a model needs at least {min_per_class} of each: give more rows")

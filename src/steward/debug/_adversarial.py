@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError
 
 __all__ = ["AdversarialReport", "adversarial_search", "default_immutable"]
@@ -35,7 +36,7 @@ def default_immutable(columns: Sequence[str], protected: Sequence[str]) -> list[
 
 
 @dataclass
-class AdversarialReport:
+class AdversarialReport(HtmlView):
     """``examples``: one row per sampled row: ``flipped`` (within the budget), ``cost``, ``changes``
     (text), ``score`` and ``new_score``. ``features``: how often each feature is part of a cheapest
     flip (the easiest to game first)."""
@@ -64,9 +65,14 @@ class AdversarialReport:
                 "features": json_rows(self.features, limit=len(self.features)),
                 "examples": json_rows(self.examples[self.examples["flipped"]], limit=20)}
 
-    def _repr_html_(self) -> str:
-        return f"<p>Adversarial search: {self.flip_rate:.1%} flipped within cost {self.budget}</p>" + \
-            self.features.to_html(index=False)
+    page_title = "Adversarial search"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: how many flip, the features the cheapest flips change, and those flips."""
+        from steward.debug._pages import adversarial_html
+
+        return adversarial_html(self, heading)
 
 
 def _candidates(col: pd.Series, allowed: Any, points: int) -> tuple[np.ndarray, bool]:
@@ -107,7 +113,8 @@ def adversarial_search(
     protected : list of str
         Protected attributes (immutable by default).
     immutable : list of str, optional
-        Features that may not change (default: :func:`default_immutable`).
+        Features that may not change, besides the protected attributes and any ``age`` column
+        (:func:`default_immutable`), which never do.
     ranges : mapping, optional
         ``{feature: (low, high)}`` for numbers or ``{feature: [levels]}`` for categories.
     budget : float
@@ -123,10 +130,25 @@ def adversarial_search(
     model = wrap_model(model)
     frame = model.inputs(data)
     ranges = dict(ranges or {})
-    fixed = default_immutable(list(frame.columns), protected) if immutable is None else list(immutable)
-    unknown = [f for f in [*ranges] if f not in frame.columns]
-    if unknown:
-        raise DataValidationError(f"ranges name column(s) {', '.join(map(repr, unknown))} the model does not read")
+    # the protected attributes and age never change; what the caller names is added to them, never in their place
+    fixed = list(dict.fromkeys([*default_immutable(list(frame.columns), protected), *(immutable or [])]))
+    for what, names in (("ranges", list(ranges)), ("immutable", list(immutable or []))):
+        unknown = [f for f in names if f not in frame.columns]
+        if unknown:
+            raise DataValidationError(f"{what} name column(s) {', '.join(map(repr, unknown))} the model does not "
+                                      f"read; its inputs are: {', '.join(map(str, frame.columns))}")
+    for f, allowed in ranges.items():
+        numeric = pd.api.types.is_numeric_dtype(frame[f].dtype) and not pd.api.types.is_bool_dtype(frame[f].dtype)
+        if numeric:
+            try:
+                lo, hi = (float(v) for v in allowed)
+            except (TypeError, ValueError):
+                raise DataValidationError(f"range of {f!r}: give (low, high) as two numbers, got {allowed!r}") from None
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise DataValidationError(f"range of {f!r} is {lo:g}:{hi:g}; give finite numbers with low below high, "
+                                          f"e.g. {f}={min(lo, hi):g}:{max(lo, hi):g}")
+        elif isinstance(allowed, str) or not len(list(allowed)):
+            raise DataValidationError(f"range of {f!r} (a category): give a list of its allowed values")
     mutable = [c for c in frame.columns if c not in fixed]
     if not mutable:
         raise DataValidationError("every model input is immutable: nothing may change")
@@ -141,15 +163,14 @@ def adversarial_search(
     best_cost = np.full(n, np.inf)
     best_change: list[dict[str, Any]] = [{} for _ in range(n)]
     moves: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []  # feature, values, costs (n, g), push (n, g)
-    for j, f in enumerate(mutable):
-        if on_progress:
-            on_progress(f"single moves: {f}", 0.7 * j / len(mutable))
-        grid, numeric = _candidates(frame[f], ranges.get(f), grid_points)
-        if not len(grid):
-            continue
-        from steward.explain._global import _ice
+    from steward.explain._global import _ice_many
 
-        s = _ice(model, rows, f, grid)  # (n, g)
+    if on_progress:
+        on_progress("single moves", 0.0)
+    candidates = {f: _candidates(frame[f], ranges.get(f), grid_points) for f in mutable}
+    grids = [(f, grid) for f, (grid, _) in candidates.items() if len(grid)]
+    for (f, grid), s in zip(grids, _ice_many(model, rows, grids)):  # every single move in one model call: (n, g)
+        numeric = candidates[f][1]
         cur = rows[f].to_numpy()
         if numeric:
             cost = np.abs(grid[None, :].astype(float) - cur.astype(float)[:, None]) / scale[f]

@@ -7,7 +7,6 @@ gives; both are compared on the same evaluation rows with paired bootstrap inter
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.debug._bootstrap import LOWER_IS_BETTER, QUALITY_METRICS, point_metrics, resample_weights, weighted_metrics
 from steward.errors import DataValidationError, MissingExtraError, RoleError
 
@@ -154,10 +154,14 @@ def train_benchmark(data: pd.DataFrame, *, label: str, features: Sequence[str], 
     """Train a :class:`BenchmarkModel` on ``data[features]`` and wrap it as a Steward model."""
     from steward.models import wrap_model
 
+    from steward.data import check_feature_values, check_training_label
+
     y = _binary_label(data, label, positive_label)
     missing = [f for f in features if f not in data.columns]
     if missing:
         raise DataValidationError(f"training data lacks feature column(s) {', '.join(map(repr, missing))}")
+    check_training_label(y, column=label, what="the training data")
+    check_feature_values(data, list(features), what="training data column")
     model = BenchmarkModel(kind, **kwargs).fit(data[list(features)], y)
     return wrap_model(model, features=list(features))
 
@@ -179,12 +183,13 @@ def _finite(x: Any) -> float | None:
 
 
 @dataclass
-class ModelComparison:
+class ModelComparison(HtmlView):
     """A model against a reference model (a benchmark or its previous version) on the same rows.
 
     ``metrics`` has one row per (scope, metric): scope ``all`` or ``attribute=group``; the model's
     and the reference's value, the difference (model - reference) with a paired bootstrap interval,
-    and ``better`` (whether the model is better: higher AUC/accuracy, lower log loss/Brier).
+    and ``better`` (whether the model is better: higher AUC/accuracy, lower log loss/Brier; None when the
+    scope is too small to judge or the metric is undefined there).
     """
 
     metrics: pd.DataFrame
@@ -216,11 +221,17 @@ class ModelComparison:
             "method": "paired percentile bootstrap: both models scored on the same resamples of the rows",
         }
 
-    def _repr_html_(self) -> str:
-        t = self.metrics[self.metrics["scope"] == "all"][["metric", "model", "reference", "difference",
-                                                           "difference_ci_low", "difference_ci_high", "better"]]
-        return (f"<div><b>Model vs {html.escape(self.reference_name)}</b> on {self.rows:,} rows"
-                f"{t.to_html(index=False, float_format=lambda x: f'{x:.4f}')}</div>")
+    page_kind = "model debugging"
+
+    @property
+    def page_title(self) -> str:
+        return f"Model against the {self.reference_name}"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: the differences with their intervals, where only the model is wrong, examples."""
+        from steward.debug._pages import comparison_html
+
+        return comparison_html(self, heading)
 
     def chart(self) -> str:
         from steward.debug._charts import comparison_chart
@@ -265,6 +276,10 @@ def compare_models(
     if draws < 50:
         raise RoleError(f"draws must be at least 50 for a percentile interval, got {draws}")
     y = _binary_label(data, label, positive_label)
+    if len(y) < max(min_group_size, 1) or len(np.unique(y)) < 2:
+        raise DataValidationError(
+            f"the evaluation data has {len(y):,} rows with {int(y.sum()):,} of label 1 in {label!r}; comparing two "
+            f"models needs at least {max(min_group_size, 1)} rows and both outcomes: give more rows")
     s_m, s_r = model.score(data), reference.score(data)
     d_m, d_r = (s_m >= threshold).astype(int), (s_r >= threshold).astype(int)
     for name, s in (("model", s_m), ("reference", s_r)):
@@ -300,7 +315,8 @@ def compare_models(
             diff = pm[m] - pr[m]
             rows.append({"scope": scope, "rows": int(mask.sum()), "metric": m, "model": pm[m], "reference": pr[m],
                          "difference": diff, "difference_ci_low": float(lo), "difference_ci_high": float(hi),
-                         "better": bool(diff < 0 if m in LOWER_IS_BETTER else diff > 0),
+                         "better": None if small or not np.isfinite(diff) else
+                         bool(diff < 0 if m in LOWER_IS_BETTER else diff > 0),
                          "too_small_to_judge": bool(small)})
         if on_progress:
             on_progress("bootstrap", (i + 1) / len(scopes))

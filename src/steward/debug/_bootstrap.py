@@ -24,16 +24,28 @@ def resample_weights(n: int, draws: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted Mann-Whitney AUC (ties count one half) for each row of weights ``w`` (k, n)."""
+    """Weighted Mann-Whitney AUC (ties count one half) for each row of weights ``w`` (k, n).
+
+    In score order, a positive row earns the negatives' weight below its tie group plus half of its tie
+    group's: the mean of the negatives' running total just before and at the end of its group. The
+    running total is one cumulative sum over the negative columns, so each resample costs a few passes
+    over its weights, whatever the ties.
+    """
     order = np.argsort(s, kind="mergesort")
-    s, y, w = s[order], y[order], w[:, order]
+    s, y = s[order], y[order].astype(bool)
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    pos = np.add.reduceat(w * y, starts, axis=1)
-    neg = np.add.reduceat(w * (1 - y), starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    den = pos.sum(axis=1) * neg.sum(axis=1)
+    group = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1  # each sorted row's tie group
+    negatives_through = np.cumsum(~y)  # negatives up to and including each sorted row
+    ends = np.r_[starts[1:], len(s)] - 1
+    before = (negatives_through[starts] - (~y[starts]))[group[y]]  # negatives below each positive's group
+    through = negatives_through[ends][group[y]]  # ... and up to the end of its group
+    neg = np.zeros((w.shape[0], int((~y).sum()) + 1))
+    np.cumsum(w[:, order[~y]], axis=1, out=neg[:, 1:])  # running total of the negatives' weight
+    pos = w[:, order[y]]
+    num = (pos * (neg[:, before] + neg[:, through])).sum(axis=1) * 0.5
+    den = pos.sum(axis=1) * neg[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (pos * (below + 0.5 * neg)).sum(axis=1) / den, np.nan)
+        return np.where(den > 0, num / den, np.nan)
 
 
 def weighted_metrics(y: np.ndarray, score: np.ndarray, decision: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Charts for the model-debugging sections (inline SVG, nothing fetched)."""
+"""Charts for the model-debugging sections (inline SVG written directly by :mod:`steward._svgplot`,
+nothing fetched)."""
 
 from __future__ import annotations
 
@@ -9,64 +10,45 @@ __all__ = ["comparison_chart", "churn_chart", "residual_chart"]
 _RED, _GREY, _BLUE = "#c0392b", "#7f8c8d", "#2c6fbb"
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def comparison_chart(cmp) -> str:
     """Difference model - reference per metric and scope, with its interval; green when better."""
-    from steward._svg import to_svg as _svg
+    from steward._svgplot import Bars, Panel, bar_chart
     from steward.debug._bootstrap import LOWER_IS_BETTER, QUALITY_METRICS
 
-    plt = _plt()
     m = cmp.metrics
     scopes = list(dict.fromkeys(m["scope"]))
-    fig, axes = plt.subplots(1, len(QUALITY_METRICS), figsize=(12, 0.9 + 0.38 * len(scopes)), sharey=True)
-    y = np.arange(len(scopes))[::-1]
-    for ax, metric in zip(axes, QUALITY_METRICS):
+    panels = []
+    for metric in QUALITY_METRICS:
         rows = m[m["metric"] == metric].set_index("scope").loc[scopes]
-        d = rows["difference"].to_numpy(float)
-        lo, hi = rows["difference_ci_low"].to_numpy(float), rows["difference_ci_high"].to_numpy(float)
-        err = np.vstack([np.nan_to_num(np.maximum(d - lo, 0)), np.nan_to_num(np.maximum(hi - d, 0))])
-        ax.barh(y, np.nan_to_num(d), color=np.where(rows["better"], "#27ae60", _RED), xerr=err, capsize=3, ecolor="#333")
-        ax.axvline(0, color=_GREY, lw=1)
-        ax.set_title(f"{metric} (model - {cmp.reference_kind})\n{'lower' if metric in LOWER_IS_BETTER else 'higher'} is better",
-                     fontsize=9)
-        ax.set_yticks(y, scopes, fontsize=8)
-    return _svg(fig)
+        colours = np.where(rows["better"].to_numpy(dtype=bool), "#27ae60", _RED).tolist()
+        panels.append(Panel([Bars(rows["difference"].to_numpy(float), colours,
+                                  rows["difference_ci_low"].to_numpy(float), rows["difference_ci_high"].to_numpy(float))],
+                            title=f"{metric} (model - {cmp.reference_kind})\n"
+                                  f"{'lower' if metric in LOWER_IS_BETTER else 'higher'} is better",
+                            lines=[(0.0, _GREY, False, None)]))
+    return bar_chart([str(s) for s in scopes], panels, width=1000)
 
 
 def churn_chart(report) -> str:
-    from steward._svg import to_svg as _svg
+    from steward._svgplot import Bars, Panel, bar_chart
 
-    plt = _plt()
     t = report.table
-    y = np.arange(len(t))[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.35 * len(t)))
-    ax.barh(y, t["churn"], color=np.where(t["too_small_to_judge"], "#d5d8dc", _BLUE),
-            xerr=np.vstack([t["churn"] - t["churn_ci_low"], t["churn_ci_high"] - t["churn"]]), capsize=3, ecolor="#333")
-    ax.set_yticks(y, t["scope"], fontsize=8)
-    ax.set_xlabel("share of decisions that flip between the versions")
-    return _svg(fig)
+    panel = Panel([Bars(t["churn"].to_numpy(float), np.where(t["too_small_to_judge"], "#d5d8dc", _BLUE).tolist(),
+                        t["churn_ci_low"].to_numpy(float), t["churn_ci_high"].to_numpy(float))],
+                  xlabel="share of decisions that flip between the versions", percent=True, xmin=0)
+    return bar_chart([str(s) for s in t["scope"]], [panel], width=800)
 
 
 def residual_chart(report) -> str:
     """Cumulative share of the loss against the share of rows, worst rows first (a Lorenz-type curve)."""
-    from steward._svg import to_svg as _svg
+    from steward._svgplot import Line, LinePanel, line_chart
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.6))
     shares = report.worst_share
     xs = [0, 0.01, 0.05, 0.10, 1.0]
     ys = [0, shares["top_1pct"], shares["top_5pct"], shares["top_10pct"], 1.0]
-    ax.plot(xs, ys, marker="o", color=_RED, label="this model")
-    ax.plot([0, 1], [0, 1], ls="--", color=_GREY, label="loss spread evenly")
-    ax.set_xlabel("share of rows (worst first)")
-    ax.set_ylabel(f"share of total {report.loss}")
-    ax.legend(fontsize=8)
-    return _svg(fig)
+    panel = LinePanel([Line(xs, ys, colour=_RED, markers=True, label="this model"),
+                       Line([0, 1], [0, 1], colour=_GREY, width=1.5, dashed=True, label="loss spread evenly")],
+                      xlabel="share of rows (worst first)",
+                      ylabel=f"share of the total {report.loss.replace('_', ' ')}",
+                      percent_x=True, percent_y=True, xlim=(0.0, 1.0), ylim=(0.0, 1.0))
+    return line_chart([panel], panel_width=420, height=300)

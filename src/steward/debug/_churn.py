@@ -6,7 +6,6 @@ in one group more than another moves harm even when its aggregate metrics look t
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 from steward.metrics import wilson_interval
 
@@ -21,7 +21,7 @@ __all__ = ["ChurnReport", "prediction_churn"]
 
 
 @dataclass
-class ChurnReport:
+class ChurnReport(HtmlView):
     """Share of decisions that flip, overall and per protected group.
 
     ``table`` has one row per scope (``all``, then ``attribute=group``): ``rows``, ``flipped``,
@@ -49,9 +49,14 @@ class ChurnReport:
                 "method": "share of rows whose decision differs between the two versions; Wilson score interval",
                 "groups": json_rows(self.table, limit=len(self.table)), "examples": json_rows(self.examples)}
 
-    def _repr_html_(self) -> str:
-        return (f"<div><b>Prediction churn</b>: {self.overall:.1%} of decisions flip"
-                f"{self.table.to_html(index=False, float_format=lambda x: f'{x:.4f}')}</div>")
+    page_title = "Prediction churn against the previous version"
+    page_kind = "model debugging"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: the share of decisions that flip, per group, and examples."""
+        from steward.debug._pages import churn_html
+
+        return churn_html(self, heading)
 
     def chart(self) -> str:
         from steward.debug._charts import churn_chart

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 from steward.metrics import wilson_interval
 
@@ -21,7 +22,7 @@ __all__ = ["FlipReport", "flip_test"]
 
 
 @dataclass
-class FlipReport:
+class FlipReport(HtmlView):
     """Decisions that change when only the protected attribute changes.
 
     ``table``: one row per (attribute, from_group, to_group): ``rows`` of from_group, ``flipped``,
@@ -49,8 +50,14 @@ class FlipReport:
                 "confidence": self.confidence, "pairs": json_rows(self.table, limit=len(self.table)),
                 "groups": json_rows(self.groups, limit=len(self.groups)), "examples": json_rows(self.examples)}
 
-    def _repr_html_(self) -> str:
-        return "<p>Counterfactual flip test</p>" + self.groups.to_html(index=False)
+    page_title = "Counterfactual flip test"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2, limit: float | None = None) -> str:
+        """Page body: shares flipped per group (red beyond ``limit``), per pair of groups, examples."""
+        from steward.debug._pages import flip_html
+
+        return flip_html(self, heading, limit)
 
 
 def flip_test(
@@ -93,6 +100,16 @@ def flip_test(
         raise DataValidationError(f"protected column(s) {', '.join(map(repr, missing))} not in the data; the columns "
                                   f"are: {', '.join(map(str, data.columns))}")
     inputs = list(model.features) if model.features is not None else list(data.columns)
+    for attr, col in encodings.items():  # said before any scoring: a mistyped encoding is never ignored
+        if attr not in attrs:
+            raise DataValidationError(f"encodings name {attr!r}, which is not a protected attribute here "
+                                      f"({', '.join(map(str, attrs)) or 'none'}); give ATTRIBUTE=COLUMN for one of them")
+        if col not in data.columns:
+            raise DataValidationError(f"encoding column {col!r} of {attr!r} is not in the data; the columns are: "
+                                      f"{', '.join(map(str, data.columns))}")
+        if col not in inputs:
+            raise DataValidationError(f"encoding column {col!r} of {attr!r} is not an input of the model (it reads "
+                                      f"{', '.join(map(str, inputs))}); name the column the model reads {attr} through")
     base_score = model.score(data)
     base = (base_score >= threshold).astype(int)
     pairs, groups, ex, overall, used, skipped = [], [], [], {}, {}, {}

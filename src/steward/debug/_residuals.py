@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["LOSSES", "ResidualReport", "residual_analysis", "row_loss"]
@@ -33,7 +33,7 @@ def row_loss(y: np.ndarray, score: np.ndarray, loss: str = "log_loss") -> np.nda
 
 
 @dataclass
-class ResidualReport:
+class ResidualReport(HtmlView):
     """Largest residuals with their rows, residuals by feature value and by slice, and how much of
     the total loss the worst rows carry."""
 
@@ -57,10 +57,14 @@ class ResidualReport:
                 "by_feature": json_rows(self.by_feature, limit=len(self.by_feature)),
                 "slices": None if self.slices is None else self.slices.to_dict()}
 
-    def _repr_html_(self) -> str:
-        return (f"<div><b>Residuals</b> ({html.escape(self.loss)}): the worst 1% of rows carry "
-                f"{self.worst_share['top_1pct']:.1%} of the loss"
-                f"{self.largest.head(10).to_html(index=False, float_format=lambda x: f'{x:.3f}')}</div>")
+    page_title = "Residuals"
+    page_kind = "model debugging"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: how concentrated the loss is, the feature values and slices with the most, the worst rows."""
+        from steward.debug._pages import residuals_html
+
+        return residuals_html(self, heading)
 
     def chart(self) -> str:
         from steward.debug._charts import residual_chart

@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError
 
 __all__ = ["SensitivityReport", "StressReport", "load_scenarios", "sensitivity_analysis", "stress_test"]
 
 
 @dataclass
-class SensitivityReport:
+class SensitivityReport(HtmlView):
     """``curves``: per (feature, group, value) the mean score and favourable share with the feature set
     to that value for every sampled row. ``summary``: per (feature, group) the swing of the mean
     score over the range and ``rows_flipping``, the share of rows whose decision changes somewhere
@@ -36,8 +37,14 @@ class SensitivityReport:
         return {"rows": self.rows, "summary": json_rows(self.summary, limit=len(self.summary)),
                 "curves": json_rows(self.curves, limit=len(self.curves))}
 
-    def _repr_html_(self) -> str:
-        return "<p>Sensitivity</p>" + self.summary.to_html(index=False)
+    page_title = "Sensitivity"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: the steepest curves, then the swing and flips per feature (per group folded)."""
+        from steward.debug._pages import sensitivity_html
+
+        return sensitivity_html(self, heading)
 
 
 def sensitivity_analysis(model: Any, data: pd.DataFrame, features: Sequence[str] | None = None, *,
@@ -45,7 +52,7 @@ def sensitivity_analysis(model: Any, data: pd.DataFrame, features: Sequence[str]
                          sample: int = 1000, random_state: int = 0) -> SensitivityReport:
     """Move each feature across its range (numbers: quantile steps; categories: each level) for a
     sample of rows; summarise how the scores and decisions move, overall and per group of ``by``."""
-    from steward.explain._global import _grid, _ice
+    from steward.explain._global import _grid, _ice_many
     from steward.models import wrap_model
 
     model = wrap_model(model)
@@ -65,9 +72,8 @@ def sensitivity_analysis(model: Any, data: pd.DataFrame, features: Sequence[str]
         groups += [(str(v), (g == v).to_numpy()) for v in pd.unique(g.dropna())]
     base = model.score(rows) >= threshold
     curves, summary = [], []
-    for f in features:
-        grid, _ = _grid(frame[f], grid_points)
-        ice = _ice(model, rows, f, grid)
+    grids = [(f, _grid(frame[f], grid_points)[0]) for f in features]
+    for (f, grid), ice in zip(grids, _ice_many(model, rows, grids)):  # every feature's curves in one model call
         decided = (ice >= threshold) == bool(favourable)
         changes = (decided != (base == bool(favourable))[:, None]).any(axis=1)
         for name, mask in groups:
@@ -118,7 +124,7 @@ def load_scenarios(source: str | Path | Sequence[Mapping[str, Any]] | Mapping[st
 
 
 @dataclass
-class StressReport:
+class StressReport(HtmlView):
     """Per scenario and group: rows changed by the scenario, decisions that change and their direction."""
 
     table: pd.DataFrame
@@ -131,8 +137,14 @@ class StressReport:
 
         return {"scenarios": json_rows(self.table, limit=len(self.table))}
 
-    def _repr_html_(self) -> str:
-        return "<p>Stress scenarios</p>" + self.table.to_html(index=False)
+    page_title = "Stress scenarios"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: decisions each scenario changes, overall and per group."""
+        from steward.debug._pages import stress_html
+
+        return stress_html(self, heading)
 
 
 def stress_test(model: Any, data: pd.DataFrame, scenarios: Any, *, by: str | None = None, threshold: float = 0.5,

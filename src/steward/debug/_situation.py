@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 from steward.metrics import wilson_interval
 
@@ -24,7 +25,7 @@ __all__ = ["SituationReport", "SituationTests", "situation_testing", "neighbour_
 
 
 @dataclass
-class SituationReport:
+class SituationReport(HtmlView):
     """Per group: rows, unfavourable decisions, rows flagged, the share of unfavourable decisions
     flagged (with a Wilson interval) and the mean gap; a sample of flagged rows."""
 
@@ -54,12 +55,18 @@ class SituationReport:
                           "features in the reference group and in the row's own group",
                 "groups": json_rows(self.table, limit=len(self.table)), "flagged": json_rows(self.flagged)}
 
-    def _repr_html_(self) -> str:
-        return "<p>Situation testing</p>" + self.table.to_html(index=False)
+    page_title = "Situation testing"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2, limit: float | None = None) -> str:
+        """Page body: flagged shares per group (red beyond ``limit``) and a sample of flagged people."""
+        from steward.debug._pages import situation_html
+
+        return situation_html([self], heading, limit)
 
 
 @dataclass
-class SituationTests:
+class SituationTests(HtmlView):
     """Situation tests of several protected attributes (one report each)."""
 
     reports: list[SituationReport]
@@ -69,6 +76,15 @@ class SituationTests:
 
     def to_dict(self) -> dict[str, Any]:
         return {"attributes": [r.to_dict() for r in self.reports]}
+
+    page_title = "Situation testing"
+    page_kind = "probe"
+
+    def html(self, heading: int = 2, limit: float | None = None) -> str:
+        """Page body: one chart of every attribute's flagged shares, then a section per attribute."""
+        from steward.debug._pages import situation_html
+
+        return situation_html(self.reports, heading, limit)
 
 
 def neighbour_space(data: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
@@ -140,8 +156,15 @@ def situation_testing(
     reference = str(reference)
     ref_mask = (g == reference).to_numpy()
     if ref_mask.sum() < k:
+        sizes = ", ".join(f"{v} ({n:,} rows)" for v, n in g.value_counts().items())
         raise DataValidationError(f"the reference group {attribute}={reference!r} has {int(ref_mask.sum())} rows; "
-                                  f"situation testing needs at least k={k}")
+                                  f"situation testing needs at least k={k}; the groups are: {sizes or 'none'}")
+    if g.nunique() < 2:
+        raise DataValidationError(f"protected attribute {attribute!r} has a single group ({reference!r}) in the data, "
+                                  f"so there is no one to compare; give data that holds at least two groups")
+    from steward.data import check_feature_values
+
+    check_feature_values(data, feats, what="feature")
     space = neighbour_space(data, feats)
     ref_idx = np.flatnonzero(ref_mask)
     ref_nn = NearestNeighbors(n_neighbors=k, n_jobs=n_jobs).fit(space[ref_idx])

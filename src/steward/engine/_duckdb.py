@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 
 from steward.data import Roles, Source, binary_mapping, file_sha256, group_labels
+from steward.data._source import check_csv_rows
 from steward.engine._cells import CellTable
 from steward.engine._columns import missing_error
 from steward.engine._limits import check_group_count
@@ -43,9 +44,10 @@ def _relation(con: duckdb.DuckDBPyConnection, source: Source) -> str:
         return f"read_parquet('{path}')"
     delim = "\\t" if source.path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
     # Only numbers and text: DuckDB would otherwise read "yes"/"no" as booleans and text that
-    # looks like a date as a date, silently changing what a label or group is.
+    # looks like a date as a date, silently changing what a label or group is. HUGEINT keeps whole
+    # numbers beyond BIGINT exact: as DOUBLE, ids like 10**22 + 1 and 10**22 + 2 would be one group.
     return (f"read_csv('{path}', header=true, delim=E'{delim}', "
-            "auto_type_candidates=['BIGINT', 'DOUBLE', 'VARCHAR'])")
+            "auto_type_candidates=['BIGINT', 'HUGEINT', 'DOUBLE', 'VARCHAR'])")
 
 
 def cells_from_duckdb(
@@ -70,9 +72,14 @@ def cells_from_duckdb(
         if threads:
             con.execute(f"SET threads TO {int(threads)}")
         rel = _relation(con, source)
-        types = _column_types(con, rel, roles)
-        sql = _cell_query(rel, roles, types)
-        rows = _run(con, sql, on_progress)
+        try:
+            types = _column_types(con, rel, roles)
+            sql = _cell_query(rel, roles, types)
+            rows = _run(con, sql, on_progress)
+        except DataValidationError:
+            if source.kind == "csv" and source.path is not None:
+                check_csv_rows(source.path)  # a line with more or fewer fields than the header: say which
+            raise
     finally:
         con.close()
     table, total = _cells_from_rows(rows, roles, source)

@@ -149,7 +149,11 @@ class MonotonicityReport:
         return {"holds": self.holds, "grid_points": self.grid_points, "tolerance": self.tolerance, "features": rows}
 
     def _repr_html_(self) -> str:
-        return f"<p>Monotonicity {'holds' if self.holds else 'is violated'}</p>" + self.table.to_html()
+        from steward._html import fragment, table
+
+        return fragment(f'<div class="verdict {"ok" if self.holds else "bad"}">Declared monotonicity '
+                        f"{'holds' if self.holds else 'is violated'} on a grid of {self.grid_points} points.</div>"
+                        + table(self.table, limit=15))
 
 
 def check_monotonicity(model: Any, X: pd.DataFrame, constraints: Any, *, grid_points: int = 30,

@@ -39,7 +39,11 @@ class FeatureImportance:
                 "features": self.table.to_dict(orient="records")}
 
     def _repr_html_(self) -> str:
-        return f"<p>Permutation importance ({self.metric}, baseline {self.baseline:.4f})</p>" + self.table.to_html()
+        from steward._html import fragment, number, table
+
+        return fragment(f"<p>Permutation importance: the drop in {self.metric} (from {number(self.baseline)}) when a "
+                        f"feature's values are shuffled, mean of {self.n_repeats} shuffles.</p>"
+                        + table(self.table, limit=15, formats={"importance": "number", "std": "number"}))
 
 
 _METRICS = ("auc", "log_loss", "brier", "accuracy", "r2")
@@ -59,25 +63,16 @@ def _metric(name: str, y: np.ndarray, s: np.ndarray, threshold: float) -> float:
     return float(skm.r2_score(y, s))
 
 
-class _Fitted:
-    """A Model as scikit-learn's permutation_importance takes it: an object with ``fit`` (never called;
-    the scorer scores with the model itself)."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def fit(self, *_: Any) -> "_Fitted":  # pragma: no cover - scikit-learn only checks that it exists
-        return self
-
-
 def permutation_importance(model: Any, X: pd.DataFrame, y: Any, *, metric: str = "auc", n_repeats: int = 5,
                            threshold: float = 0.5, random_state: int = 0) -> FeatureImportance:
-    """Permutation importance through scikit-learn's ``permutation_importance`` on the model's scores.
+    """Permutation importance: the mean drop of the model's ``metric`` when a feature's values are shuffled.
 
     ``metric`` is one of auc, log_loss, brier, accuracy (classifiers) or r2 (regressors); losses are
-    negated so a larger drop always means a more important feature.
+    negated so a larger drop always means a more important feature. The shuffles are scikit-learn's
+    (``sklearn.inspection.permutation_importance`` with the same ``random_state`` gives the same figures),
+    but the ``n_repeats`` shuffled copies of a feature are scored in one call of the model.
     """
-    from sklearn.inspection import permutation_importance as sk_permutation_importance
+    from sklearn.utils import check_random_state
 
     from steward.models import wrap_model
 
@@ -88,15 +83,28 @@ def permutation_importance(model: Any, X: pd.DataFrame, y: Any, *, metric: str =
     y = np.asarray(y, dtype=float)
     if len(y) != len(frame):
         raise DataValidationError(f"y has {len(y)} values for {len(frame)} rows")
-
-    def scorer(_est: Any, Xs: pd.DataFrame, ys: np.ndarray) -> float:
-        return _metric(metric, ys, model.score(Xs), threshold)
-
-    res = sk_permutation_importance(_Fitted(model), frame, y, scoring=scorer, n_repeats=n_repeats, random_state=random_state)
-    table = pd.DataFrame({"feature": list(frame.columns), "importance": res.importances_mean,
-                          "std": res.importances_std}).sort_values("importance", ascending=False, kind="stable")
-    return FeatureImportance(table.reset_index(drop=True), metric, _metric(metric, y, model.score(frame), threshold),
-                             n_repeats)
+    n = len(frame)
+    baseline = _metric(metric, y, model.score(frame), threshold)
+    # scikit-learn draws one seed, then each feature shuffles with a fresh RandomState of it, each repeat
+    # shuffling the previous repeat's order again
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max + 1)
+    drops = np.empty((frame.shape[1], n_repeats))
+    for j, column in enumerate(frame.columns):
+        rng = check_random_state(seed)
+        order = np.arange(n)
+        values = frame[column].to_numpy()
+        shuffled = []
+        for _ in range(n_repeats):
+            rng.shuffle(order)
+            values = values[order]
+            shuffled.append(values)
+        stacked = pd.concat([frame] * n_repeats, ignore_index=True)
+        stacked[column] = pd.Series(np.concatenate(shuffled), dtype=frame[column].dtype)
+        scores = model.score(stacked).reshape(n_repeats, n)
+        drops[j] = [baseline - _metric(metric, y, s, threshold) for s in scores]
+    table = pd.DataFrame({"feature": list(frame.columns), "importance": drops.mean(axis=1),
+                          "std": drops.std(axis=1)}).sort_values("importance", ascending=False, kind="stable")
+    return FeatureImportance(table.reset_index(drop=True), metric, baseline, n_repeats)
 
 
 @dataclass
@@ -168,8 +176,8 @@ def _groups(X: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def _ice(model: Any, frame: pd.DataFrame, feature: str, grid: np.ndarray) -> np.ndarray:
-    """``(rows, grid)`` scores with the feature set to each grid value (one model call)."""
+def _stacked(frame: pd.DataFrame, feature: str, grid: np.ndarray) -> pd.DataFrame:
+    """Each row repeated once per grid value, with ``feature`` set to it (rows outer, grid inner)."""
     n = len(frame)
     stacked = frame.loc[frame.index.repeat(len(grid))].reset_index(drop=True)
     values = np.tile(grid, n)
@@ -181,7 +189,25 @@ def _ice(model: Any, frame: pd.DataFrame, feature: str, grid: np.ndarray) -> np.
         stacked[feature] = values.astype(col.dtype if whole else float)
     else:
         stacked[feature] = values
-    return model.score(stacked).reshape(n, len(grid))
+    return stacked
+
+
+def _ice(model: Any, frame: pd.DataFrame, feature: str, grid: np.ndarray) -> np.ndarray:
+    """``(rows, grid)`` scores with the feature set to each grid value (one model call)."""
+    return model.score(_stacked(frame, feature, grid)).reshape(len(frame), len(grid))
+
+
+def _ice_many(model: Any, frame: pd.DataFrame, grids: Sequence[tuple[str, np.ndarray]]) -> list[np.ndarray]:
+    """:func:`_ice` of several features in one model call (a call costs a fixed overhead besides its rows)."""
+    stacks = [_stacked(frame, f, np.asarray(grid)) for f, grid in grids]
+    if not stacks:
+        return []
+    scores = model.score(pd.concat(stacks, ignore_index=True))
+    out, start = [], 0
+    for (_, grid), stack in zip(grids, stacks):
+        out.append(scores[start:start + len(stack)].reshape(len(frame), len(grid)))
+        start += len(stack)
+    return out
 
 
 def partial_dependence(model: Any, X: pd.DataFrame, feature: str, *, grid_points: int = 20,

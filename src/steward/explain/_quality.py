@@ -60,7 +60,12 @@ class ExplanationQuality:
                 "rows": self.rows, "noise": self.noise, "retrain": self.retrain, "notes": self.notes}
 
     def _repr_html_(self) -> str:
-        return "<pre>" + pd.Series(self.to_dict()).to_string() + "</pre>"
+        import html
+
+        from steward._html import fragment, table
+
+        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
+        return fragment(table(self.to_frame(), limit=20, formats={"value": "number"}) + notes)
 
 
 def _top_sets(sv: ShapleyValues, k: int, reasons: ReasonMap | None) -> np.ndarray:
@@ -104,10 +109,29 @@ def _refit(model: Any, train: pd.DataFrame, y: np.ndarray, rng: np.random.Genera
     return clone(model.obj).fit(Xb, y[idx])
 
 
+def quality_rows(n: int, sample: int = 500, random_state: int = 0) -> np.ndarray:
+    """Positions of the rows :func:`explanation_quality` explains among ``n`` (all when ``n <= sample``)."""
+    if n <= sample:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, sample, replace=False))
+
+
+def _known(shapley: ShapleyValues | None, rows: pd.DataFrame) -> ShapleyValues | None:
+    """The rows' Shapley values taken from ``shapley`` (matched by index), when it holds every one of them."""
+    if shapley is None or not shapley.data.index.is_unique:
+        return None
+    pos = shapley.data.index.get_indexer(rows.index)
+    if (pos < 0).any() or list(shapley.features) != list(rows.columns):
+        return None
+    return ShapleyValues(shapley.values[pos], shapley.base_value, shapley.output[pos], list(shapley.features),
+                         shapley.data.iloc[pos], shapley.space, shapley.method, shapley.exact, dict(shapley.meta))
+
+
 def explanation_quality(model: Any, X: pd.DataFrame, *, k: int = 4, reasons: ReasonMap | None = None,
                         noise: float = 0.05, repeats: int = 5, train: pd.DataFrame | None = None,
                         y_train: Any = None, bootstraps: int = 5, sample: int = 500,
-                        random_state: int = 0, **shapley_options: Any) -> ExplanationQuality:
+                        random_state: int = 0, shapley: ShapleyValues | None = None,
+                        **shapley_options: Any) -> ExplanationQuality:
     """Fidelity and consistency of the Shapley explanations of ``model`` on (a sample of) ``X``.
 
     Parameters
@@ -123,7 +147,10 @@ def explanation_quality(model: Any, X: pd.DataFrame, *, k: int = 4, reasons: Rea
         Training rows and labels: the model (a scikit-learn-compatible estimator) is refitted on
         ``bootstraps`` bootstrap samples and the explanations compared.
     sample : int
-        Rows of ``X`` explained (a random sample when ``X`` is larger).
+        Rows of ``X`` explained (a random sample when ``X`` is larger; see :func:`quality_rows`).
+    shapley : ShapleyValues, optional
+        Shapley values already computed for rows of ``X`` (matched by index): when they cover the
+        sampled rows, those rows are not explained again.
     """
     from steward.models import wrap_model
 
@@ -133,7 +160,7 @@ def explanation_quality(model: Any, X: pd.DataFrame, *, k: int = 4, reasons: Rea
     rng = np.random.default_rng(random_state)
     rows = X if len(X) <= sample else X.iloc[np.sort(rng.choice(len(X), sample, replace=False))]
     frame = model.inputs(rows)
-    base = shapley_values(model, frame, **shapley_options)
+    base = _known(shapley, frame) or shapley_values(model, frame, **shapley_options)
     top = _top_sets(base, k, reasons)
     notes = []
     t1, jac = [], []

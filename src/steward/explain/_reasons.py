@@ -163,6 +163,8 @@ class ReasonCodes:
                 if feat is None or (isinstance(feat, float) and np.isnan(feat)):
                     break
                 value = r[f"reason_{i}_value"].iat[pos]
+                if not isinstance(value, str) and pd.isna(value):
+                    value = None  # a missing value can be a reason (the model routes it), but JSON has no NaN
                 reasons.append({"rank": i, "feature": feat, "text": r[f"reason_{i}"].iat[pos],
                                 "value": value.item() if hasattr(value, "item") else value,
                                 "contribution": float(r[f"reason_{i}_contribution"].iat[pos])})
@@ -181,8 +183,16 @@ class ReasonCodes:
                 "cited": {str(k): int(v) for k, v in self.cited.items()}, "records": recs}
 
     def _repr_html_(self) -> str:
-        return (f"<p>Reason codes for {int(self.rows['adverse'].sum()):,} adverse decisions of {len(self.rows):,} "
-                f"rows; reference: {self.reference}</p>" + self.rows.head(20).to_html())
+        import html
+
+        from steward._html import fragment, table
+
+        adverse = self.rows[self.rows["adverse"].astype(bool)]
+        texts = [c for c in (f"reason_{i}" for i in range(1, self.k + 1)) if c in adverse.columns]
+        return fragment(f"<p>Reason codes for {len(adverse):,} adverse decisions of {len(self.rows):,} rows; measured "
+                        f"from {html.escape(self.reference)}.</p>"
+                        + table(adverse[["score", *texts]].rename_axis("row").reset_index(), limit=10, detail_rows=200,
+                                summary="the first adverse decisions"))
 
 
 def _reference_text(sv: ShapleyValues) -> str:

@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError
 
 __all__ = ["ModelExplanation", "explain_model"]
 
 
 @dataclass
-class ModelExplanation:
+class ModelExplanation(HtmlView):
     """The explanations of one model on one data set (each part None when it was not asked for)."""
 
     shapley: Any
@@ -45,56 +46,72 @@ class ModelExplanation:
             "quality": None if self.quality is None else self.quality.to_dict(),
         }
 
-    def html(self) -> str:
-        """The sections of the report: pictures first, then the figures behind them."""
+    page_title = "Explanations of the model"
+    page_kind = "explanations"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: pictures first, then the figures behind them (``heading``: level of the section titles)."""
+        from steward._html import count, number, pct, table
         from steward.explain._charts import importance_chart
 
         sv = self.shapley
         esc = html.escape
-        parts = [f"<h2>Feature importance</h2><p>Mean absolute Shapley value in {esc(sv.space)} space over "
-                 f"{len(sv.values):,} rows; {esc(sv.method)}; largest additivity error {sv.additivity_error:.2g}.</p>",
+        h = f"h{heading}"
+        additivity = "below 0.001" if sv.additivity_error < 1e-3 else number(sv.additivity_error)
+        parts = [f"<{h}>Feature importance</{h}><p>Mean absolute Shapley value in {esc(sv.space.replace('_', '-'))} "
+                 f"space over {count(len(sv.values))} rows ({esc(sv.method)}); the contributions add up to each "
+                 f"score with an error {additivity}.</p>",
                  importance_chart(sv.importance(), "Mean |Shapley value|", f"mean |contribution| ({sv.space})")]
         if self.permutation is not None:
             p = self.permutation
-            parts += [f"<p>Permutation importance: drop in {esc(p.metric)} (baseline {p.baseline:.4f}) when a "
+            metric = p.metric.upper() if p.metric == "auc" else p.metric
+            parts += [f"<p>Permutation importance: the drop in {esc(metric)} (from {number(p.baseline)}) when a "
                       f"feature's values are shuffled, mean of {p.n_repeats} shuffles.</p>",
                       importance_chart(p.table.set_index("feature")["importance"], "Permutation importance",
                                        f"drop in {p.metric}")]
         if self.reasons is not None:
             r = self.reasons
             cited = r.cited
-            parts += [f"<h2>Reason codes</h2><p>{int(r.rows['adverse'].sum()):,} adverse decisions of "
-                      f"{len(r.rows):,} rows (score {'&ge;' if r.adverse == 'high' else '&lt;'} {r.threshold}); up to "
+            adverse = r.rows[r.rows["adverse"].astype(bool)]
+            side = "&ge;" if r.adverse == "high" else "&lt;"
+            parts += [f"<{h}>Reason codes</{h}><p>{count(len(adverse))} adverse decisions of {count(len(r.rows))} "
+                      f"rows (score {side} {number(r.threshold, trim=True)}); up to "
                       f"{r.k} reasons each, measured from {esc(r.reference)}. Never cited: "
                       f"{esc(', '.join(r.excluded) or 'none')}.</p>"]
             if len(cited):
                 parts.append(importance_chart(cited.astype(float), "How often each feature is cited",
                                               "reason slots citing it"))
+            texts = [f"reason_{i}" for i in range(1, r.k + 1) if f"reason_{i}" in adverse.columns]
+            if len(adverse):
+                sample = adverse[["score", *texts]].rename_axis("row").reset_index()
+                parts.append(table(sample, limit=5, detail_rows=200, summary="the first adverse decisions"))
         if self.effects:
-            parts.append("<h2>Effects of single features</h2>")
-            parts += [e.chart() for e in self.effects]
+            parts.append(f"<{h}>Effects of single features</{h}>")
+            parts.append('<div class="charts">' + "".join(f'<div class="chart">{e.chart()}</div>'
+                                                          for e in self.effects) + "</div>")
         if self.surrogate is not None:
             s = self.surrogate
-            parts += [f"<h2>Surrogate tree</h2><p>A depth-{s.max_depth} tree fitted to the model's scores; on "
-                      f"{s.test_rows:,} held-out rows it explains R² = {s.r2:.3f} of their variance"
-                      + ("" if s.agreement is None else f" and makes the same decision on {s.agreement:.1%}")
+            parts += [f"<{h}>Surrogate tree</{h}><p>A depth-{s.max_depth} tree fitted to the model's scores; on "
+                      f"{count(s.test_rows)} held-out rows it explains R² = {number(s.r2)} of their variance"
+                      + ("" if s.agreement is None else f" and makes the same decision on {pct(s.agreement)}")
                       + (". Its rules describe the model only roughly." if s.r2 < 0.7 else ".") + "</p>",
-                      s.chart(), f"<pre>{esc(s.rules)}</pre>"]
+                      s.chart(), f"<details><summary>The tree's rules</summary><pre>{esc(s.rules)}</pre></details>"]
         if self.monotonicity is not None:
             m = self.monotonicity
-            parts += [f"<h2>Declared monotonicity</h2><p>{'Holds' if m.holds else 'Violated'} on a grid of "
-                      f"{m.grid_points} points per feature.</p>",
-                      m.table.to_html(index=False, float_format=lambda v: f"{v:.4g}")]
+            parts += [f"<{h}>Declared monotonicity</{h}>",
+                      f'<div class="verdict {"ok" if m.holds else "bad"}">{"Holds" if m.holds else "Violated"} on a '
+                      f"grid of {m.grid_points} points per feature.</div>",
+                      table(m.table, limit=12)]
         if self.quality is not None:
             q = self.quality
             n = q.noise
-            text = (f"Top reason unchanged for {n['top1_agreement']:.1%} of rows under input noise of "
-                    f"{n['scale']} standard deviations (top-{q.k} overlap {n['topk_jaccard']:.2f})")
+            text = (f"The top reason is unchanged for {pct(n['top1_agreement'])} of rows under input noise of "
+                    f"{n['scale']:g} standard deviations (top-{q.k} overlap {number(n['topk_jaccard'])})")
             if q.retrain:
-                text += (f"; after retraining on bootstrap samples, {q.retrain['top1_agreement']:.1%} "
-                         f"(importance rank correlation {q.retrain['importance_rank_correlation']:.2f})")
-            parts += [f"<h2>Explanation quality</h2><p>{esc(text)}. {' '.join(map(esc, q.notes))}</p>"]
-        return "\n".join(parts)
+                text += (f"; after retraining on bootstrap samples, for {pct(q.retrain['top1_agreement'])} "
+                         f"(importance rank correlation {number(q.retrain['importance_rank_correlation'])})")
+            parts += [f"<{h}>Explanation quality</{h}><p>{esc(text)}. {' '.join(map(esc, q.notes))}</p>"]
+        return "\n".join(f'<div class="chart">{x}</div>' if x.startswith("<svg") else x for x in parts if x)
 
 
 def explain_model(

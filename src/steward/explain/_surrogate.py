@@ -46,7 +46,12 @@ class SurrogateTree:
         return tree_chart(self.tree, self.columns, f"Surrogate tree of depth {self.max_depth} ({said} of held-out rows)")
 
     def _repr_html_(self) -> str:
-        return f"<pre>{self.rules}</pre>"
+        import html
+
+        from steward._html import fragment
+
+        return fragment(self.chart() + f"<details><summary>The tree's rules</summary><pre>{html.escape(self.rules)}"
+                        "</pre></details>")
 
 
 def _encode(frame: pd.DataFrame) -> pd.DataFrame:

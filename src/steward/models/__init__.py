@@ -10,7 +10,7 @@ skops types checked, the SHA-256 of every file taken before it is read).
 
 from steward.errors import TamperedModelError, UnsafeModelError
 from steward.models._adapters import KINDS, ArtifactInfo, Model, wrap_model
-from steward.models._loading import FORMATS, ModelFileError, file_sha256, load_model
+from steward.models._loading import FORMATS, ModelFileError, file_sha256, load_model, save_model
 
 __all__ = ["FORMATS", "KINDS", "ArtifactInfo", "Model", "ModelFileError", "TamperedModelError", "UnsafeModelError",
-           "file_sha256", "load_model", "wrap_model"]
+           "file_sha256", "load_model", "save_model", "wrap_model"]

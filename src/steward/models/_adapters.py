@@ -6,16 +6,19 @@ The model libraries are imported only when a model of theirs is wrapped or loade
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from steward.data._values import check_feature_values, row_name
 from steward.errors import DataValidationError, MissingExtraError, RoleError, StewardError
 
 __all__ = ["ArtifactInfo", "KINDS", "Model", "wrap_model"]
@@ -71,6 +74,37 @@ def _text_columns(X: pd.DataFrame) -> list[str]:
             and (X[c].dtype == object or pd.api.types.is_string_dtype(X[c].dtype))]
 
 
+def _hint(frame: pd.DataFrame) -> str:
+    """What to check when a model fails on data: the columns with missing values first (many models take none)."""
+    missing = [str(c) for c in frame.columns if frame[c].isna().any()]
+    if missing:
+        return (f"column(s) {', '.join(map(repr, missing[:5]))} have missing values, which this model may not "
+                f"take: fill or drop those rows")
+    return "check that the columns hold the kinds of values the model was trained on"
+
+
+def _text_refused(X: pd.DataFrame, text: list[str], kind: str, why: str) -> DataValidationError:
+    """A column of text given to a model that reads it as numbers: name the column and a value that is text."""
+    c = text[0]
+    s = X[c]
+    pos = next((i for i, v in enumerate(s) if isinstance(v, str) and pd.isna(pd.to_numeric(v, errors="coerce"))), 0)
+    return DataValidationError(
+        f"column {c!r} holds text ({s.iat[pos]!r} in {row_name(X.index, pos)}) but the {kind} model reads it as "
+        f"numbers ({why}); give it the numbers (or codes) it was trained on"
+        + (f"; also text: {', '.join(map(repr, text[1:4]))}" if len(text) > 1 else ""))
+
+
+def _fingerprint(frame: pd.DataFrame) -> tuple | None:
+    """What identifies a model input: its columns, their types, and a digest of every row's hash (None when a
+    value cannot be hashed; such inputs are always scored)."""
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # e.g. lists or dicts in a cell
+        return None
+    return (tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)), len(frame),
+            hashlib.blake2b(rows.tobytes(), digest_size=16).digest())
+
+
 def _resolve_features(given: Sequence[str] | None, native: Sequence[str] | None) -> tuple[Any, Any]:
     """(data columns to read, in order; names to give them for the model, or None)."""
     native = None if native is None else tuple(map(str, native))
@@ -116,8 +150,17 @@ class Model:
         # (explanations call the booster's own TreeSHAP on it)
         self.booster: Any = None
         self.prepare: Callable[[pd.DataFrame], Any] | None = None
+        self._memo: dict[tuple, np.ndarray] | None = None  # scores by input content, inside remember_scores()
 
     def _inputs(self, X: Any) -> pd.DataFrame:
+        frame = self._select(X)
+        # inf and 1e300 would be scored as garbage (or crash a float32 model), text among numbers as a category;
+        # a function given the whole frame reads what it reads, so only its named inputs are checked
+        if self.features is not None or self.kind != "callable":
+            check_feature_values(frame)
+        return frame
+
+    def _select(self, X: Any) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X, columns=list(self.features) if self.features else None)
         if self.features is None:
@@ -159,6 +202,9 @@ class Model:
             float64, shape ``(len(X),)``.
         """
         frame = self._inputs(X)
+        key = None if self._memo is None else _fingerprint(frame)
+        if key is not None and key in self._memo:
+            return self._memo[key].copy()
         try:
             out = self._scorer(frame)
         except StewardError:
@@ -166,8 +212,8 @@ class Model:
         except Exception as exc:
             if self.kind == "callable":  # the caller's own code: its error is theirs to read
                 raise
-            raise DataValidationError(f"the {self.kind} model could not score the data: {one_line(exc)}; check "
-                                      f"that the columns hold the kinds of values the model was trained on") from exc
+            raise DataValidationError(f"the {self.kind} model could not score the data: {one_line(exc)}; "
+                                      f"{_hint(frame)}") from exc
         out = np.asarray(out, dtype=np.float64)
         if out.ndim == 2 and out.shape[1] > 2:
             raise RoleError(f"the model gives {out.shape[1]} class probabilities; Steward scores binary classifiers "
@@ -177,7 +223,33 @@ class Model:
         if out.shape != (len(frame),):
             raise DataValidationError(f"the model returned {out.size} scores for {len(frame)} rows; it must "
                                       f"give one number per row")
+        if key is not None:
+            self._memo[key] = out.copy()
         return out
+
+    @contextmanager
+    def remember_scores(self) -> Iterator["Model"]:
+        """Inside the block, score each distinct input once: rows of the same content (the model's input
+        columns, their names, types and values) get the scores they got the first time.
+
+        An audit scores the same rows for several analyses (the decisions, the benchmark comparison, the
+        flip test, ...); this shares the scores among them. The model must not change inside the block.
+        Blocks nest; the scores are forgotten when the outermost one ends.
+
+        Examples
+        --------
+        >>> with model.remember_scores():  # doctest: +SKIP
+        ...     a = model.score(frame)
+        ...     b = model.score(frame.copy())  # not scored again
+        """
+        outermost = self._memo is None
+        if outermost:
+            self._memo = {}
+        try:
+            yield self
+        finally:
+            if outermost:
+                self._memo = None
 
     def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
         """The 0/1 decisions ``score(X) >= threshold`` of a classifier (int array)."""
@@ -205,9 +277,7 @@ def _lightgbm(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
     def prepare(X: pd.DataFrame) -> pd.DataFrame:
         text = _text_columns(X)
         if text and not booster.pandas_categorical:
-            raise DataValidationError(
-                f"column(s) {', '.join(map(repr, text))} hold text, but the LightGBM model was not trained on pandas "
-                f"categories, so it does not know which code each value had; give the codes it was trained on")
+            raise _text_refused(X, text, "LightGBM", "it was not trained on pandas categories")
         # Booster.predict maps pandas categories to the codes of the categories stored in the model
         return X.astype({c: "category" for c in text})
 
@@ -232,10 +302,8 @@ def _xgboost(booster: Any, obj: Any, features: Sequence[str] | None) -> Model:
     def prepare(X: pd.DataFrame) -> Any:
         text = _text_columns(X)
         if text and not recodes:
-            raise DataValidationError(
-                f"column(s) {', '.join(map(repr, text))} hold text, but the XGBoost model does not store its training "
-                f"categories (trained on codes, or saved by XGBoost < 3.1), so it cannot tell which code each value "
-                f"had; give the codes it was trained on, or retrain and save it with XGBoost >= 3.1")
+            raise _text_refused(X, text, "XGBoost", "it stores no training categories: trained on codes, or saved "
+                                                    "by XGBoost < 3.1")
         return xgb.DMatrix(X.astype({c: "category" for c in text}), enable_categorical=True)
 
     model = Model(obj, "xgboost", task, lambda X: booster.predict(prepare(X)), features=features,

@@ -12,7 +12,7 @@ from typing import Any
 from steward.errors import DataValidationError, StewardError, TamperedModelError, UnsafeModelError
 from steward.models._adapters import ArtifactInfo, Model, one_line, require, wrap_model
 
-__all__ = ["FORMATS", "load_model", "file_sha256"]
+__all__ = ["FORMATS", "load_model", "file_sha256", "save_model"]
 
 # suffix -> format name
 FORMATS = {".skops": "skops", ".txt": "lightgbm-text", ".lgb": "lightgbm-text", ".json": "xgboost-json",
@@ -128,7 +128,16 @@ def _read(p: Path, fmt: str, trusted_types: Sequence[str] | None) -> Any:
         return _guarded(lambda: sio.load(p, trusted=list(untrusted)), p, fmt)
     if fmt == "lightgbm-text":
         lgb = require("lightgbm")
-        return _guarded(lambda: lgb.Booster(model_file=str(p)), p, fmt)
+
+        def booster() -> Any:
+            import contextlib
+            import io
+
+            # LightGBM prints "[LightGBM] [Fatal] ..." before raising: the error says it once
+            with contextlib.redirect_stdout(io.StringIO()):
+                return lgb.Booster(model_file=str(p))
+
+        return _guarded(booster, p, fmt)
     if fmt in ("xgboost-json", "xgboost-ubj"):
         xgb = require("xgboost")
 
@@ -160,3 +169,49 @@ def _guarded(fn: Any, p: Path, fmt: str) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - libraries raise anything on a bad file
         raise ModelFileError(f"model file {str(p)!r} could not be read as {fmt}: {one_line(exc)}") from None
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """Save a fitted model in a format :func:`load_model` reads without running code.
+
+    ``.txt``/``.lgb``: LightGBM's text format (a LightGBM ``Booster`` or ``LGBMClassifier``/``LGBMRegressor``);
+    ``.json``/``.ubj``: XGBoost's; ``.skops``: any scikit-learn estimator or pipeline (types beyond
+    skops' defaults then need ``trusted_types`` to load).
+
+    Returns
+    -------
+    Path
+        Where the model was written.
+
+    Examples
+    --------
+    >>> from steward.models import save_model
+    >>> save_model(fitted_lgbm_classifier, "chosen.txt")  # doctest: +SKIP
+    PosixPath('chosen.txt')
+    """
+    p = Path(path)
+    obj = model.obj if isinstance(model, Model) else model
+    fmt = FORMATS.get(p.suffix.lower())
+    mods = {c.__module__.split(".")[0] for c in type(obj).__mro__}
+    name = type(obj).__name__
+    if fmt == "lightgbm-text":
+        if "lightgbm" not in mods:
+            raise DataValidationError(f"a {name} is not a LightGBM model: save it as .skops")
+        booster = obj.booster_ if hasattr(obj, "booster_") else obj
+        writer = lambda: booster.save_model(str(p))  # noqa: E731
+    elif fmt in ("xgboost-json", "xgboost-ubj"):
+        if "xgboost" not in mods:
+            raise DataValidationError(f"a {name} is not an XGBoost model: save it as .skops")
+        writer = lambda: obj.save_model(str(p))  # noqa: E731
+    elif fmt == "skops":
+        sio = require("skops.io")
+        writer = lambda: sio.dump(obj, p)  # noqa: E731
+    else:
+        raise DataValidationError(f"model file {str(p)!r}: save as .skops (scikit-learn), .txt (LightGBM) or "
+                                  f".json/.ubj (XGBoost), never as a pickle")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        writer()
+    except OSError as exc:
+        raise StewardError(f"cannot write the model to {str(p)!r}: {exc.strerror or exc}") from None
+    return p

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 
 __all__ = ["ModelSelection", "select_model", "default_candidates", "group_fairness"]
@@ -65,13 +66,13 @@ def group_fairness(groups: np.ndarray, y: np.ndarray, decision: np.ndarray, refe
 
 
 @dataclass
-class ModelSelection:
+class ModelSelection(HtmlView):
     """Every candidate's cross-validated quality and discrimination, the Pareto front and the choice.
 
     ``table``: one row per candidate: its settings, ``auc`` and ``accuracy`` (mean over folds, with
     the folds' standard deviation of AUC), ``air_min``, ``fpr_ratio_max``, ``fnr_ratio_max`` (on the
     out-of-fold decisions), ``pareto`` (no other candidate is at least as good on both AUC and AIR
-    and better on one) and ``chosen``.
+    and better on one) and ``chosen``. ``model``: the chosen candidate fitted on all the rows.
     """
 
     table: pd.DataFrame
@@ -83,6 +84,8 @@ class ModelSelection:
     protected: str
     n_jobs: int
     seconds: float
+    model: Any = None  # the chosen candidate fitted on all the rows (None when refit=False)
+    features: list[str] | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
@@ -96,11 +99,45 @@ class ModelSelection:
                 "candidates": json_rows(self.table.drop(columns=["params"]).assign(
                     params=self.table["params"].map(str)), limit=len(self.table))}
 
-    def _repr_html_(self) -> str:
-        return self.chart() + self.table.drop(columns=["params"]).to_html(index=False)
+    @property
+    def _metric_name(self) -> str:
+        return "AUC" if self.metric == "auc" else self.metric
+
+    page_title = "Fairness-aware model selection"
+    page_kind = "remediation"
+
+    def html(self, heading: int = 2) -> str:
+        """Page body: the choice, the chart, and the candidates (the Pareto front first, all folded below)."""
+        import html as _html
+
+        from steward._html import number, ratio, table
+
+        t = self.table.copy()
+        best, chosen = t.loc[self.most_accurate], t.loc[self.chosen]
+        same = self.chosen == self.most_accurate
+        text = (f"Chosen: candidate {self.chosen} ({self._metric_name} {number(chosen[self.metric])}, lowest adverse "
+                f"impact ratio {ratio(chosen['air_min'])})"
+                + (", which is also the most accurate." if same else
+                   f" instead of the most accurate, candidate {self.most_accurate} ({self._metric_name} "
+                   f"{number(best[self.metric])}, lowest adverse impact ratio {ratio(best['air_min'])})."))
+        kind = "ok" if chosen["air_min"] >= 0.8 else "warn"
+        parts = [f'<div class="verdict {kind}">{_html.escape(text)}</div>',
+                 f"<p>{len(t)} candidate models were cross-validated; the least discriminatory one (highest lowest "
+                 f"adverse impact ratio over the {_html.escape(str(self.protected))} groups, against "
+                 f"{_html.escape(str(self.reference))}) whose {self._metric_name} is within {self.tolerance:g} of the "
+                 f"best was chosen. Ratios are of the out-of-fold decisions.</p>",
+                 f'<div class="chart">{self.chart()}</div>']
+        t["settings"] = t["params"].map(lambda p: ", ".join(f"{k}={v}" for k, v in p.items())
+                                        if isinstance(p, dict) else str(p))
+        t = t.drop(columns=["params"]).sort_values(self.metric, ascending=False, kind="stable")
+        lead = t[t["pareto"] | t["chosen"] | (t.index == self.most_accurate)]
+        h = f"h{heading}"
+        parts += [f"<{h}>Candidates</{h}>", table(lead, limit=len(lead), detail=t,
+                                                   summary="the Pareto front, the chosen and the most accurate")]
+        return "\n".join(parts)
 
     def chart(self) -> str:
-        from steward._svg import pyplot, to_svg
+        from steward._svg import legend_outside, pyplot, to_svg
 
         plt = pyplot()
         t = self.table
@@ -110,16 +147,16 @@ class ModelSelection:
         ax.plot(front["air_min"], front[self.metric], "-o", color="#2c6fbb", label="Pareto front")
         best = t.loc[self.most_accurate]
         ax.axhline(best[self.metric] - self.tolerance, color="#7f8c8d", ls=":", lw=1,
-                   label=f"tolerance: {self.metric} within {self.tolerance:g} of the best")
+                   label=f"tolerance: {self._metric_name} within {self.tolerance:g} of the best")
         ax.axvline(0.8, color="#c0392b", ls="--", lw=1, label="four-fifths rule (AIR 0.8)")
         c = t.loc[self.chosen]
         ax.scatter([best["air_min"]], [best[self.metric]], s=120, facecolors="none", edgecolors="#e67e22", lw=2,
                    label="most accurate")
         ax.scatter([c["air_min"]], [c[self.metric]], s=160, marker="*", color="#27ae60", label="chosen", zorder=5)
         ax.set_xlabel(f"lowest adverse impact ratio over {self.protected} groups (vs {self.reference})")
-        ax.set_ylabel(f"cross-validated {self.metric}")
+        ax.set_ylabel(f"cross-validated {self._metric_name}")
         ax.set_title("Quality against discrimination, per candidate model", fontsize=10)
-        ax.legend(fontsize=7, loc="lower left")
+        legend_outside(ax)
         return to_svg(fig)
 
 
@@ -151,6 +188,7 @@ def select_model(
     threshold: float = 0.5,
     favourable: int = 1,
     allow_protected: bool = False,
+    refit: bool = True,
     n_jobs: int | None = None,
     random_state: int = 0,
     on_progress: Callable[[str, float], None] | None = None,
@@ -166,6 +204,9 @@ def select_model(
         How much ``metric`` ("auc" or "accuracy") a candidate may lose against the most accurate one.
     favourable : int
         The decision value good for the person (AIR compares favourable rates).
+    refit : bool
+        Fit the chosen candidate on all of ``data`` (``ModelSelection.model``; save it with
+        :func:`steward.models.save_model`).
     """
     import time
 
@@ -174,6 +215,7 @@ def select_model(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
+    from steward.data import check_feature_values, check_training_label
     from steward.engine._columns import binary_array
     from steward.explain._shapley import cpu_count
 
@@ -187,10 +229,19 @@ def select_model(
     if missing:
         raise DataValidationError(f"column(s) {', '.join(map(repr, missing))} not in the data")
     y = binary_array(data[label], column=label, role="label", positive=positive_label).astype(int)
+    check_training_label(y, column=label, min_per_class=max(folds, 10))
+    check_feature_values(data, feats, what="feature")
     groups = data[protected].astype(str).to_numpy()
+    sizes = pd.Series(groups).value_counts()
+    if len(sizes) < 2:
+        raise DataValidationError(f"protected attribute {protected!r} has a single group ({sizes.index[0]!r}) in the "
+                                  f"data, so no candidate can be judged for discrimination; give data with two groups")
     if reference is None:
-        reference = pd.Series(groups).value_counts().index[0]
+        reference = sizes.index[0]
     reference = str(reference)
+    if reference not in sizes.index:
+        raise DataValidationError(f"reference group {reference!r} of protected attribute {protected!r} does not occur "
+                                  f"in the data; the groups are: {', '.join(map(str, sizes.index))}")
     X = data[feats]
     text = [c for c in feats if not pd.api.types.is_numeric_dtype(X[c].dtype)]
     X = X.astype({c: "category" for c in text})
@@ -236,5 +287,6 @@ def select_model(
     within = t[q >= q[best] - tolerance]
     chosen = int(within.sort_values(["air_min", metric], ascending=False).index[0])
     t["chosen"] = t.index == chosen
+    fitted = maker(cands[chosen])().fit(X, y) if refit else None
     return ModelSelection(t, chosen, best, tolerance, metric, reference, protected, n_jobs,
-                          round(time.perf_counter() - t0, 3))
+                          round(time.perf_counter() - t0, 3), model=fitted, features=feats)

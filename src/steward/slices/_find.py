@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 from steward.slices._encode import Encoding, encode_features
 from steward.slices._sliceline import sliceline
@@ -31,7 +32,7 @@ def _finite(x: float) -> float | None:
 
 
 @dataclass
-class SliceReport:
+class SliceReport(HtmlView):
     """The top-k slices where the model does worst, by SliceLine's score.
 
     ``table`` has one row per slice: ``slice`` (the predicates in words), ``level`` (how many),
@@ -49,6 +50,9 @@ class SliceReport:
     levels_searched: int
     candidates_evaluated: int
     slice_codes: list[tuple[tuple[int, int], ...]] = field(repr=False, default_factory=list)
+
+    page_title = "Slices where the model does worst"
+    page_kind = "slices"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -82,11 +86,35 @@ class SliceReport:
             "slices": slices,
         }
 
-    def _repr_html_(self) -> str:
-        cols = ["slice", "size", "error_rate", "rest_error_rate", "error_ratio", "score"]
-        table = self.table[cols].to_html(index=False, float_format=lambda x: f"{x:.3f}")
-        return (f"<div><b>Slices</b> where the model does worst ({self.rows:,} rows, mean error "
-                f"{self.mean_error:.3f}){table}</div>")
+    @property
+    def binary_errors(self) -> bool:
+        """Whether the errors look like 0/1 mistakes (whole sums everywhere), so means are error rates."""
+        sums = np.append(self.table["errors"].to_numpy(float), self.mean_error * self.rows)
+        return bool(np.allclose(sums, np.round(sums), rtol=0, atol=1e-6))
+
+    def html(self, heading: int = 2) -> str:
+        """The chart, what was searched, and the slices (summarised when there are many)."""
+        from steward._html import count, number, pct, table
+
+        s = self.settings
+        rate = self.binary_errors
+        mean = f"error rate {pct(self.mean_error)}" if rate else f"mean error {number(self.mean_error)}"
+        bins = (f"numbers were cut into {s['bins']} {s['binning']} bins" if isinstance(s.get("bins"), int)
+                else "numbers were cut into the given bins")
+        text = (f"SliceLine (Sagadeeva and Boehm, 2021) searched every combination of up to {s['max_level']} feature "
+                f"values with at least {count(s['min_support'])} rows, scored each by how much worse the error inside "
+                f"it is than overall (alpha {s['alpha']:g}) and kept the top {s['k']}. Overall {mean} over "
+                f"{count(self.rows)} rows; {count(self.candidates_evaluated)} slices were evaluated. "
+                f"{bins.capitalize()}; a missing value is a value of its own.")
+        if not len(self.table):
+            return (f"<p>{html.escape(text)}</p><p>No slice scores above 0: no subgroup is clearly worse than the "
+                    f"rest.</p>")
+        fmts = {} if rate else {"error_rate": "number", "rest_error_rate": "number"}
+        labels = {} if rate else {"error_rate": "mean error", "rest_error_rate": "mean error of the rest"}
+        shown = table(self.table, ["slice", "size", "share", "error_rate", "rest_error_rate", "error_ratio", "score"],
+                      formats={**fmts, "errors": "count" if rate else "number"}, labels=labels, limit=10,
+                      summary="the slices with the highest score")
+        return f'<p>{html.escape(text)}</p><div class="chart">{self.chart()}</div>{shown}'
 
     def chart(self) -> str:
         """Error rate inside each slice against the rest, as inline SVG."""

@@ -126,13 +126,15 @@ def load_policy(source: str | Path | Policy | None = None) -> Policy:
     doc = read_yaml(Path(source) if "\n" not in str(source) else str(source), what="policy")
     if not isinstance(doc.value, dict):
         raise PolicyError(f"{doc.name}:1: a policy file must be a mapping with policy:, domains: and tiers:")
+    problems: list[str] = []
     try:
         model = PolicyModel.model_validate(doc.value)
     except ValidationError as exc:
-        raise_problems(problems_from_validation(exc, doc, PolicyModel), doc, "policy")
-        raise AssertionError("unreachable")
-    problems: list[str] = []
-    tiers = _resolve_tiers(model, doc, problems)
+        problems += problems_from_validation(exc, doc, PolicyModel)
+        # every kind of problem at once: the tiers are still checked, from the parts of the file that are valid
+        model = _salvaged(doc.value)
+    tiers = _resolve_tiers(model, doc, problems) if model is not None else {}
+    problems.sort(key=lambda m: _line_of(m, doc.name))  # in file order, whichever check found them
     raise_problems(problems, doc, "policy")
     return Policy(
         name=model.policy.name, version=model.policy.version, owner=model.policy.owner,
@@ -141,6 +143,50 @@ def load_policy(source: str | Path | Policy | None = None) -> Policy:
         path=None if doc.name.startswith("<") else doc.name,
         sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(), text=doc.text,
     )
+
+
+def _line_of(problem: str, name: str) -> int:
+    head = problem[len(name) + 1:].split(":", 1)[0] if problem.startswith(name + ":") else ""
+    return int(head) if head.isdigit() else 0
+
+
+def _valid_part(model_cls: Any, raw: Any, fill: dict[str, Any]) -> Any:
+    """``raw`` validated as ``model_cls`` without the keys that make it invalid (a required one gets ``fill``'s
+    value); None when nothing valid is left. Its problems were reported by the whole file's validation."""
+    if not isinstance(raw, dict):
+        return None
+    data = dict(raw)
+    for _ in range(len(data) + len(fill) + 1):
+        try:
+            return model_cls.model_validate(data)
+        except ValidationError as exc:
+            bad = {e["loc"][0] for e in exc.errors(include_url=False) if e["loc"]}
+            if not bad or all(data.get(k) == fill.get(k) and k in data for k in bad):
+                return None
+            for key in bad:
+                if key in fill:
+                    data[key] = fill[key]
+                else:
+                    data.pop(key, None)
+    return None
+
+
+def _salvaged(value: dict[str, Any]) -> PolicyModel | None:
+    """The valid parts of a policy whose whole failed validation, enough to check its tiers and checks."""
+    raw_tiers = value.get("tiers")
+    if not isinstance(raw_tiers, dict):
+        return None
+    tiers: dict[str, TierModel | None] = {}
+    for name, raw in raw_tiers.items():
+        if raw is None:
+            tiers[name] = None
+        elif (tier := _valid_part(TierModel, raw, {"description": "-"})) is not None:
+            tiers[name] = tier
+    domains = value.get("domains")
+    if not (isinstance(domains, list) and all(isinstance(d, str) for d in domains)):
+        # unreadable domains were reported already; do not report every tier's domain against them too
+        domains = sorted({d for t in tiers.values() if t for c in t.assign_when for d in c.domain or []})
+    return PolicyModel.model_construct(policy=None, domains=domains, tiers=tiers, incident_checklist=[])
 
 
 def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dict[str, Tier]:
