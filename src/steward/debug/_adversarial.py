@@ -189,6 +189,23 @@ def adversarial_search(
     timed_out = False
     todo = np.flatnonzero(best_cost > budget)
     if pairs > 1 and len(moves) > 1 and len(todo):
+        trials: list[pd.DataFrame] = []
+        tried: list[tuple[int, list[Any]]] = []
+
+        def score_trials() -> None:  # the pairs of up to 50 rows in one model call (a call costs an overhead)
+            if trials:
+                s = model.score(pd.concat(trials, ignore_index=True))
+                start = 0
+                for i, combos in tried:
+                    part, start = s[start:start + len(combos)], start + len(combos)
+                    for r in np.flatnonzero((part >= threshold) != side[i]):
+                        a, b = combos[r]
+                        if a[3] + b[3] < best_cost[i]:
+                            best_cost[i] = a[3] + b[3]
+                            best_change[i] = {a[1]: a[2], b[1]: b[2]}
+            trials.clear()
+            tried.clear()
+
         for count, i in enumerate(todo):
             if time.perf_counter() - t0 > time_budget:
                 timed_out = True
@@ -211,12 +228,11 @@ def adversarial_search(
             for r, (a, b) in enumerate(combos):
                 trial.at[r, a[1]] = a[2]
                 trial.at[r, b[1]] = b[2]
-            s = model.score(trial)
-            for r in np.flatnonzero((s >= threshold) != side[i]):
-                a, b = combos[r]
-                if a[3] + b[3] < best_cost[i]:
-                    best_cost[i] = a[3] + b[3]
-                    best_change[i] = {a[1]: a[2], b[1]: b[2]}
+            trials.append(trial)
+            tried.append((i, combos))
+            if len(tried) == 50:
+                score_trials()
+        score_trials()
     # every example is scored again from scratch before it is reported
     found = np.flatnonzero(np.isfinite(best_cost))
     new_score = np.full(n, np.nan)

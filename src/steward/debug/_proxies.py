@@ -234,11 +234,16 @@ def _adversary(data: pd.DataFrame, attr: str, feats: list[str], folds: int, seed
         learner = "gradient boosting (50 rounds, 15 leaves)"
         make = lambda: HistGradientBoostingClassifier(  # noqa: E731
             max_iter=50, max_leaf_nodes=15, learning_rate=0.2, categorical_features="from_dtype", random_state=seed)
+    from threadpoolctl import threadpool_limits
+
     proba = np.zeros((len(y), len(levels)))
-    for fit_rows, held_out in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
-        part = (lambda rows: X[rows]) if small else (lambda rows: X.iloc[rows])
-        model = make().fit(part(fit_rows), y[fit_rows])
-        proba[np.ix_(held_out, model.classes_.astype(int))] = model.predict_proba(part(held_out))
+    # one thread: the booster's OpenMP threads spin while they wait, and on a shared machine (a CI runner) a busy
+    # neighbour turns its second of work into tens (87eb8c0 spent 44 of 63 s here on 400 rows)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for fit_rows, held_out in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+            part = (lambda rows: X[rows]) if small else (lambda rows: X.iloc[rows])
+            model = make().fit(part(fit_rows), y[fit_rows])
+            proba[np.ix_(held_out, model.classes_.astype(int))] = model.predict_proba(part(held_out))
     auc = roc_auc_score(y, proba[:, 1]) if len(levels) == 2 else roc_auc_score(y, proba, multi_class="ovr",
                                                                               average="weighted")
     return {"auc": float(auc), "rows": int(ok.sum()), "groups": len(levels), "folds": folds, "model": learner,

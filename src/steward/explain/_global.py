@@ -88,20 +88,28 @@ def permutation_importance(model: Any, X: pd.DataFrame, y: Any, *, metric: str =
     # scikit-learn draws one seed, then each feature shuffles with a fresh RandomState of it, each repeat
     # shuffling the previous repeat's order again
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max + 1)
-    drops = np.empty((frame.shape[1], n_repeats))
-    for j, column in enumerate(frame.columns):
+
+    def shuffled(column: str) -> pd.DataFrame:
         rng = check_random_state(seed)
         order = np.arange(n)
-        values = frame[column].to_numpy()
-        shuffled = []
+        values, out = frame[column].to_numpy(), []
         for _ in range(n_repeats):
             rng.shuffle(order)
             values = values[order]
-            shuffled.append(values)
+            out.append(values)
         stacked = pd.concat([frame] * n_repeats, ignore_index=True)
-        stacked[column] = pd.Series(np.concatenate(shuffled), dtype=frame[column].dtype)
-        scores = model.score(stacked).reshape(n_repeats, n)
-        drops[j] = [baseline - _metric(metric, y, s, threshold) for s in scores]
+        stacked[column] = pd.Series(np.concatenate(out), dtype=frame[column].dtype)
+        return stacked
+
+    # a model call costs a fixed overhead besides its rows: score several features' shuffles together
+    per_call = max(1, 200_000 // max(n * n_repeats, 1))
+    columns = list(frame.columns)
+    drops = np.empty((len(columns), n_repeats))
+    for start in range(0, len(columns), per_call):
+        chunk = columns[start:start + per_call]
+        scores = model.score(pd.concat([shuffled(c) for c in chunk], ignore_index=True))
+        for j, s in enumerate(scores.reshape(len(chunk), n_repeats, n)):
+            drops[start + j] = [baseline - _metric(metric, y, r, threshold) for r in s]
     table = pd.DataFrame({"feature": list(frame.columns), "importance": drops.mean(axis=1),
                           "std": drops.std(axis=1)}).sort_values("importance", ascending=False, kind="stable")
     return FeatureImportance(table.reset_index(drop=True), metric, baseline, n_repeats)
