@@ -1,6 +1,6 @@
 """The server's limits as settings, and the request body limit.
 
-The body limit is a plain ASGI wrapper (no ``BaseHTTPMiddleware``, which costs every request a
+The body limit is a plain ASGI wrapper (not a Starlette HTTP middleware class, which costs every request a
 task and a copy): a declared ``Content-Length`` over the limit is answered with 413 before a byte
 of the body is read; a body without one (chunked) is counted as it streams in, and the read that
 crosses the limit fails with 413. Either way the answer is the API's one error shape.
