@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test coverage bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Line and branch coverage of src/ (the same suite; the table goes to the terminal, HTML to htmlcov/).
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q --cov=steward --cov-branch --cov-report=term:skip-covered --cov-report=html
 
 bench: $(STAMP)
 	$(BIN)/python bench/group_metrics.py

@@ -21,6 +21,7 @@ __all__ = [
     "PermissionDenied",
     "UnsafeModelError",
     "TamperedModelError",
+    "Throttled",
     "StewardWarning",
     "SmallGroupWarning",
     "DefaultReferenceWarning",
@@ -85,3 +86,11 @@ class SmallGroupWarning(StewardWarning):
 
 class DefaultReferenceWarning(StewardWarning):
     """No reference group was given for a protected attribute, so the largest group was used."""
+
+
+class Throttled(StewardError):
+    """A caller sent more than its rate allows; ``retry_after`` is how many seconds until it may again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -64,6 +64,16 @@ ROUTES = [
     ("POST", "/api/models/m/versions/1/reproductions", "reproduce", {"report": {}}),
     ("GET", "/api/audits/1/report.json", "read", None),
     ("GET", f"/api/policies/{LENIENT_SHA256}", "read", None),
+    ("POST", "/api/models/m/versions/1/profile", "register", {"profile": {}}),
+    ("GET", "/api/deployments", "read", None),
+    ("POST", "/api/deployments", "deploy", {"name": "d-{role}", "version": "m:1"}),
+    ("GET", "/api/deployments/d", "read", None),
+    ("POST", "/api/deployments/d/kill", "kill", {"reason": "r"}),
+    ("POST", "/api/deployments/d/revive", "kill", None),
+    ("GET", "/api/deployments/d/log", "log_export", None),
+    ("POST", "/api/deployments/d/predict", "predict", {"row": {"x": 1}}),
+    ("GET", "/api/predictions/p000000000000000000000000", "read", None),
+    ("GET", "/api/review", "read", None),
 ]
 
 
@@ -92,7 +102,8 @@ def server(database, passing_audit, lenient_policy):
     reg.assess_risk("m", RISK, actor="dev")
     reg.record_audit("m", "1", passing_audit, actor="dev")
     reg.open_incident("m", title="t", severity="low", actor="ops")
-    keys = {role: reg.create_key(f"only-{role}", [role], actor="setup")["key"] for role in ROLES}
+    keys = {role: reg.create_key(f"only-{role}", [role], actor="setup",
+                                 deployments=["d"] if role == "caller" else None)["key"] for role in ROLES}
     audit_body = {"report": passing_audit.to_dict(), "report_html": "<p>r</p>", "model_card": "# card"}
     yield TestClient(create_app(reg)), keys, audit_body, reg
     reg.close()

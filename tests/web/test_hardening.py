@@ -42,7 +42,8 @@ def check_shape(r: httpx.Response, status: int | None = None) -> str:
 
 
 def _populate(reg: Registry) -> dict[str, dict[str, str]]:
-    keys = {role: reg.create_key(f"Only {role}", [role], actor="setup")["key"] for role in ROLES}
+    keys = {role: reg.create_key(f"Only {role}", [role], actor="setup", deployments=["d"] if role == "caller" else None)["key"]
+            for role in ROLES}
     reg.register_model("m", actor="Only developer", domain="credit")
     reg.register_version("m", "1", actor="Only developer")
     reg.open_incident("m", title="t", severity="low", actor="Only operator")

@@ -284,12 +284,20 @@ def policy_check(file: str) -> None:
     from steward.cli._output import print_policy
     from steward.errors import PolicyError
 
+    from steward.serving._settings import guard_problems
+
     try:
         policy = load_policy(file)
     except PolicyError as exc:  # every problem on its own line, all of them at once
         err = Console(stderr=True)
         for i, line in enumerate(str(exc).splitlines()):
             err.print(("[red]error:[/red] " if i == 0 else "  ") + escape(line), highlight=False, soft_wrap=True)
+        sys.exit(2)
+    guards = [p for name, tier in policy.tiers.items() for p in guard_problems(tier.guard, source=f"tiers.{name}.guard")]
+    if guards:  # the tiers' guard sections are the serving module's schema, checked here too
+        err = Console(stderr=True)
+        for line in guards:
+            err.print("[red]error:[/red] " + escape(line), highlight=False, soft_wrap=True)
         sys.exit(2)
     print_policy(policy, Console())
 
@@ -313,6 +321,10 @@ def init_command(directory: Path) -> None:
 from steward.cli._governance import register_commands  # noqa: E402  (the registry commands)
 
 register_commands(cli)
+
+from steward.cli._serving import register_commands as register_serving_commands  # noqa: E402
+
+register_serving_commands(cli)
 
 
 @cli.group("datasets")

@@ -140,7 +140,14 @@ def _check_port(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--database-url", envvar="STEWARD_DATABASE_URL", help="[default: sqlite:///.steward/steward.db]")
 @click.option("--policy", "registry_policy", envvar="STEWARD_POLICY", metavar="FILE", help="The current policy.")
-def serve_command(host: str, port: int, database_url: str | None, registry_policy: str | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes. Kill switches reach every one within a second; throttling, duplicates and "
+                   "sticky decisions are shared through Redis when STEWARD_REDIS_URL is set, else kept per process.")
+@click.option("--only", type=click.Choice(["all", "predictions", "governance"]), default="all", show_default=True,
+              help="predictions: only the guarded endpoints (prediction traffic in processes of its own); "
+                   "governance: everything else.")
+def serve_command(host: str, port: int, database_url: str | None, registry_policy: str | None, workers: int,
+                  only: str) -> None:
     """Run the Steward server: REST API (/api, OpenAPI at /docs) and web pages (/)."""
     try:
         import uvicorn
@@ -157,7 +164,19 @@ def serve_command(host: str, port: int, database_url: str | None, registry_polic
                       "Create keys for people with `steward keys create --name NAME --role ROLE`.", highlight=False)
     console.print(f"Steward server on http://{host}:{port}/  (database: {reg.engine.url.render_as_string(hide_password=True)}, "
                   f"policy: {reg.policy.name} {reg.policy.version})", highlight=False, markup=False)
-    uvicorn.run(create_app(reg), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(reg, only=only), host=host, port=port, log_level="warning")
+        return
+    import os
+
+    # each worker opens the registry itself (steward.web.app:app_from_environment)
+    os.environ["STEWARD_DATABASE_URL"] = reg.engine.url.render_as_string(hide_password=False)
+    if registry_policy:
+        os.environ["STEWARD_POLICY"] = str(registry_policy)
+    os.environ["STEWARD_SERVE_ONLY"] = only
+    reg.close()
+    uvicorn.run("steward.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 @click.group("models")
@@ -233,9 +252,15 @@ def models_register(backend, actor, name, purpose, domain, owner, accountable_ex
 @click.option("--training-data", type=click.Path(exists=True, dir_okay=False), help="Training data file (SHA-256 recorded).")
 @click.option("--seed", "seeds", multiple=True, metavar="NAME=VALUE", help="Random seeds used; repeat.")
 @click.option("--code-revision", help="[default: the git commit here, if any]")
+@click.option("--features", "features", help="The model's input columns, comma-separated, for the training profile "
+              "[default: the model file's own feature names].")
 @backend_options(permission="register")
-def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision):
-    """Register a version; the Python, platform and package versions are captured automatically."""
+def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision, features):
+    """Register a version; the Python, platform and package versions are captured automatically.
+
+    With --training-data, its training profile is recorded too (each feature's type, range, categories
+    and missing rate, and a hash set of the rows): its guarded endpoint validates and screens against it,
+    and monitoring compares with it."""
     from steward.data import file_sha256
     from steward.governance import parse_ref
     from steward.governance._environment import capture_environment, code_revision as git_revision
@@ -250,11 +275,41 @@ def models_version(backend, actor, ref, artifact, training_data, seeds, code_rev
     art_sha = None
     if artifact and Path(artifact).is_file():
         art_sha, artifact = file_sha256(Path(artifact)), str(Path(artifact).resolve())
+    profile = _training_profile(Path(training_data), artifact, features) if training_data else None
     backend.register_version(model, version, actor=actor, artifact_uri=artifact, artifact_sha256=art_sha,
                              training_data_sha256=file_sha256(Path(training_data)) if training_data else None,
                              environment=capture_environment(), seeds=seed_map,
                              code_revision=code_revision or git_revision())
     console.print(f"registered version {model}:{version}", markup=False)
+    if profile is not None:
+        backend.record_profile(model, version, profile.to_dict(), actor=actor)
+        console.print(f"recorded its training profile: {len(profile.features)} features, {profile.rows:,} rows",
+                      markup=False)
+
+
+def _training_profile(path: Path, artifact: str | None, features: str | None):
+    """The training data's profile over the model's features (from --features, else the model file)."""
+    from steward.cli._models import read_frame
+    from steward.serving._profile import build_profile
+
+    names = [f.strip() for f in features.split(",") if f.strip()] if features else None
+    if names is None and artifact and Path(artifact).is_file():
+        from steward.models import load_model
+
+        try:
+            names = list(load_model(artifact).features or []) or None
+        except StewardError:
+            names = None
+    if names is None:
+        raise StewardError("--training-data needs the model's input columns for its profile: give --features a,b,c "
+                           "(or an --artifact file that names its features)")
+    frame = read_frame(path, "training data")
+    missing = [f for f in names if f not in frame.columns]
+    if missing:
+        raise StewardError(f"--training-data {path} lacks the feature column(s) {', '.join(map(repr, missing))}; "
+                           f"it has: {', '.join(map(str, frame.columns))}")
+    with stage("profiling the training data"):
+        return build_profile(frame, names)
 
 
 @models_group.command("assess")

@@ -24,11 +24,18 @@ def keys_group() -> None:
 @keys_group.command("create")
 @click.option("--name", required=True, help="Person or service the key belongs to.")
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["viewer", "developer", "validator", "executive", "reviewer", "operator", "admin"]))
+              type=click.Choice(["viewer", "developer", "validator", "executive", "reviewer", "operator", "admin",
+                                 "caller"]))
+@click.option("--deployment", "deployments", multiple=True, metavar="NAME",
+              help="For --role caller: a deployment the key may call (repeat for more).")
 @backend_options(permission="keys")
-def keys_create(backend, actor, name, roles):
-    """Create an API key; it is printed once and only its hash is stored."""
-    k = backend.create_key(name, list(roles), actor=actor)
+def keys_create(backend, actor, name, roles, deployments):
+    """Create an API key; it is printed once and only its hash is stored.
+
+    An application calling guarded endpoints gets a caller key scoped to them:
+    steward keys create --name loan-app --role caller --deployment credit-live
+    """
+    k = backend.create_key(name, list(roles), actor=actor, deployments=list(deployments) or None)
     console.print(f"API key for {k['name']} ({', '.join(k['roles'])}); shown only now:\n{k['key']}", highlight=False,
                   markup=False)
 

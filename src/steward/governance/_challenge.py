@@ -105,6 +105,12 @@ class ChallengeMixin:
         Idempotent; called before the registry answers about approval, so a lapsed acceptance never
         keeps a version approved. Returns the ids of the acceptances that lapsed now."""
         t = at or now()
+        # a read first: most calls find nothing due, and a write transaction (BEGIN IMMEDIATE on SQLite)
+        # on every registry read would serialise readers behind writers
+        with self._sessions() as s:
+            until = s.execute(select(Acceptance.until).where(Acceptance.status == "active")).scalars().all()
+        if not any(_aware(u) <= t for u in until):
+            return []
         with self.tx() as s:
             due = [a for a in s.execute(select(Acceptance).where(Acceptance.status == "active")).scalars()
                    if _aware(a.until) <= t]
@@ -140,6 +146,8 @@ class ChallengeMixin:
                 _trail.append(s, actor, "finding.acceptance_lapsed", f"version:{m.name}:{v.version}",
                               {"acceptance": a.id, "check": a.check_name, "approval_revoked": revoked,
                                "incident": inc.id if inc is not None else None})
+                if revoked:
+                    self._trip_on_revocation(s, v, actor, f"the acceptance of {a.check_name} lapsed")
             return [a.id for a in due]
 
     # --- reproductions ------------------------------------------------------------------

@@ -95,8 +95,8 @@ class RemoteRegistry:
     def incidents(self, *, model: str | None = None, status: str | None = None) -> list[dict]:
         return self._call("GET", "/api/incidents", params={k: v for k, v in {"model": model, "status": status}.items() if v})
 
-    def create_key(self, name: str, roles: list[str], *, actor: str = "") -> dict:
-        return self._call("POST", "/api/keys", json={"name": name, "roles": roles})
+    def create_key(self, name: str, roles: list[str], *, actor: str = "", deployments: list[str] | None = None) -> dict:
+        return self._call("POST", "/api/keys", json={"name": name, "roles": roles, "deployments": deployments})
 
     def keys(self) -> list[dict]:
         return self._call("GET", "/api/keys")
@@ -132,3 +132,31 @@ class RemoteRegistry:
 
     def policy_text(self, sha256: str) -> str:
         return self._call("GET", f"/api/policies/{quote(sha256)}")["text"]
+
+    # --- deployments -------------------------------------------------------------------------
+
+    def record_profile(self, model: str, version: str, profile: dict, *, actor: str = "") -> dict:
+        return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/profile",
+                          json={"profile": profile})
+
+    def deploy(self, name: str, ref: str, *, actor: str = "", backup: str | None = None, benchmark: str | None = None,
+               guard: dict | None = None) -> dict:
+        return self._call("POST", "/api/deployments", json={"name": name, "version": ref, "backup": backup,
+                                                            "benchmark": benchmark, "guard": guard})
+
+    def deployments(self, *, include_replaced: bool = False) -> list[dict]:
+        return self._call("GET", "/api/deployments", params={"all": "true"} if include_replaced else None)
+
+    def deployment(self, name: str) -> dict:
+        return self._call("GET", f"/api/deployments/{quote(name)}")
+
+    def kill(self, name: str, *, reason: str, actor: str = "") -> dict:
+        return self._call("POST", f"/api/deployments/{quote(name)}/kill", json={"reason": reason})
+
+    def revive(self, name: str, *, actor: str = "") -> dict:
+        return self._call("POST", f"/api/deployments/{quote(name)}/revive")
+
+    def prediction_log(self, name: str, *, since: Any = None, until: Any = None, limit: int | None = None) -> list[dict]:
+        params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                  for k, v in {"since": since, "until": until, "limit": limit or 100_000}.items() if v is not None}
+        return self._call("GET", f"/api/deployments/{quote(name)}/log", params=params)

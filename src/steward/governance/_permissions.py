@@ -14,7 +14,7 @@ from steward.governance._principals import ROLES
 __all__ = ["PERMISSIONS", "allowed"]
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "read": ROLES,
+    "read": tuple(r for r in ROLES if r != "caller"),  # an application's key calls its deployments, nothing else
     "register": ("developer", "admin"),  # models, versions, audit runs
     # risk assessments; lowering a model's tier further needs a validator or executive who did not build it
     "assess": ("developer", "validator", "executive", "admin"),
@@ -26,6 +26,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "accept": ("executive",),  # accept a failing or not-evidenced finding for one version, until a date
     "reproduce": ("validator",),  # record an independent re-run of an audit
     "keys": ("admin",),
+    "deploy": ("developer", "operator", "admin"),  # deploy an approved version behind a guarded endpoint
+    "kill": ("operator", "admin"),  # pull a deployment's kill switch, and revive it
+    "log_export": ("operator", "validator", "admin"),  # export a deployment's prediction log (it may hold inputs)
+    "predict": ("caller",),  # call a guarded endpoint the key is scoped to
 }
 
 

@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 
 from steward.errors import AuthenticationError, ConflictError, NotFoundError, StewardError
 from steward.governance import _rowhash, _trail
-from steward.governance._tables import ApiKey, Principal, TrailEntry, TrailHead, iso, now
+from steward.governance._tables import ApiKey, KeyScope, Principal, TrailEntry, TrailHead, iso, now
 
 __all__ = ["PrincipalsMixin", "ROLES", "credential_digest", "name_key", "check_name"]
 
-ROLES = ("viewer", "developer", "validator", "executive", "reviewer", "operator", "admin")
+ROLES = ("viewer", "developer", "validator", "executive", "reviewer", "operator", "admin", "caller")
 
 # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned characters, and
 # line/paragraph separators: invisible or misleading in a name.
@@ -132,8 +132,12 @@ class PrincipalsMixin:
     def _key_digest(self, secret: str) -> str:
         return credential_digest(self._trail_key_bytes(), "api-key", secret)
 
-    def create_key(self, name: str, roles: list[str], *, actor: str) -> dict[str, Any]:
+    def create_key(self, name: str, roles: list[str], *, actor: str,
+                   deployments: list[str] | None = None) -> dict[str, Any]:
         """Create the principal if new (with these roles) and a new API key for it; the key is shown once.
+
+        A ``caller`` (an application calling guarded endpoints) holds no other role, and its key is
+        scoped to the named ``deployments``: it may call those and nothing else.
 
         A new principal's name must pass :func:`check_name` and must not look like an existing
         principal's (:func:`name_key`): a :class:`ConflictError` names that principal.
@@ -146,6 +150,14 @@ class PrincipalsMixin:
                                f"has one name in every sign-off and trail entry")
         if not isinstance(name, str) or not name or not name.strip():
             raise StewardError("a key needs the name of the person or service it belongs to")
+        scopes = sorted(set(deployments or []))
+        if "caller" in roles and (len(set(roles)) > 1 or not scopes):
+            raise StewardError("a caller key holds only the caller role and names the deployments it may call: "
+                               "--role caller --deployment NAME (repeat for more)")
+        if scopes and "caller" not in roles:
+            raise StewardError("--deployment scopes a caller key; give --role caller, or leave --deployment out")
+        for d in scopes:
+            check_name(d)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         try:
             with self.tx() as s:
@@ -169,11 +181,17 @@ class PrincipalsMixin:
                     raise ConflictError(f"{name!r} already exists with roles {', '.join(p.roles)}; "
                                         f"a new key keeps them (give the same roles) ")
                 s.add(ApiKey(id=key_id, principal_id=p.id, secret_sha256=self._key_digest(secret)))
-                _trail.append(s, actor, "key.create", f"principal:{name}", {"roles": p.roles, "key_id": key_id})
+                s.flush()
+                for d in scopes:
+                    s.add(KeyScope(key_id=key_id, deployment=d))
+                s.flush()
+                _trail.append(s, actor, "key.create", f"principal:{name}",
+                              {"roles": p.roles, "key_id": key_id, **({"deployments": scopes} if scopes else {})})
                 roles_out = list(p.roles)
         except IntegrityError:
             raise ConflictError(f"could not create a key for {name!r}; try again") from None
-        return {"name": name, "roles": roles_out, "key_id": key_id, "key": f"stw_{key_id}_{secret}"}
+        out = {"name": name, "roles": roles_out, "key_id": key_id, "key": f"stw_{key_id}_{secret}"}
+        return {**out, "deployments": scopes} if scopes else out
 
     def revoke_key(self, key_id: str, *, actor: str) -> None:
         with self.tx() as s:
@@ -215,7 +233,10 @@ class PrincipalsMixin:
                     raise AuthenticationError("unknown API key")
             if k.revoked_at is not None or k.principal.disabled:
                 raise AuthenticationError("this API key has been revoked")
-            return {"name": k.principal.name, "roles": list(k.principal.roles), "key_id": k.id}
+            out = {"name": k.principal.name, "roles": list(k.principal.roles), "key_id": k.id}
+            if "caller" in out["roles"]:
+                out["deployments"] = sorted(s.execute(select(KeyScope.deployment).where(KeyScope.key_id == k.id)).scalars())
+            return out
 
     def principals(self) -> list[dict[str, Any]]:
         with self.tx() as s:

@@ -25,6 +25,7 @@ from steward.errors import ConflictError, NotFoundError, PermissionDenied, Stewa
 from steward.governance import _trail
 from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
+from steward.governance._deployments import DeploymentsMixin
 from steward.governance._incidents import IncidentsMixin
 from steward.governance._principals import PrincipalsMixin
 from steward.governance._refused import refused_value
@@ -99,7 +100,7 @@ def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str
     return "\n".join(lines)
 
 
-class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin):
+class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin, DeploymentsMixin):
     """Open (and create or upgrade) the registry database.
 
     Parameters

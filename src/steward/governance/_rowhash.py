@@ -28,9 +28,11 @@ from steward.governance._tables import Base
 __all__ = ["GOVERNED", "DamagedDatabaseError", "row_digest", "read_digests", "all_digests", "track",
            "take_pending", "missing_tables", "missing_text", "damage", "sqlite_file_damage"]
 
-# The tables whose rows are records; the trail itself, login sessions and Alembic's bookkeeping are not.
+# The tables whose rows are records; the trail itself, login sessions and Alembic's bookkeeping are not, nor the
+# prediction log and its review items (one row per decision, written in group commits; see _predlog.py).
 GOVERNED = ("principals", "api_keys", "policies", "models", "versions", "risk_assessments", "audit_runs",
-            "sign_offs", "acceptances", "reproductions", "incidents", "incident_entries")
+            "sign_offs", "acceptances", "reproductions", "incidents", "incident_entries", "key_scopes",
+            "training_profiles", "deployments")
 EXPECTED = tuple(sorted(Base.metadata.tables)) + ("alembic_version",)
 _PENDING = "trail_pending"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", "AuditRun", "SignOff",
            "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
-           "WebSession", "now"]
+           "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem", "now"]
 
 
 def now() -> datetime:
@@ -242,3 +242,85 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KeyScope(Base):
+    """A ``caller`` key may call only the deployments named here (one row per key and name)."""
+
+    __tablename__ = "key_scopes"
+    __table_args__ = (UniqueConstraint("key_id", "deployment"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    deployment: Mapped[str] = mapped_column(String(200))
+
+
+class TrainingProfileRow(Base):
+    """A version's training profile (see :mod:`steward.serving._profile`): schema, ranges, categories,
+    missing rates and a hash set of the training rows. The guard validates and screens against it;
+    monitoring compares windows with it."""
+
+    __tablename__ = "training_profiles"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Deployment(Base):
+    """A named endpoint serving one approved version. A new deployment of the same name replaces the
+    active one (status ``replaced``); the replaced row stays, so its logged decisions keep their version."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_name_status", "name", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    backup_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    benchmark_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    guard: Mapped[dict[str, Any]] = mapped_column(JSON)  # the settings in force, defaults filled in
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | replaced
+    killed: Mapped[bool] = mapped_column(Boolean, default=False)
+    kill_reason: Mapped[str] = mapped_column(Text, default="")
+    killed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    killed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Prediction(Base):
+    """One answered row of a guarded endpoint, committed before the answer is released."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_deployment_time", "deployment_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # time-ordered, random tail
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)  # the one that answered
+    key_id: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # None when only the hash is kept
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    route: Mapped[str] = mapped_column(String(20))
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # backup/benchmark/latency facts
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewItem(Base):
+    """A decision routed to a person: why, the interim decision given meanwhile, the model's view."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_status", "status", "deployment_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    why: Mapped[list[Any]] = mapped_column(JSON)
+    interim_decision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -80,6 +80,11 @@ class WorkflowMixin:
             _trail.append(s, actor, f"signoff.{decision}", f"version:{model}:{version}",
                           {"role": role, "person": x.person, "comment": x.comment, "audit_run": run.id,
                            "approval_revoked": revoked})
+            if revoked:
+                why = f"{actor} rejected {model}:{version} as {role}: {comment}"
+                tripped = self._trip_on_revocation(s, v, actor, why)
+                if tripped:
+                    self._incident_for_trip(s, v, actor, tripped, why)
             return signoff_dict(x)
 
     def approval_problems(self, s, m, v) -> list[str]:

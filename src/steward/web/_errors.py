@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from steward.errors import (
     NotFoundError,
     PermissionDenied,
     StewardError,
+    Throttled,
     WorkflowError,
 )
 
@@ -22,7 +24,7 @@ __all__ = ["install_error_handlers", "error_body", "status_of"]
 
 log = logging.getLogger("steward.web")
 
-_STATUS = [(AuthenticationError, 401), (PermissionDenied, 403), (NotFoundError, 404), (ConflictError, 409),
+_STATUS = [(Throttled, 429), (AuthenticationError, 401), (PermissionDenied, 403), (NotFoundError, 404), (ConflictError, 409),
            (WorkflowError, 409), (StewardError, 400)]
 
 
@@ -53,6 +55,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _steward(request: Request, exc: StewardError):
         code = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+        if isinstance(exc, Throttled):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
         return JSONResponse(error_body(code, str(exc)), status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -40,6 +40,9 @@ _MEANING = {
     404: "A model, version, audit run, incident or key that was named does not exist.",
     409: "The request clashes with what is stored, or a governance rule refuses it.",
     413: "The request body is larger than the server accepts (STEWARD_MAX_BODY_BYTES).",
+    422: "The guard refused the row (a screening flag whose action is refuse); the body holds its logged result.",
+    429: "The key sent more rows per second than the deployment allows; Retry-After says when to send again.",
+    503: "The prediction log could not be written, so no decision was given; send the request again.",
 }
 
 

@@ -22,7 +22,7 @@ __all__ = ["Policy", "Tier", "load_policy", "default_policy_path", "write_starte
 # What a tier gets when neither it nor a tier it extends says otherwise.
 TIER_DEFAULTS: dict[str, Any] = {
     "min_group_size": 30, "confidence": 0.95, "alpha": 0.05, "require_significance": False, "sign_off": [],
-    "distinct_signers": False, "require_reproduction": False,
+    "distinct_signers": False, "require_reproduction": False, "guard": None,
 }
 
 
@@ -42,6 +42,7 @@ class Tier:
     extends: str | None = None
     distinct_signers: bool = False
     require_reproduction: bool = False
+    guard: dict[str, Any] = field(default_factory=dict)  # guarded-endpoint defaults (steward.serving)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +190,14 @@ def _salvaged(value: dict[str, Any]) -> PolicyModel | None:
     return PolicyModel.model_construct(policy=None, domains=domains, tiers=tiers, incident_checklist=[])
 
 
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, mappings merged key by key."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dict[str, Tier]:
     if not model.tiers:
         problems.append(f"{doc.where(('tiers',))}: the policy defines no tiers; define at least one (low, medium, high, ...)")
@@ -230,7 +239,9 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
         for ancestor in reversed(lineage):
             am = raw[ancestor]
             for key in TIER_DEFAULTS:
-                if getattr(am, key) is not None:
+                if key == "guard":  # merged section by section: a child tier overrides what it names
+                    settings[key] = _merged(settings[key] or {}, am.guard or {})
+                elif getattr(am, key) is not None:
                     settings[key] = getattr(am, key)
             for check_name, params in am.checks.items():
                 checks[check_name] = (params or {}, ("tiers", ancestor, "checks", check_name))
@@ -256,6 +267,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
             require_significance=settings["require_significance"], checks=resolved,
             sign_off=tuple(settings["sign_off"]), extends=tm.extends,
             distinct_signers=settings["distinct_signers"], require_reproduction=settings["require_reproduction"],
+            guard=settings["guard"] or {},
         )
     return out
 

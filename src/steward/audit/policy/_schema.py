@@ -80,6 +80,9 @@ class TierModel(_Strict):
     distinct_signers: bool | None = None
     # Approval needs a validator's independent reproduction of the latest audit (steward reproduce).
     require_reproduction: bool | None = None
+    # Defaults for the guarded endpoints of models in this tier (see steward.serving.GuardSettings; a
+    # deployment's guard.yaml overrides them). Checked by `steward policy check` against that schema.
+    guard: dict[str, Any] | None = None
 
 
 class PolicyModel(_Strict):

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from steward.governance import ROLES, Registry
 from steward.web._auth import registry, require
-from steward.web._inputs import ID_MAX, In, KeyIdPath, Role, Sha256, Text, TextQuery
+from steward.web._inputs import ID_MAX, NAME_PATTERN, In, KeyIdPath, Role, Sha256, Text, TextQuery
 from steward.web._openapi import errors
 
 router = APIRouter(tags=["keys and trail"])
@@ -14,12 +14,14 @@ router = APIRouter(tags=["keys and trail"])
 class KeyIn(In):
     name: Text(200, min_length=1, description="the person or service the key belongs to")
     roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
+    deployments: list[Annotated[str, Field(pattern=NAME_PATTERN, max_length=200)]] | None = Field(
+        default=None, max_length=1000, description="the deployments a caller key may call (role caller only)")
 
 
 @router.post("/api/keys", status_code=201, responses=errors(409))
 def create_key(body: KeyIn, reg: Registry = Depends(registry), who=Depends(require("keys"))) -> dict:
     """A new API key; the response is the only time the key is shown."""
-    return reg.create_key(body.name, body.roles, actor=who["name"])
+    return reg.create_key(body.name, body.roles, actor=who["name"], deployments=body.deployments)
 
 
 @router.get("/api/keys")

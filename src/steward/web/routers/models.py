@@ -73,6 +73,16 @@ def register_version(name: NamePath, body: VersionIn, reg: Registry = Depends(re
     return reg.register_version(name, body.version, actor=who["name"], **body.model_dump(exclude={"version"}))
 
 
+class ProfileIn(In):
+    profile: JsonObject = Field(description="the training profile (steward.serving.build_profile(...).to_dict())")
+
+
+@router.post("/api/models/{name}/versions/{version}/profile", status_code=201, responses=errors(404, 409))
+def record_profile(name: NamePath, version: VersionPath, body: ProfileIn, reg: Registry = Depends(registry),
+                   who=Depends(require("register"))) -> dict:
+    return reg.record_profile(name, version, body.profile, actor=who["name"])
+
+
 @router.get("/api/models/{name}/versions/{version}")
 def get_version(name: NamePath, version: VersionPath, reg: Registry = Depends(registry), _=Depends(require("read"))) -> dict:
     return reg.version(name, version)

@@ -1,0 +1,268 @@
+"""The guard pipeline around one deployment: plain function calls, in this order, for each row.
+
+throttle (per key, rows per second) → validate against the training profile (a :class:`FieldError`
+names the field) → kill switch → screening (out of range, unseen category, anomalous, duplicate of the
+same key's recent request, an exact training row) → sticky decisions → predict within the latency budget,
+else the backup → compare with the benchmark → review conditions (score near the threshold, a screening
+flag whose action is review, disagreement with the benchmark) → reason codes for adverse decisions →
+the records for the log. Authentication happens before (the web layer), the durable write after: the
+answer is released only once the records are committed.
+
+Routes: ``model``, ``backup`` (the model failed or ran out of time), ``benchmark`` (the benchmark's
+decision was taken on disagreement), ``review`` (a person decides; the interim decision is answered),
+``kill_switch``, ``sticky`` (the same subject with the same inputs got this decision before), and
+``refused`` (a screening flag whose action is refuse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from steward.errors import Throttled
+from steward.serving._profile import FieldError, Screen, TrainingProfile
+from steward.serving._scorer import RowScorer
+from steward.serving._settings import GuardSettings
+from steward.serving._state import GuardState
+
+__all__ = ["Guard", "Served", "Throttled", "new_prediction_id", "inputs_digest"]
+
+
+def new_prediction_id() -> str:
+    """Time-ordered (milliseconds, hex) with a random tail: ``p`` + 12 + 12 hex digits."""
+    return f"p{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
+
+
+def inputs_digest(row: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+@dataclass
+class Model:
+    """One model of a deployment: its scorer, registry reference and version id."""
+
+    scorer: RowScorer
+    ref: str
+    version_id: int
+
+
+@dataclass
+class Served:
+    """What one request produced: the answers (in row order), and the rows to commit before answering."""
+
+    answers: list[dict[str, Any]]
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Guard:
+    """The guard of one deployment in one server process."""
+
+    def __init__(self, *, name: str, deployment_id: int, settings: GuardSettings, profile: TrainingProfile,
+                 model: Model, state: GuardState, executor: Executor, backup: Model | None = None,
+                 benchmark: Model | None = None) -> None:
+        self.name, self.deployment_id, self.settings = name, deployment_id, settings
+        self.model, self.backup, self.benchmark = model, backup, benchmark
+        self.state, self.executor = state, executor
+        self.features = list(profile.features)
+        extra = {settings.sticky.field, *settings.protected}
+        self.screen = Screen(profile, range_margin=settings.screening.range_margin, allow_extra=extra)
+        self.never_cite = set(settings.reasons.never_cite) | set(settings.protected)
+
+    # --- steps before the model ---------------------------------------------------------------
+
+    def throttle(self, key_id: str, rows: int) -> None:
+        t = self.settings.throttle
+        if t.rate <= 0:
+            return
+        wait = self.state.take(f"{self.name}:{key_id}", rows, t.rate, t.burst)
+        if wait > 0:
+            raise Throttled(f"key {key_id} sent more than {t.rate:g} rows per second (bursts up to {t.burst}) to "
+                            f"{self.name!r}; wait {wait:.2f} s and send again, or ask for a higher rate", wait)
+
+    def validate(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        """Each row checked against the profile; a :class:`FieldError` names ``rows[i].field``."""
+        out = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise FieldError(f"rows[{i}]", f"rows[{i}] must be a JSON object of feature values, got "
+                                               f"{type(row).__name__}")
+            try:
+                out.append(self.screen.validate(row))
+            except FieldError as exc:
+                where = exc.field if len(rows) == 1 else f"rows[{i}].{exc.field}"
+                raise FieldError(where, str(exc) if len(rows) == 1 else f"rows[{i}]: {exc}") from None
+        return out
+
+    # --- the pipeline ----------------------------------------------------------------------------
+
+    async def serve(self, raw: Sequence[Mapping[str, Any]], clean: Sequence[dict[str, Any]], *, key_id: str,
+                    killed: bool) -> Served:
+        """Run the steps after validation for every row; return the answers and the records to log."""
+        s = self.settings
+        at = datetime.now(timezone.utc)
+        n = len(clean)
+        subjects = [_subject(r.get(s.sticky.field)) for r in raw]
+        digests = [inputs_digest(c) for c in clean]
+        ans: list[dict[str, Any]] = [{"prediction_id": new_prediction_id(), "decision": None, "score": None,
+                                      "route": None, "flags": [], "reasons": [], "version": self.model.ref}
+                                     for _ in range(n)]
+        detail: list[dict[str, Any]] = [{} for _ in range(n)]
+        why: list[list[str]] = [[] for _ in range(n)]
+        if killed:
+            for i in range(n):
+                self._safe_default(ans[i], why[i], "kill_switch")
+        else:
+            todo = self._screen(clean, digests, subjects, key_id, ans, why, detail)
+            if todo:
+                await self._decide(todo, clean, ans, why, detail)
+        return self._records(raw, clean, subjects, digests, ans, why, detail, key_id, at)
+
+    def _safe_default(self, a: dict[str, Any], why: list[str], route: str) -> None:
+        s = self.settings
+        answer = s.kill_switch.answer
+        a["route"] = route
+        if answer == "review":
+            why.append("kill_switch")
+            a["decision"] = s.adverse if s.review.interim == "adverse" else s.favourable
+        else:
+            a["decision"] = s.adverse if answer == "adverse" else s.favourable
+
+    def _screen(self, clean, digests, subjects, key_id, ans, why, detail) -> list[int]:
+        """Flags per row; refused and sticky rows are answered here. The rows left for the model."""
+        s = self.settings
+        actions = s.screening.model_dump()
+        todo = []
+        for i, row in enumerate(clean):
+            flags = self.screen.screen(row)
+            if s.screening.duplicate_window_s > 0 and self.state.seen(f"{self.name}:{key_id}:{digests[i]}",
+                                                                      s.screening.duplicate_window_s):
+                flags.append("duplicate")
+            ans[i]["flags"] = flags
+            kinds = {f.split(":", 1)[0] for f in flags}
+            if any(actions[k] == "refuse" for k in kinds):
+                ans[i]["route"] = "refused"
+                ans[i]["error"] = (f"refused by the guard's screening ({', '.join(f for f in flags if actions[f.split(':', 1)[0]] == 'refuse')}): "
+                                   f"the row is not like the data the model was trained on; check the values")
+                continue
+            if s.review.on_flags:
+                why[i].extend(f"screening:{f}" for f in flags if actions[f.split(":", 1)[0]] == "review")
+            if subjects[i] is not None and s.sticky.window_s > 0:
+                hit = self.state.get(f"{self.name}:{subjects[i]}:{digests[i]}")
+                if hit is not None:
+                    ans[i].update(decision=hit["decision"], score=hit["score"], route="sticky",
+                                  reasons=hit.get("reasons", []), version=hit.get("version", self.model.ref))
+                    detail[i].update(sticky_of=hit["prediction_id"], version_id=hit.get("version_id"))
+                    why[i].clear()
+                    continue
+            todo.append(i)
+        return todo
+
+    async def _score(self, rows: list[dict[str, Any]]) -> tuple[np.ndarray | None, str | None]:
+        budget = self.settings.latency_budget_ms / 1000
+        fut = asyncio.wrap_future(self.executor.submit(self.model.scorer.score, rows))
+        try:
+            return await asyncio.wait_for(fut, budget), None
+        except asyncio.TimeoutError:
+            return None, f"the model did not answer within {self.settings.latency_budget_ms:g} ms"
+        except Exception as exc:  # the model's failure is the guard's to absorb: the backup answers
+            return None, f"the model failed: {type(exc).__name__}: {str(exc)[:200]}"
+
+    async def _decide(self, todo: list[int], clean, ans, why, detail) -> None:
+        s = self.settings
+        rows = [clean[i] for i in todo]
+        t0 = time.perf_counter()
+        scores, failure = await self._score(rows)
+        route, used = "model", self.model
+        if scores is None:
+            for i in todo:
+                detail[i]["fallback"] = failure
+            scores, route, used = None, "backup", self.backup
+            if self.backup is not None:
+                try:
+                    scores = self.backup.scorer.score(rows)
+                except Exception as exc:
+                    failure = f"{failure}; the backup failed too: {type(exc).__name__}"
+            if scores is None:
+                for i in todo:
+                    ans[i]["flags"].append("model_unavailable")
+                    self._safe_default(ans[i], why[i], "review")
+                    why[i].append("model_unavailable")
+                return
+        latency = round((time.perf_counter() - t0) * 1000, 3)
+        decisions = (scores >= s.threshold).astype(int)
+        bench = self.benchmark.scorer.score(rows) if self.benchmark is not None else None
+        adverse_rows = []
+        for k, i in enumerate(todo):
+            a = ans[i]
+            score, decision = float(scores[k]), int(decisions[k])
+            a.update(score=round(score, 10), decision=decision, route=route, version=used.ref)
+            detail[i].update(latency_ms=latency, model_decision=decision, version_id=used.version_id)
+            if s.review.band > 0 and abs(score - s.threshold) <= s.review.band:
+                why[i].append("near_threshold")
+            if bench is not None:
+                b = int(bench[k] >= s.threshold)
+                detail[i].update(benchmark_score=round(float(bench[k]), 10), benchmark_decision=b,
+                                 benchmark=self.benchmark.ref)
+                if b != decision:
+                    a["flags"].append("benchmark_disagrees")
+                    if s.review.benchmark_disagreement == "review":
+                        why[i].append("benchmark_disagrees")
+                    elif s.review.benchmark_disagreement == "benchmark":
+                        a.update(decision=b, route="benchmark")
+            if decision == s.adverse:
+                adverse_rows.append((k, i))
+        if adverse_rows and s.reasons.count > 0:
+            got = used.scorer.reasons([rows[k] for k, _ in adverse_rows], texts=s.reasons.texts,
+                                      never_cite=sorted(self.never_cite), k=s.reasons.count,
+                                      adverse_high=s.adverse == 1, threshold=s.threshold)
+            for (_, i), reasons in zip(adverse_rows, got):
+                ans[i]["reasons"] = reasons
+        for i in todo:
+            if why[i]:
+                ans[i]["route"] = "review"
+                ans[i]["decision"] = s.adverse if s.review.interim == "adverse" else s.favourable
+
+    def _records(self, raw, clean, subjects, digests, ans, why, detail, key_id, at) -> Served:
+        s = self.settings
+        served = Served(answers=ans)
+        for i, a in enumerate(ans):
+            if why[i]:
+                a["review"] = {"why": list(dict.fromkeys(why[i])), "interim_decision": a["decision"]}
+            version_id = detail[i].pop("version_id", None)
+            extra = {p: raw[i].get(p) for p in s.protected if p in raw[i]}
+            if extra:
+                detail[i]["protected"] = extra
+            served.predictions.append({
+                "id": a["prediction_id"], "deployment_id": self.deployment_id, "version_id": version_id,
+                "key_id": key_id, "subject_id": subjects[i], "inputs": clean[i] if s.log.inputs == "store" else None,
+                "inputs_sha256": digests[i], "score": a["score"], "decision": a["decision"], "route": a["route"],
+                "flags": a["flags"], "reasons": a["reasons"], "detail": detail[i], "created_at": at})
+            if why[i]:
+                served.reviews.append({"prediction_id": a["prediction_id"], "deployment_id": self.deployment_id,
+                                       "why": a["review"]["why"], "interim_decision": a["decision"],
+                                       "score": a["score"], "reasons": a["reasons"], "status": "open",
+                                       "created_at": at})
+            elif a["route"] in ("model", "backup", "benchmark") and subjects[i] is not None and s.sticky.window_s > 0:
+                self.state.put(f"{self.name}:{subjects[i]}:{digests[i]}",
+                               {"prediction_id": a["prediction_id"], "decision": a["decision"], "score": a["score"],
+                                "reasons": a["reasons"], "version": a["version"], "version_id": version_id},
+                               s.sticky.window_s)
+        return served
+
+
+def _subject(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value)
+    return text[:200] if text else None
