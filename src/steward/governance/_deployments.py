@@ -274,13 +274,16 @@ class DeploymentsMixin:
         return q
 
     def prediction_log(self, name: str, *, since: datetime | None = None, until: datetime | None = None,
-                       limit: int | None = None) -> list[dict[str, Any]]:
-        """The logged decisions of every deployment named ``name`` (the replaced ones too), oldest first."""
+                       limit: int | None = None, newest: bool = False) -> list[dict[str, Any]]:
+        """The logged decisions of every deployment named ``name`` (the replaced ones too), oldest first
+        (newest first with ``newest``, so ``limit`` keeps the latest)."""
         with self._sessions() as s:
             if s.execute(select(Deployment.id).where(Deployment.name == name).limit(1)).first() is None:
                 raise NotFoundError(f"no deployment named {name!r}; `steward deployments list` shows them")
             refs = {d.id: _ref(s, d.version_id) for d in s.execute(select(Deployment).where(Deployment.name == name)).scalars()}
             q = self._log_query(name, since, until)
+            if newest:
+                q = q.order_by(None).order_by(Prediction.created_at.desc(), Prediction.id.desc())
             if limit is not None:
                 q = q.limit(limit)
             return [prediction_dict(p, refs, s) for p in s.execute(q).scalars()]

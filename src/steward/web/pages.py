@@ -1,4 +1,5 @@
-"""The web pages: log in, the inventory, a model's record, incidents (server-rendered, no script).
+"""The web pages: log in, the inventory, a model's record, incidents (server-rendered, no script);
+the deployment pages are in :mod:`steward.web._pages_deployments`.
 
 Every page needs the login cookie (else a redirect to ``/login``); every form carries a CSRF token
 (see :mod:`steward.web._pages_core`). The rules live in the registry; the pages only show them,
@@ -34,6 +35,7 @@ from steward.web._pages_core import (
     set_cookie,
     user,
 )
+from steward.web._pages_deployments import router as deployment_pages
 from steward.web._pages_views import (
     DERIVED_BY,
     acceptable_checks,
@@ -53,6 +55,7 @@ from steward.web.routers.signoffs import sign
 __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router.include_router(deployment_pages)  # /deployments: the guarded endpoints and their kill switches
 
 # Flash messages are chosen by code, so a crafted link cannot make the page say something else.
 FLASH = {
@@ -167,6 +170,7 @@ def _model_page(request: Request, name: str, status: int = 200, error: str | Non
         tier_description=tier.description if tier else None,
         answers=risk_answers(m["risk"]["answers"]) if m["risk"] else [],
         trail=[(e, trail_text(e)) for e in m["trail"]], severities=SEVERITIES,
+        deployments=[d for d in reg.deployments() if (d["version"] or "").rsplit(":", 1)[0] == name],
     )
 
 
