@@ -39,6 +39,7 @@ BLOCKS = re.findall(r"```(\w*)\n(.*?)```", TEXT, re.S)
 SKIPPED = {
     "make demo": "serves http://127.0.0.1:8000/ until Ctrl-C (the server is tested in tests/cli/test_registry_commands)",
     "make test": "runs this test suite itself",
+    "steward serve --workers": "serves until stopped (tests/serving/test_durability.py runs it with two workers)",
 }
 
 
@@ -134,6 +135,7 @@ def ws(tmp_path_factory) -> Workspace:
     (root / "monotone.yaml").write_text("education-num: increasing\n")
     (root / "stress.yaml").write_text("scenarios:\n  - name: fewer hours\n    change: {hours-per-week: {add: -5}}\n")
     (root / "elsewhere").mkdir()
+    (root / "guard.yaml").write_text("review: {band: 0.1}\nscreening: {duplicate: review}\n")
     out = Workspace(root)
     reg = Registry(out.env["STEWARD_DATABASE_URL"])
     try:
@@ -185,7 +187,7 @@ RECIPES = [
 ]
 # the registry, in README order, each line as the principal its key names (KEY: the recipe's)
 REGISTRY = [
-    Recipe(r"^steward keys create .*--api-key ADMIN_KEY", key="admin"),
+    Recipe(r"^steward keys create (?!--name loan-app).*--api-key ADMIN_KEY", key="admin"),
     Recipe(r"^steward keys list$", key="admin"),
     Recipe(r"^steward keys revoke KEY_ID$", key="admin"),
     Recipe(r"^steward models register credit-scoring"),
@@ -200,6 +202,16 @@ REGISTRY = [
     Recipe(r"^steward incident update 1 ", key="operator"),
     Recipe(r"^steward trail checkpoint", key="admin"),
     Recipe(r"^steward trail verify", key="admin"),
+    # guarded serving: the version is registered with its profile; it is not approved in this walkthrough,
+    # so deploy is refused as the README says, and the kill switch has no deployment to act on (exit 2)
+    Recipe(r"^steward models version credit-scoring:1\.5", "adult", dots=""),
+    Recipe(r"^steward guard check guard\.yaml"),
+    Recipe(r"^steward deploy credit-scoring:1\.5", exits=(2,)),
+    Recipe(r"^steward keys create --name loan-app --role caller", key="admin"),
+    Recipe(r"^steward kill credit-live", key="operator", exits=(2,)),
+    Recipe(r"^steward revive credit-live", key="operator", exits=(2,)),
+    Recipe(r"^steward deployments list"),
+    Recipe(r"^steward log export credit-live", key="operator", exits=(2,)),
 ]
 
 
@@ -279,5 +291,5 @@ def test_the_registry_walkthrough_in_readme_order(ws):
             assert "refused" in " ".join(r.output.split()).lower() or r.exit_code == 2
     shown = CliRunner().invoke(cli, ["models", "show", "credit-scoring", "--json"], env=ws.env)
     doc = json.loads(shown.output)
-    assert doc["versions"][0]["version"] == "1.4"
+    assert {v["version"] for v in doc["versions"]} == {"1.4", "1.5"}
     assert (ws.root / "elsewhere" / "head.json").is_file()

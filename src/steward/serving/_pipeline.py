@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import secrets
 import time
@@ -38,9 +39,13 @@ from steward.serving._state import GuardState
 __all__ = ["Guard", "Served", "Throttled", "new_prediction_id", "inputs_digest"]
 
 
+_SEQ = itertools.count()
+
+
 def new_prediction_id() -> str:
-    """Time-ordered (milliseconds, hex) with a random tail: ``p`` + 12 + 12 hex digits."""
-    return f"p{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
+    """``p`` + milliseconds (12 hex digits) + this process's sequence number (4) + a random tail (8): ids sort
+    by time, and a batch's rows keep their order."""
+    return f"p{time.time_ns() // 1_000_000:012x}{next(_SEQ) % 65536:04x}{secrets.token_hex(4)}"
 
 
 def inputs_digest(row: Mapping[str, Any]) -> str:
@@ -70,14 +75,21 @@ class Guard:
 
     def __init__(self, *, name: str, deployment_id: int, settings: GuardSettings, profile: TrainingProfile,
                  model: Model, state: GuardState, executor: Executor, backup: Model | None = None,
-                 benchmark: Model | None = None) -> None:
+                 benchmark: Model | None = None, backup_executor: Executor | None = None) -> None:
         self.name, self.deployment_id, self.settings = name, deployment_id, settings
         self.model, self.backup, self.benchmark = model, backup, benchmark
         self.state, self.executor = state, executor
+        # the backup scores in threads of its own: a hung model that holds every model thread must not
+        # keep the backup from answering
+        self.backup_executor = backup_executor or executor
         self.features = list(profile.features)
         extra = {settings.sticky.field, *settings.protected}
         self.screen = Screen(profile, range_margin=settings.screening.range_margin, allow_extra=extra)
         self.never_cite = set(settings.reasons.never_cite) | set(settings.protected)
+
+    def _sticky_key(self, subject: str, digest: str) -> str:
+        # by deployment id: a new deployment of the name (a replaced or revoked version) replays nothing
+        return f"{self.deployment_id}:{subject}:{digest}"
 
     # --- steps before the model ---------------------------------------------------------------
 
@@ -128,12 +140,12 @@ class Guard:
                 await self._decide(todo, clean, ans, why, detail)
         return self._records(raw, clean, subjects, digests, ans, why, detail, key_id, at)
 
-    def _safe_default(self, a: dict[str, Any], why: list[str], route: str) -> None:
+    def _safe_default(self, a: dict[str, Any], why: list[str], route: str, reason: str = "kill_switch") -> None:
         s = self.settings
         answer = s.kill_switch.answer
         a["route"] = route
         if answer == "review":
-            why.append("kill_switch")
+            why.append(reason)
             a["decision"] = s.adverse if s.review.interim == "adverse" else s.favourable
         else:
             a["decision"] = s.adverse if answer == "adverse" else s.favourable
@@ -145,7 +157,7 @@ class Guard:
         todo = []
         for i, row in enumerate(clean):
             flags = self.screen.screen(row)
-            if s.screening.duplicate_window_s > 0 and self.state.seen(f"{self.name}:{key_id}:{digests[i]}",
+            if s.screening.duplicate_window_s > 0 and self.state.seen(f"{self.deployment_id}:{key_id}:{digests[i]}",
                                                                       s.screening.duplicate_window_s):
                 flags.append("duplicate")
             ans[i]["flags"] = flags
@@ -158,7 +170,7 @@ class Guard:
             if s.review.on_flags:
                 why[i].extend(f"screening:{f}" for f in flags if actions[f.split(":", 1)[0]] == "review")
             if subjects[i] is not None and s.sticky.window_s > 0:
-                hit = self.state.get(f"{self.name}:{subjects[i]}:{digests[i]}")
+                hit = self.state.get(self._sticky_key(subjects[i], digests[i]))
                 if hit is not None:
                     ans[i].update(decision=hit["decision"], score=hit["score"], route="sticky",
                                   reasons=hit.get("reasons", []), version=hit.get("version", self.model.ref))
@@ -168,36 +180,38 @@ class Guard:
             todo.append(i)
         return todo
 
-    async def _score(self, rows: list[dict[str, Any]]) -> tuple[np.ndarray | None, str | None]:
+    async def _score(self, model: Model, rows: list[dict[str, Any]], what: str,
+                     executor: Executor) -> tuple[np.ndarray | None, str | None]:
+        """``model``'s scores within the latency budget (in a worker thread), or why there are none."""
         budget = self.settings.latency_budget_ms / 1000
-        fut = asyncio.wrap_future(self.executor.submit(self.model.scorer.score, rows))
+        fut = asyncio.wrap_future(executor.submit(model.scorer.score, rows))
         try:
             return await asyncio.wait_for(fut, budget), None
         except asyncio.TimeoutError:
-            return None, f"the model did not answer within {self.settings.latency_budget_ms:g} ms"
+            return None, f"{what} did not answer within {self.settings.latency_budget_ms:g} ms"
         except Exception as exc:  # the model's failure is the guard's to absorb: the backup answers
-            return None, f"the model failed: {type(exc).__name__}: {str(exc)[:200]}"
+            return None, f"{what} failed: {type(exc).__name__}: {str(exc)[:200]}"
 
     async def _decide(self, todo: list[int], clean, ans, why, detail) -> None:
         s = self.settings
         rows = [clean[i] for i in todo]
         t0 = time.perf_counter()
-        scores, failure = await self._score(rows)
+        scores, failure = await self._score(self.model, rows, "the model", self.executor)
         route, used = "model", self.model
         if scores is None:
+            route, used = "backup", self.backup
+            if self.backup is not None:  # the backup has its own budget: a slow backup is no answer either
+                scores, why_not = await self._score(self.backup, rows, "the backup", self.backup_executor)
+                if scores is None:
+                    failure = f"{failure}; {why_not}"
             for i in todo:
                 detail[i]["fallback"] = failure
-            scores, route, used = None, "backup", self.backup
-            if self.backup is not None:
-                try:
-                    scores = self.backup.scorer.score(rows)
-                except Exception as exc:
-                    failure = f"{failure}; the backup failed too: {type(exc).__name__}"
             if scores is None:
                 for i in todo:
                     ans[i]["flags"].append("model_unavailable")
-                    self._safe_default(ans[i], why[i], "review")
-                    why[i].append("model_unavailable")
+                    self._safe_default(ans[i], why[i], "review", "model_unavailable")
+                    if "model_unavailable" not in why[i]:  # (a kill-switch answer other than review)
+                        why[i].append("model_unavailable")
                 return
         latency = round((time.perf_counter() - t0) * 1000, 3)
         decisions = (scores >= s.threshold).astype(int)
@@ -219,15 +233,18 @@ class Guard:
                     if s.review.benchmark_disagreement == "review":
                         why[i].append("benchmark_disagrees")
                     elif s.review.benchmark_disagreement == "benchmark":
-                        a.update(decision=b, route="benchmark")
-            if decision == s.adverse:
-                adverse_rows.append((k, i))
+                        a.update(decision=b, route="benchmark", version=self.benchmark.ref)
+                        detail[i]["version_id"] = self.benchmark.version_id
+            if a["decision"] == s.adverse:  # the decision answered: the benchmark's when it was taken
+                adverse_rows.append((k, i, self.benchmark if a["route"] == "benchmark" else used))
         if adverse_rows and s.reasons.count > 0:
-            got = used.scorer.reasons([rows[k] for k, _ in adverse_rows], texts=s.reasons.texts,
-                                      never_cite=sorted(self.never_cite), k=s.reasons.count,
-                                      adverse_high=s.adverse == 1, threshold=s.threshold)
-            for (_, i), reasons in zip(adverse_rows, got):
-                ans[i]["reasons"] = reasons
+            for by in {id(m): m for _, _, m in adverse_rows}.values():  # reasons from the model that decided
+                mine = [(k, i) for k, i, m in adverse_rows if m is by]
+                got = by.scorer.reasons([rows[k] for k, _ in mine], texts=s.reasons.texts,
+                                        never_cite=sorted(self.never_cite), k=s.reasons.count,
+                                        adverse_high=s.adverse == 1, threshold=s.threshold)
+                for (_, i), reasons in zip(mine, got):
+                    ans[i]["reasons"] = reasons
         for i in todo:
             if why[i]:
                 ans[i]["route"] = "review"
@@ -254,7 +271,7 @@ class Guard:
                                        "score": a["score"], "reasons": a["reasons"], "status": "open",
                                        "created_at": at})
             elif a["route"] in ("model", "backup", "benchmark") and subjects[i] is not None and s.sticky.window_s > 0:
-                self.state.put(f"{self.name}:{subjects[i]}:{digests[i]}",
+                self.state.put(self._sticky_key(subjects[i], digests[i]),
                                {"prediction_id": a["prediction_id"], "decision": a["decision"], "score": a["score"],
                                 "reasons": a["reasons"], "version": a["version"], "version_id": version_id},
                                s.sticky.window_s)

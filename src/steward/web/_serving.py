@@ -44,6 +44,7 @@ class ServingRuntime:
         self.state = make_state()
         self.log = PredictionLog(registry.engine)
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="steward-model")
+        self.backup_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="steward-backup")
         self._guards: dict[str, Any] = {}
         self._states: dict[str, tuple[int, bool]] = {}
         self._states_at = -1.0
@@ -56,12 +57,13 @@ class ServingRuntime:
     def close(self) -> None:
         self.log.close()
         self.executor.shutdown(wait=False)
+        self.backup_executor.shutdown(wait=False)
 
     # --- per request ---------------------------------------------------------------------------
 
-    def states(self) -> dict[str, tuple[int, bool]]:
+    def states(self, *, fresh: bool = False) -> dict[str, tuple[int, bool]]:
         t = time.monotonic()
-        if t - self._states_at > STATE_TTL:
+        if fresh or t - self._states_at > STATE_TTL:
             self._states = self.registry.deployment_states()
             self._states_at = t
         return self._states
@@ -90,6 +92,8 @@ class ServingRuntime:
         """The deployment's guard (loaded on first use and after a new deployment of the name) and whether
         its kill switch is pulled."""
         states = self.states()
+        if name not in states:  # deployed since the last read? (else a new deployment answers 404 for 0.5 s)
+            states = self.states(fresh=True)
         if name not in states:
             raise NotFoundError(f"no active deployment named {name!r}")
         dep_id, killed = states[name]
@@ -131,7 +135,8 @@ class ServingRuntime:
 
         return Guard(name=name, deployment_id=spec["id"], settings=GuardSettings.model_validate(spec["guard"]),
                      profile=profile, model=model(spec["model"]), backup=model(spec["backup_model"]),
-                     benchmark=model(spec["benchmark_model"]), state=self.state, executor=self.executor)
+                     benchmark=model(spec["benchmark_model"]), state=self.state, executor=self.executor,
+                     backup_executor=self.backup_executor)
 
     def _retain(self) -> None:
         while True:
