@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from steward.errors import StewardError, WorkflowError
 from steward.governance import _trail
-from steward.governance._tables import Acceptance, AuditRun, Incident, IncidentEntry, Model, Reproduction, Version, now
+from steward.governance._tables import Acceptance, AuditRun, Model, Reproduction, Version, now
 from steward.governance._views import acceptance_dict, reproduction_dict
 
 __all__ = ["ChallengeMixin", "MAX_ACCEPTANCE_DAYS"]
@@ -132,16 +132,12 @@ class ChallengeMixin:
                         m.status, m.updated_at = "in_review", t
                 inc = None
                 if revoked:
-                    inc = Incident(model_id=m.id, version_id=v.id, severity="high", status="open", opened_by=actor,
-                                   title=f"Acceptance of {a.check_name} lapsed; approval of {v.version} revoked",
-                                   description=(f"{a.accepted_by} accepted {a.check_name} until {a.until} ({a.reason}). "
-                                                f"The finding still blocks approval, so {m.name}:{v.version} is no longer "
-                                                f"approved for deployment."),
-                                   checklist=[{"item": item, "done": False, "by": None, "at": None}
-                                              for item in self.policy.incident_checklist])
-                    s.add(inc)
-                    s.flush()
-                    s.add(IncidentEntry(incident_id=inc.id, author=actor, text=f"Opened: {inc.title}", status_change="open"))
+                    inc = self._new_incident(
+                        s, m, v, actor=actor, severity="high",
+                        title=f"Acceptance of {a.check_name} lapsed; approval of {v.version} revoked",
+                        description=(f"{a.accepted_by} accepted {a.check_name} until {a.until} ({a.reason}). "
+                                     f"The finding still blocks approval, so {m.name}:{v.version} is no longer "
+                                     f"approved for deployment."))
                 s.flush()
                 _trail.append(s, actor, "finding.acceptance_lapsed", f"version:{m.name}:{v.version}",
                               {"acceptance": a.id, "check": a.check_name, "approval_revoked": revoked,

@@ -20,8 +20,6 @@ from steward.errors import ConflictError, NotFoundError, StewardError, WorkflowE
 from steward.governance import _trail
 from steward.governance._tables import (
     Deployment,
-    Incident,
-    IncidentEntry,
     Model,
     Prediction,
     ReviewItem,
@@ -77,7 +75,7 @@ class DeploymentsMixin:
             s.add(TrainingProfileRow(version_id=v.id, profile=profile, sha256=digest, recorded_by=actor))
             s.flush()
             _trail.append(s, actor, "version.profile", f"version:{model}:{version}",
-                          {"sha256": digest, "features": list(profile.get("features", {})),
+                          {"sha256": digest, "features": [f["name"] for f in profile["features"]],
                            "rows": profile.get("rows")})
         return {"model": model, "version": version, "sha256": digest}
 
@@ -248,17 +246,11 @@ class DeploymentsMixin:
         return tripped
 
     def _incident_for_trip(self, s, v: Version, actor: str, tripped: list[str], why: str) -> None:
-        m = v.model
-        inc = Incident(model_id=m.id, version_id=v.id, severity="high", status="open", opened_by=actor,
-                       title=f"Approval of {v.version} revoked; kill switch pulled on {', '.join(tripped)}",
-                       description=f"{why}. The deployments now answer with their safe default until an approved "
-                                   f"version is deployed or an operator revives them.",
-                       checklist=[{"item": item, "done": False, "by": None, "at": None}
-                                  for item in self.policy.incident_checklist])
-        s.add(inc)
-        s.flush()
-        s.add(IncidentEntry(incident_id=inc.id, author=actor, text=f"Opened: {inc.title}", status_change="open"))
-        s.flush()
+        inc = self._new_incident(
+            s, v.model, v, actor=actor, severity="high",
+            title=f"Approval of {v.version} revoked; kill switch pulled on {', '.join(tripped)}",
+            description=f"{why}. The deployments now answer with their safe default until an approved version is "
+                        f"deployed or an operator revives them.")
         _trail.append(s, actor, "incident.open", f"incident:{inc.id}", {"title": inc.title, "severity": "high",
                                                                         "automatic": True})
 

@@ -30,17 +30,26 @@ class IncidentsMixin:
                 m, v = self._version(s, model, version)
             else:
                 m, v = self._model(s, model), None
-            inc = Incident(model_id=m.id, version_id=v.id if v else None, title=title.strip(), severity=severity,
-                           status="open", description=description or "", opened_by=actor,
-                           checklist=[{"item": item, "done": False, "by": None, "at": None}
-                                      for item in self.policy.incident_checklist])
-            s.add(inc)
-            s.flush()
-            s.add(IncidentEntry(incident_id=inc.id, author=actor, text=f"Opened: {title.strip()}", status_change="open"))
+            inc = self._new_incident(s, m, v, actor=actor, title=title.strip(), severity=severity,
+                                     description=description or "")
             _trail.append(s, actor, "incident.open", f"incident:{inc.id}",
                           {"model": model, "version": version, "title": inc.title, "severity": severity})
             iid = inc.id
         return self.incident(iid)
+
+    def _new_incident(self, s: Session, m: Model, v: Version | None, *, actor: str, title: str, severity: str,
+                      description: str) -> Incident:
+        """An open incident with the policy's checklist and its first timeline entry (the caller's
+        transaction appends the trail entry that covers both)."""
+        inc = Incident(model_id=m.id, version_id=v.id if v else None, title=title, severity=severity, status="open",
+                       description=description, opened_by=actor,
+                       checklist=[{"item": item, "done": False, "by": None, "at": None}
+                                  for item in self.policy.incident_checklist])
+        s.add(inc)
+        s.flush()
+        s.add(IncidentEntry(incident_id=inc.id, author=actor, text=f"Opened: {title}", status_change="open"))
+        s.flush()
+        return inc
 
     def update_incident(self, incident_id: int, *, actor: str, note: str | None = None, status: str | None = None,
                         done: list[int] | None = None) -> dict[str, Any]:

@@ -6,12 +6,12 @@ chart), the flags and review reasons of logged decisions, and decisions as favou
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
 
 from steward.serving._settings import SCREEN_FLAGS, GuardSettings
+from steward.web._pages_core import when
 
 __all__ = ["ROUTES", "decision_text", "duration", "flag_text", "guard_view", "model_of", "routes_chart",
            "routes_view", "safe_default", "stamp", "why_text"]
@@ -58,14 +58,8 @@ def model_of(ref: str | None) -> tuple[str, str] | None:
 
 
 def stamp(value: Any) -> str:
-    """An ISO timestamp to the second (``30 Nov 2026, 12:18:33``), for logged decisions."""
-    if not value:
-        return "—"
-    try:
-        t = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return t.strftime("%d %b %Y, %H:%M:%S") + (" UTC" if t.utcoffset() is not None and not t.utcoffset() else "")
+    """An ISO timestamp to the second (``30 Nov 2026, 12:18:33 UTC``), for logged decisions."""
+    return when(value, seconds=True)
 
 
 def duration(seconds: float) -> str:

@@ -67,15 +67,16 @@ def label(value: Any) -> str:
     return _LABELS.get(text, text.replace("_", " ").capitalize())
 
 
-def when(value: Any) -> str:
-    """An ISO timestamp as ``23 Nov 2026, 16:06 UTC``; anything else as it is."""
+def when(value: Any, seconds: bool = False) -> str:
+    """An ISO timestamp as ``23 Nov 2026, 16:06 UTC`` (``16:06:33`` with ``seconds``); anything else as it is."""
     if not value:
         return "—"
     try:
         t = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return t.strftime("%d %b %Y, %H:%M") + (" UTC" if t.utcoffset() is not None and not t.utcoffset() else "")
+    return (t.strftime("%d %b %Y, %H:%M:%S" if seconds else "%d %b %Y, %H:%M")
+            + (" UTC" if t.utcoffset() is not None and not t.utcoffset() else ""))
 
 
 def number(value: Any) -> str:

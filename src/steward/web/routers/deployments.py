@@ -118,7 +118,17 @@ def _rows(body: bytes) -> tuple[list[Any], bool]:
                        "batch")
 
 
-@predict_router.post("/api/deployments/{name}/predict", responses=errors(400, 401, 403, 404, 422, 429, 503))
+_ROW = {"type": "object", "description": "every feature of the model (null where missing); may add the sticky field "
+                                        "(default subject_id) and the protected attributes the guard records",
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+_BODY = {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    {"type": "object", "properties": {"row": _ROW}, "required": ["row"], "additionalProperties": False},
+    {"type": "object", "properties": {"rows": {"type": "array", "items": _ROW, "minItems": 1, "maxItems": MAX_ROWS}},
+     "required": ["rows"], "additionalProperties": False}]}}}}
+
+
+@predict_router.post("/api/deployments/{name}/predict", responses=errors(400, 401, 403, 404, 422, 429, 503),
+                     openapi_extra={"requestBody": _BODY})
 async def predict(name: str, request: Request) -> Response:
     """Score one row or a batch through the deployment's guard; every answered row is logged before this
     returns. Each result: ``prediction_id``, ``decision``, ``score``, ``route``, ``flags``, ``reasons``,
