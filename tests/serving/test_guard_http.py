@@ -341,9 +341,9 @@ def slow_model(served, name: str, monkeypatch, row: dict) -> None:
     guard = served.app.state.serving._guards[name]
     real = guard.model.scorer.score
 
-    def slow(rows):
+    def slow(rows, X=None):
         time.sleep(1.0)
-        return real(rows)
+        return real(rows, X)
 
     monkeypatch.setattr(guard.model.scorer, "score", slow)
 

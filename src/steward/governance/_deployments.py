@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -257,6 +257,7 @@ class DeploymentsMixin:
     # --- the prediction log -----------------------------------------------------------------
 
     def _log_query(self, name: str, since: datetime | None, until: datetime | None):
+        since, until = _utc(since), _utc(until)
         ids = select(Deployment.id).where(Deployment.name == name)
         q = select(Prediction).where(Prediction.deployment_id.in_(ids)).order_by(Prediction.created_at, Prediction.id)
         if since is not None:
@@ -304,7 +305,7 @@ class DeploymentsMixin:
     def apply_retention(self, *, actor: str, at: datetime | None = None) -> dict[str, int]:
         """Delete logged decisions older than each deployment's ``log.retention_days`` (and their review
         items); each deletion is a trail entry saying how many rows and up to when."""
-        t = at or now()
+        t = _utc(at) or now()
         out: dict[str, int] = {}
         with self._sessions() as s:
             active = list(s.execute(select(Deployment.name, Deployment.guard).where(Deployment.status == "active")))
@@ -324,6 +325,11 @@ class DeploymentsMixin:
                                   {"deleted": n, "before": cutoff.isoformat(), "retention_days": days})
                 out[name] = n
         return out
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    """``t`` in UTC: SQLite compares stored times as text, ignoring an offset (a naive time is taken as UTC)."""
+    return t.astimezone(timezone.utc) if t is not None and t.tzinfo is not None else t
 
 
 def prediction_dict(p: Prediction, refs: dict[int, str | None], s=None) -> dict[str, Any]:

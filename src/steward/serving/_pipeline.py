@@ -17,6 +17,7 @@ decision was taken on disagreement), ``review`` (a person decides; the interim d
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import json
@@ -45,7 +46,14 @@ _SEQ = itertools.count()
 def new_prediction_id() -> str:
     """``p`` + milliseconds (12 hex digits) + this process's sequence number (4) + a random tail (8): ids sort
     by time, and a batch's rows keep their order."""
-    return f"p{time.time_ns() // 1_000_000:012x}{next(_SEQ) % 65536:04x}{secrets.token_hex(4)}"
+    return new_prediction_ids(1)[0]
+
+
+def new_prediction_ids(n: int) -> list[str]:
+    """``n`` ids (see :func:`new_prediction_id`), with one read of the system's random source."""
+    head = f"p{time.time_ns() // 1_000_000:012x}"
+    tail = secrets.token_hex(4 * n)
+    return [f"{head}{next(_SEQ) % 65536:04x}{tail[8 * i:8 * i + 8]}" for i in range(n)]
 
 
 def inputs_digest(row: Mapping[str, Any]) -> str:
@@ -126,9 +134,9 @@ class Guard:
         n = len(clean)
         subjects = [_subject(r.get(s.sticky.field)) for r in raw]
         digests = [inputs_digest(c) for c in clean]
-        ans: list[dict[str, Any]] = [{"prediction_id": new_prediction_id(), "decision": None, "score": None,
-                                      "route": None, "flags": [], "reasons": [], "version": self.model.ref}
-                                     for _ in range(n)]
+        ans: list[dict[str, Any]] = [{"prediction_id": pid, "decision": None, "score": None, "route": None,
+                                      "flags": [], "reasons": [], "version": self.model.ref}
+                                     for pid in new_prediction_ids(n)]
         detail: list[dict[str, Any]] = [{} for _ in range(n)]
         why: list[list[str]] = [[] for _ in range(n)]
         if killed:
@@ -181,27 +189,32 @@ class Guard:
         return todo
 
     async def _score(self, model: Model, rows: list[dict[str, Any]], what: str,
-                     executor: Executor) -> tuple[np.ndarray | None, str | None]:
-        """``model``'s scores within the latency budget (in a worker thread), or why there are none."""
+                     executor: Executor) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+        """``model``'s scores within the latency budget (in a worker thread) with the matrix it read (None
+        when it reads a DataFrame), or why there are none."""
+        def job() -> tuple[np.ndarray, np.ndarray | None]:
+            X = model.scorer.matrix(rows)
+            return model.scorer.score(rows, X), X
+
         budget = self.settings.latency_budget_ms / 1000
-        fut = asyncio.wrap_future(executor.submit(model.scorer.score, rows))
         try:
-            return await asyncio.wait_for(fut, budget), None
+            scores, X = await asyncio.wait_for(asyncio.wrap_future(executor.submit(job)), budget)
+            return scores, X, None
         except asyncio.TimeoutError:
-            return None, f"{what} did not answer within {self.settings.latency_budget_ms:g} ms"
+            return None, None, f"{what} did not answer within {self.settings.latency_budget_ms:g} ms"
         except Exception as exc:  # the model's failure is the guard's to absorb: the backup answers
-            return None, f"{what} failed: {type(exc).__name__}: {str(exc)[:200]}"
+            return None, None, f"{what} failed: {type(exc).__name__}: {str(exc)[:200]}"
 
     async def _decide(self, todo: list[int], clean, ans, why, detail) -> None:
         s = self.settings
         rows = [clean[i] for i in todo]
         t0 = time.perf_counter()
-        scores, failure = await self._score(self.model, rows, "the model", self.executor)
+        scores, X, failure = await self._score(self.model, rows, "the model", self.executor)
         route, used = "model", self.model
         if scores is None:
             route, used = "backup", self.backup
             if self.backup is not None:  # the backup has its own budget: a slow backup is no answer either
-                scores, why_not = await self._score(self.backup, rows, "the backup", self.backup_executor)
+                scores, X, why_not = await self._score(self.backup, rows, "the backup", self.backup_executor)
                 if scores is None:
                     failure = f"{failure}; {why_not}"
             for i in todo:
@@ -214,8 +227,12 @@ class Guard:
                         why[i].append("model_unavailable")
                 return
         latency = round((time.perf_counter() - t0) * 1000, 3)
+        loop = asyncio.get_running_loop()
+        bench = None
+        if self.benchmark is not None:  # off the event loop, on the same matrix when it reads the same one
+            shared = X if X is not None and used.scorer.same_encoding(self.benchmark.scorer) else None
+            bench = await loop.run_in_executor(self.executor, self.benchmark.scorer.score, rows, shared)
         decisions = (scores >= s.threshold).astype(int)
-        bench = self.benchmark.scorer.score(rows) if self.benchmark is not None else None
         adverse_rows = []
         for k, i in enumerate(todo):
             a = ans[i]
@@ -240,9 +257,13 @@ class Guard:
         if adverse_rows and s.reasons.count > 0:
             for by in {id(m): m for _, _, m in adverse_rows}.values():  # reasons from the model that decided
                 mine = [(k, i) for k, i, m in adverse_rows if m is by]
-                got = by.scorer.reasons([rows[k] for k, _ in mine], texts=s.reasons.texts,
-                                        never_cite=sorted(self.never_cite), k=s.reasons.count,
-                                        adverse_high=s.adverse == 1, threshold=s.threshold)
+                sub = None
+                if X is not None and (by is used or used.scorer.same_encoding(by.scorer)):
+                    sub = X[[k for k, _ in mine]]
+                got = await loop.run_in_executor(self.executor, functools.partial(
+                    by.scorer.reasons, [rows[k] for k, _ in mine], texts=s.reasons.texts,
+                    never_cite=sorted(self.never_cite), k=s.reasons.count, adverse_high=s.adverse == 1,
+                    threshold=s.threshold, X=sub))
                 for (_, i), reasons in zip(mine, got):
                     ans[i]["reasons"] = reasons
         for i in todo:

@@ -50,6 +50,14 @@ class RowScorer:
         if not np.allclose(direct, self._frame_scores(rows), rtol=0, atol=1e-12, equal_nan=True):
             self._codes = None
 
+    def same_encoding(self, other: "RowScorer") -> bool:
+        """Whether ``other`` reads the same float matrix from the same rows (so one matrix serves both)."""
+        return self._codes is not None and other._codes == self._codes and other.features == self.features
+
+    def matrix(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
+        """The rows as the booster reads them (None when this model is scored through a DataFrame)."""
+        return self._matrix(rows) if self._codes is not None else None
+
     def _matrix(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         X = np.empty((len(rows), len(self.features)), dtype=np.float64)
         for i, row in enumerate(rows):
@@ -77,26 +85,27 @@ class RowScorer:
     def _frame_scores(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return np.asarray(self.model.score(self._frame(rows)), dtype=np.float64)
 
-    def score(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def score(self, rows: Sequence[Mapping[str, Any]], X: np.ndarray | None = None) -> np.ndarray:
+        """Scores of ``rows``; ``X`` is their :meth:`matrix` when the caller built it already."""
         if self._codes is not None:
-            return np.asarray(self.model.booster.predict(self._matrix(rows)), dtype=np.float64)
+            return np.asarray(self.model.booster.predict(self._matrix(rows) if X is None else X), dtype=np.float64)
         return self._frame_scores(rows)
 
     def reasons(self, rows: Sequence[Mapping[str, Any]], *, texts: Mapping[str, Any], never_cite: Sequence[str],
-                k: int, adverse_high: bool, threshold: float) -> list[list[dict[str, Any]]]:
+                k: int, adverse_high: bool, threshold: float, X: np.ndarray | None = None) -> list[list[dict[str, Any]]]:
         """Up to ``k`` reasons per row: the citable features that pushed its score furthest to the adverse side."""
         if not rows or k <= 0 or not texts:
             return [[] for _ in rows]
         banned = set(never_cite)
         citable = [j for j, f in enumerate(self.features) if f in texts and f not in banned]
         if self._codes is not None:
-            contrib = self.model.booster.predict(self._matrix(rows), pred_contrib=True)[:, :-1]
+            contrib = self.model.booster.predict(self._matrix(rows) if X is None else X, pred_contrib=True)[:, :-1]
             push = contrib if adverse_high else -contrib
             out = []
             for i, row in enumerate(rows):
-                order = sorted((j for j in citable if push[i, j] > 0), key=lambda j: -push[i, j])[:k]
-                out.append([_reason(self.features[j], row.get(self.features[j]), texts, float(push[i, j]))
-                            for j in order])
+                order = sorted((j for j in citable if push[i, j] > 0), key=lambda j: -push[i, j])
+                got = [_reason(self.features[j], row.get(self.features[j]), texts, float(push[i, j])) for j in order]
+                out.append([r for r in got if r["text"]][:k])  # a value without a reviewed text is not cited
             return out
         return self._explained(rows, texts=texts, never_cite=banned, k=k, adverse_high=adverse_high,
                                threshold=threshold)
