@@ -295,12 +295,16 @@ class DeploymentsMixin:
             q = select(ReviewItem, Deployment.name).join(Deployment, Deployment.id == ReviewItem.deployment_id)
             if deployment is not None:
                 q = q.where(Deployment.name == deployment)
-            if status != "all":
+            if status == "pending":
+                q = q.where(ReviewItem.status != "decided")
+            elif status != "all":
                 q = q.where(ReviewItem.status == status)
-            return [{"id": r.id, "prediction_id": r.prediction_id, "deployment": n, "why": r.why,
+            q = q.add_columns(Prediction.detail).join(Prediction, Prediction.id == ReviewItem.prediction_id)
+            return [{"id": r.id, "prediction_id": r.prediction_id, "deployment": n, "kind": r.kind, "why": r.why,
                      "interim_decision": r.interim_decision, "score": r.score, "reasons": r.reasons,
-                     "status": r.status, "created_at": iso(r.created_at)}
-                    for r, n in s.execute(q.order_by(ReviewItem.id).limit(limit)).all()]
+                     "status": r.status, "created_at": iso(r.created_at), "due_at": iso(r.due_at),
+                     "escalated_at": iso(r.escalated_at), "protected": (detail or {}).get("protected", {})}
+                    for r, n, detail in s.execute(q.order_by(ReviewItem.id).limit(limit)).all()]
 
     def apply_retention(self, *, actor: str, at: datetime | None = None) -> dict[str, int]:
         """Delete logged decisions older than each deployment's ``log.retention_days`` (and their review

@@ -30,6 +30,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "kill": ("operator", "admin"),  # pull a deployment's kill switch, and revive it
     "log_export": ("operator", "validator", "admin"),  # export a deployment's prediction log (it may hold inputs)
     "predict": ("caller",),  # call a guarded endpoint the key is scoped to
+    "appeal": ("caller",),  # file a person's appeal of a decision of a deployment the key is scoped to
+    "review": ("reviewer",),  # decide review items: confirm, override, uphold or overturn appeals
+    "harm_triage": ("operator", "admin"),  # read and triage harm reports (they hold reporters' contacts)
 }
 
 

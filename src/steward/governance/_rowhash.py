@@ -32,7 +32,7 @@ __all__ = ["GOVERNED", "DamagedDatabaseError", "row_digest", "read_digests", "al
 # prediction log and its review items (one row per decision, written in group commits; see _predlog.py).
 GOVERNED = ("principals", "api_keys", "policies", "models", "versions", "risk_assessments", "audit_runs",
             "sign_offs", "acceptances", "reproductions", "incidents", "incident_entries", "key_scopes",
-            "training_profiles", "deployments")
+            "training_profiles", "deployments", "review_decisions", "appeals", "harm_reports")
 EXPECTED = tuple(sorted(Base.metadata.tables)) + ("alembic_version",)
 _PENDING = "trail_pending"
 

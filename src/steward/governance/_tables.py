@@ -10,7 +10,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", "AuditRun", "SignOff",
            "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
-           "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem", "now"]
+           "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem",
+           "ReviewDecision", "Appeal", "Callback", "HarmReport", "now"]
 
 
 def now() -> datetime:
@@ -322,5 +323,77 @@ class ReviewItem(Base):
     interim_decision: Mapped[int | None] = mapped_column(Integer, nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | awaiting_second | decided
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20), default="decision")  # decision | appeal
+    appeal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReviewDecision(Base):
+    """A reviewer's decision on a review item: confirm the interim/model decision, or override it (with a
+    reason). It never rewrites the logged prediction; the final decision is the latest final one here."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # confirm | override | second (a second reviewer's agreement)
+    decision: Mapped[int] = mapped_column(Integer)  # the decision this makes final
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))  # final | pending_second | declined
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Appeal(Base):
+    """A person's appeal of a logged decision, filed by the calling application on their behalf."""
+
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    corrected_inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rescored_prediction_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | overturned
+    outcome_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    filed_by: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Callback(Base):
+    """A settled decision to POST to the deployment's callback URL, retried with backoff."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HarmReport(Base):
+    """A suspected harm reported from outside (no key): triaged by the owning and central teams."""
+
+    __tablename__ = "harm_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    deployment: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    what: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new | triaged | closed
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")  # what the reporter is told
+    address_sha256: Mapped[str] = mapped_column(String(64))  # of the sender's address, for throttling only
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

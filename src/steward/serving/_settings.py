@@ -69,6 +69,21 @@ class Review(_Strict):
     # when the benchmark decides otherwise: a person reviews, the benchmark's decision is taken, or only a flag
     benchmark_disagreement: Literal["review", "benchmark", "flag"] = "review"
     interim: Literal["adverse", "favourable"] = "adverse"  # the decision answered while a person reviews
+    # overriding an adverse decision needs a second reviewer's agreement (a different person)
+    second_reviewer: bool = False
+    decide_within_hours: float = Field(default=72.0, gt=0)  # a review item older than this escalates
+    escalate_incident: bool = False  # an overdue item (review or appeal) also opens an incident
+
+
+class Appeals(_Strict):
+    file_within_days: float = Field(default=30.0, gt=0)  # a person may appeal a decision this long after it
+    decide_within_days: float = Field(default=14.0, gt=0)  # an appeal must be decided within this
+
+
+class Callback(_Strict):
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")  # POSTed when a routed decision is settled
+    attempts: int = Field(default=6, ge=1, le=20)  # then it is marked failed (shown on the deployment page)
+    backoff_s: float = Field(default=2.0, gt=0)  # first retry after this, doubling each time
 
 
 class KillSwitch(_Strict):
@@ -84,6 +99,9 @@ class Reasons(_Strict):
 class Log(_Strict):
     inputs: Literal["store", "hash"] = "store"
     retention_days: float | None = Field(default=365.0, gt=0)  # None: keep for ever
+    # who may see a logged decision's inputs (a subject's data); every reader sees the decision itself
+    inputs_visible_to: list[Literal["reviewer", "operator", "validator", "admin", "executive", "developer",
+                                    "viewer"]] = Field(default_factory=lambda: ["reviewer", "operator", "admin"])
 
 
 class GuardSettings(_Strict):
@@ -98,6 +116,8 @@ class GuardSettings(_Strict):
     kill_on_revocation: bool = True
     reasons: Reasons = Field(default_factory=Reasons)
     log: Log = Field(default_factory=Log)
+    appeals: Appeals = Field(default_factory=Appeals)
+    callback: Callback = Field(default_factory=Callback)
     protected: list[str] = Field(default_factory=list)  # recorded with each decision for monitoring, never a model input
 
     @model_validator(mode="after")
