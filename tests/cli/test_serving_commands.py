@@ -620,7 +620,9 @@ def test_create_app_only(env):
             r = c.post(f"/api/deployments/{NAME}/predict", json={"rows": rows}, headers={"X-API-Key": env.keys["caller"]})
             assert r.status_code == 200 and len(r.json()["results"]) == 3, r.text
             predict_path = "/api/deployments/{name}/predict"
-            assert sorted(p for p in c.app.openapi()["paths"] if p.startswith("/api/")) == [predict_path, "/api/health"]
+            # the caller's routes: predictions and appeals (which re-score through the same guard)
+            assert sorted(p for p in c.app.openapi()["paths"] if p.startswith("/api/")) == [
+                predict_path, "/api/health", "/api/predictions/{prediction_id}/appeal"]
         with TestClient(create_app(reg, only="governance")) as c:
             assert c.get("/api/health").status_code == 200
             assert c.get("/api/models", headers=auth).status_code == 200

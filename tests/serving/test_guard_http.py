@@ -495,7 +495,8 @@ def test_every_answer_is_logged(served, test_rows):
     answers.append(ok(served.predict(name, row={**test_rows[1820], SUBJECT: "log-subject"})))
     rows = [*rows, test_rows[1820]]
     for a, row in zip(answers, rows):
-        logged = ok(served.get(f"/api/predictions/{a['prediction_id']}"))
+        # (an operator: a viewer sees the decision but not the person's inputs, log.inputs_visible_to)
+        logged = ok(served.get(f"/api/predictions/{a['prediction_id']}", who="operator"))
         assert logged["deployment"] == name and logged["deployment_version"] == "credit:1.0"
         assert (logged["route"], logged["flags"], logged["decision"], logged["score"], logged["reasons"]) == (
             a["route"], a["flags"], a["decision"], a["score"], a["reasons"])
@@ -512,7 +513,10 @@ def test_every_answer_is_logged(served, test_rows):
     assert len(exported) == len(answers) and exported[-1]["prediction_id"] == answers[-1]["prediction_id"]
     assert [p["created_at"] for p in exported] == sorted(p["created_at"] for p in exported)
     error(served.get(f"/api/deployments/{name}/log", who="viewer"), 403)
-    error(served.get(f"/api/predictions/{answers[0]['prediction_id']}", who="app"), 403)
+    # a caller reads the decisions of its own deployments (without the inputs), not another's
+    mine = ok(served.get(f"/api/predictions/{answers[0]['prediction_id']}", who="app"))
+    assert mine["inputs"] is None and all("value" not in r for r in mine["reasons"])
+    error(served.get(f"/api/predictions/{answers[0]['prediction_id']}", who="elsewhere"), 403)
     error(served.get("/api/predictions/p000000000000000000000000"), 404)
 
     # log: {inputs: hash} stores the hash of the inputs only

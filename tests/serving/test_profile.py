@@ -390,7 +390,8 @@ def test_row_key_is_the_same_for_every_representation(rows):
         if n is not None and float(n).is_integer() and abs(n) < 2 ** 62:
             whole = int(float(n))
             assert row_key({"n": whole, "c": c}, features) == key
-            assert row_key({"n": np.int64(whole), "c": None if c is None else np.str_(c)}, features) == key
+            if c is None or not c.endswith("\x00"):  # numpy's str_ drops trailing NULs: np.str_("\x00") == ""
+                assert row_key({"n": np.int64(whole), "c": None if c is None else np.str_(c)}, features) == key
         assert key in profile.row_hashes
         assert "training_row" in screen.screen(screen.validate(records[i]))
         assert row_key(screen.validate(records[i]), features) == key

@@ -71,10 +71,23 @@ ROUTES = [
     ("POST", "/api/deployments/d/kill", "kill", {"reason": "r"}),
     ("POST", "/api/deployments/d/revive", "kill", None),
     ("GET", "/api/deployments/d/log", "log_export", None),
+    ("GET", "/api/deployments/d/outcomes", "log_export", None),
     ("POST", "/api/deployments/d/predict", "predict", {"row": {"x": 1}}),
-    ("GET", "/api/predictions/p000000000000000000000000", "read", None),
+    ("GET", "/api/predictions/p000000000000000000000000", "read_prediction", None),
+    ("GET", "/api/predictions/p000000000000000000000000/notice", "read_prediction", None),
     ("GET", "/api/review", "read", None),
+    ("GET", "/api/review/1", "read", None),
+    ("POST", "/api/review/1/decision", "review", {"action": "override", "reason": "r"}),
+    ("POST", "/api/predictions/p000000000000000000000000/appeal", "appeal", {"statement": "s"}),
+    ("GET", "/api/deployments/d/callbacks", "read", None),
+    ("POST", "/api/harm-reports", "public", {"what": "w-{role}"}),
+    ("GET", "/api/harm-reports/1?token=t", "public", None),
+    ("GET", "/api/harm-reports", "harm_triage", None),
+    ("POST", "/api/harm-reports/1/triage", "harm_triage", {"outcome": "o"}),
 ]
+# The routes anyone may call without a key (permission "public"): reporting a harm and following the report
+# with its token. A key sent to them is not looked at.
+PUBLIC_ROUTES = [("POST", "/api/harm-reports"), ("GET", "/api/harm-reports/1?token=t")]
 
 
 def fill(value, role):
@@ -133,7 +146,7 @@ def test_route_by_role(server, method, path, permission, body):
     for role in ROLES:
         payload = audit_body if body == "AUDIT" else fill(body, role)
         r = client.request(method, fill(path, role), json=payload, headers={"Authorization": f"Bearer {keys[role]}"})
-        allowed = role in PERMISSIONS[permission]
+        allowed = permission == "public" or role in PERMISSIONS[permission]
         if allowed:
             assert r.status_code not in (401, 403), (role, r.status_code, r.text)
         else:
@@ -147,6 +160,12 @@ def test_route_by_role(server, method, path, permission, body):
 @pytest.mark.parametrize("method, path, permission, body", ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
 def test_every_route_needs_a_key(server, method, path, permission, body):
     client = server[0]
+    assert ((method, path) in PUBLIC_ROUTES) == (permission == "public")
+    if (method, path) in PUBLIC_ROUTES:  # no key needed, and a wrong one is not refused (nor looked at)
+        for headers in ({}, {"Authorization": "Bearer stw_nope_nope"}):
+            r = client.request(method, path, json=fill(body, "x"), headers=headers)
+            assert r.status_code not in (401, 403), r.text
+        return
     r = client.request(method, path.replace("{role}", "x"), json=None if body == "AUDIT" else fill(body, "x"))
     assert r.status_code == 401
     check_shape(r)

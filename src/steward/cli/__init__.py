@@ -356,4 +356,7 @@ register_model_commands(cli)
 register_explain_commands(cli)
 register_probe_commands(cli)
 register_remediate_commands(cli)
+from steward.cli._humans import register_commands as register_humans_commands  # noqa: E402
+
+register_humans_commands(cli)
 name_commands(cli)  # last: every command registered above names itself in an internal error

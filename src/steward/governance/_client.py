@@ -160,3 +160,9 @@ class RemoteRegistry:
         params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                   for k, v in {"since": since, "until": until, "limit": limit or 100_000}.items() if v is not None}
         return self._call("GET", f"/api/deployments/{quote(name)}/log", params=params)
+
+    def decision_outcomes(self, name: str, *, since: Any = None, until: Any = None,
+                          limit: int | None = None) -> list[dict]:
+        params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                  for k, v in {"since": since, "until": until, "limit": limit}.items() if v is not None}
+        return self._call("GET", f"/api/deployments/{quote(name)}/outcomes", params=params)

@@ -14,14 +14,17 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 
 from steward.errors import ConflictError, NotFoundError, StewardError, WorkflowError
 from steward.governance import _trail
 from steward.governance._tables import (
+    Appeal,
+    Callback,
     Deployment,
     Model,
     Prediction,
+    ReviewDecision,
     ReviewItem,
     TrainingProfileRow,
     Version,
@@ -289,8 +292,13 @@ class DeploymentsMixin:
             d = s.get(Deployment, p.deployment_id)
             return {**prediction_dict(p, {d.id: _ref(s, d.version_id)}, s), "deployment": d.name}
 
-    def review_queue(self, *, deployment: str | None = None, status: str = "open",
-                     limit: int = 500) -> list[dict[str, Any]]:
+    def review_queue(self, *, deployment: str | None = None, status: str = "open", limit: int = 500,
+                     kind: str | None = None, why: str | None = None, older_than_hours: float | None = None,
+                     group: str | None = None) -> list[dict[str, Any]]:
+        """Review items, oldest first: ``status`` open | pending (not decided) | all | an item status; ``why``
+        matches part of a reason for review, ``group`` (``attribute=value``) a recorded protected attribute."""
+        if group is not None and "=" not in group:
+            raise StewardError(f"group: give an attribute and a value, such as sex=Female (got {group!r})")
         with self._sessions() as s:
             q = select(ReviewItem, Deployment.name).join(Deployment, Deployment.id == ReviewItem.deployment_id)
             if deployment is not None:
@@ -299,16 +307,34 @@ class DeploymentsMixin:
                 q = q.where(ReviewItem.status != "decided")
             elif status != "all":
                 q = q.where(ReviewItem.status == status)
+            if kind is not None:
+                q = q.where(ReviewItem.kind == kind)
+            if older_than_hours is not None:
+                q = q.where(ReviewItem.created_at <= datetime.now(timezone.utc) - timedelta(hours=older_than_hours))
             q = q.add_columns(Prediction.detail).join(Prediction, Prediction.id == ReviewItem.prediction_id)
-            return [{"id": r.id, "prediction_id": r.prediction_id, "deployment": n, "kind": r.kind, "why": r.why,
-                     "interim_decision": r.interim_decision, "score": r.score, "reasons": r.reasons,
-                     "status": r.status, "created_at": iso(r.created_at), "due_at": iso(r.due_at),
-                     "escalated_at": iso(r.escalated_at), "protected": (detail or {}).get("protected", {})}
-                    for r, n, detail in s.execute(q.order_by(ReviewItem.id).limit(limit)).all()]
+            q = q.order_by(ReviewItem.id)
+            out = []
+            for r, n, detail in s.execute(q.limit(limit) if why is None and group is None else q).all():
+                protected = (detail or {}).get("protected", {})
+                if why is not None and not any(why.lower() in str(w).lower() for w in r.why or []):
+                    continue
+                if group is not None:
+                    attribute, _, value = group.partition("=")
+                    if str(protected.get(attribute.strip())) != value.strip():
+                        continue
+                out.append({"id": r.id, "prediction_id": r.prediction_id, "deployment": n, "kind": r.kind,
+                            "why": r.why, "interim_decision": r.interim_decision, "score": r.score,
+                            "reasons": r.reasons, "status": r.status, "created_at": iso(r.created_at),
+                            "due_at": iso(r.due_at), "escalated_at": iso(r.escalated_at), "protected": protected})
+                if len(out) >= limit:
+                    break
+            return out
 
     def apply_retention(self, *, actor: str, at: datetime | None = None) -> dict[str, int]:
         """Delete logged decisions older than each deployment's ``log.retention_days`` (and their review
-        items); each deletion is a trail entry saying how many rows and up to when."""
+        items); each deletion is a trail entry saying how many rows and up to when. A decision a person
+        decided or appealed (or whose callback is recorded, or that re-scored an appeal) is kept: the
+        records of that decision refer to it."""
         t = _utc(at) or now()
         out: dict[str, int] = {}
         with self._sessions() as s:
@@ -320,10 +346,13 @@ class DeploymentsMixin:
             cutoff = t - timedelta(days=float(days))
             with self.tx() as s:
                 ids = select(Deployment.id).where(Deployment.name == name)
-                old = select(Prediction.id).where(Prediction.deployment_id.in_(ids), Prediction.created_at < cutoff)
-                s.execute(delete(ReviewItem).where(ReviewItem.prediction_id.in_(old)))
-                n = s.execute(delete(Prediction).where(Prediction.deployment_id.in_(ids),
-                                                       Prediction.created_at < cutoff)).rowcount or 0
+                held = or_(exists().where(ReviewDecision.prediction_id == Prediction.id),
+                           exists().where(Appeal.prediction_id == Prediction.id),
+                           exists().where(Appeal.rescored_prediction_id == Prediction.id),
+                           exists().where(Callback.prediction_id == Prediction.id))
+                due = and_(Prediction.deployment_id.in_(ids), Prediction.created_at < cutoff, ~held)
+                s.execute(delete(ReviewItem).where(ReviewItem.prediction_id.in_(select(Prediction.id).where(due))))
+                n = s.execute(delete(Prediction).where(due)).rowcount or 0
                 if n:
                     _trail.append(s, actor, "log.retention", f"deployment:{name}",
                                   {"deleted": n, "before": cutoff.isoformat(), "retention_days": days})

@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "log_export": ("operator", "validator", "admin"),  # export a deployment's prediction log (it may hold inputs)
     "predict": ("caller",),  # call a guarded endpoint the key is scoped to
     "appeal": ("caller",),  # file a person's appeal of a decision of a deployment the key is scoped to
+    # a logged decision and its history: every reader, and a caller key for the deployments it is scoped to
+    "read_prediction": ROLES,
     "review": ("reviewer",),  # decide review items: confirm, override, uphold or overturn appeals
     "harm_triage": ("operator", "admin"),  # read and triage harm reports (they hold reporters' contacts)
 }

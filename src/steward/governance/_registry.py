@@ -26,7 +26,9 @@ from steward.governance import _trail
 from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
 from steward.governance._deployments import DeploymentsMixin
+from steward.governance._harm import HarmReportsMixin
 from steward.governance._review import ReviewMixin
+from steward.governance._outcomes import OutcomesMixin
 from steward.governance._incidents import IncidentsMixin
 from steward.governance._principals import PrincipalsMixin
 from steward.governance._refused import refused_value
@@ -102,7 +104,7 @@ def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str
 
 
 class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin, DeploymentsMixin,
-               ReviewMixin):
+               ReviewMixin, HarmReportsMixin, OutcomesMixin):
     """Open (and create or upgrade) the registry database.
 
     Parameters

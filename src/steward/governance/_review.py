@@ -166,7 +166,8 @@ class ReviewMixin:
                 new = decision if decision is not None else (1 - int(current if current is not None else adverse))
             if new not in (0, 1):
                 raise StewardError(f"decision must be 0 or 1, got {new!r}")
-            needs_second = (action in ("override", "overturn") and new == favourable and current == adverse
+            # a confirm that turns the adverse interim answer into the model's favourable decision is such a turn too
+            needs_second = (action in ("confirm", "override", "overturn") and new == favourable and current == adverse
                             and (guard.get("review") or {}).get("second_reviewer", False))
             r = ReviewDecision(review_item_id=item.id, prediction_id=p.id, reviewer=actor, action=action,
                                decision=int(new), reason=reason, status="pending_second" if needs_second else "final")
@@ -227,24 +228,36 @@ class ReviewMixin:
 
     # --- appeals --------------------------------------------------------------------------------
 
-    def appeal_window(self, prediction_id: str) -> tuple[datetime, dict[str, Any]]:
-        """When the appeal window of a decision closes, and its deployment's guard settings."""
+    def prediction_guard(self, prediction_id: str) -> dict[str, Any]:
+        """The guard settings of the deployment that made a logged decision (with its ``deployment`` name)."""
         with self._sessions() as s:
             p = s.get(Prediction, prediction_id)
             if p is None:
                 raise NotFoundError(f"no prediction {prediction_id!r}")
             d, guard = _guard(s, p.deployment_id)
-            days = float((guard.get("appeals") or {}).get("file_within_days", 30))
-            return _aware(p.created_at) + timedelta(days=days), {**guard, "deployment": d.name}
+            return {**guard, "deployment": d.name, "created_at": _aware(p.created_at)}
+
+    def appeal_window(self, prediction_id: str) -> tuple[datetime, dict[str, Any]]:
+        """When the appeal window of a decision closes, and its deployment's guard settings."""
+        guard = self.prediction_guard(prediction_id)
+        days = float((guard.get("appeals") or {}).get("file_within_days", 30))
+        return guard.pop("created_at") + timedelta(days=days), guard
+
+    def open_appeal(self, prediction_id: str) -> int | None:
+        """The id of the decision's appeal still open, if any."""
+        with self._sessions() as s:
+            row = s.execute(select(Appeal.id).where(Appeal.prediction_id == prediction_id,
+                                                    Appeal.status == "open")).first()
+            return None if row is None else row[0]
 
     def file_appeal(self, prediction_id: str, *, statement: str, actor: str, corrected_inputs: dict | None = None,
-                    rescored_prediction_id: str | None = None) -> dict[str, Any]:
+                    rescored_prediction_id: str | None = None, at: datetime | None = None) -> dict[str, Any]:
         """File a person's appeal (by the calling application): it becomes a review item due by the guard's
         ``appeals.decide_within_days``. Refused after the appeal window or while another appeal is open."""
         if not (statement or "").strip():
             raise StewardError("statement: give the person's reasons for appealing, in their words")
         closes, guard = self.appeal_window(prediction_id)
-        t = now()
+        t = at or now()
         if t > closes:
             raise WorkflowError(f"the appeal window of {prediction_id} closed on {closes.date().isoformat()} "
                                 f"({guard.get('appeals', {}).get('file_within_days', 30):g} days after the decision)")
@@ -277,17 +290,23 @@ class ReviewMixin:
     def escalate_overdue(self, *, actor: str = "steward (deadlines)", at: datetime | None = None) -> list[int]:
         """Mark review items past their deadline escalated (once); open an incident when the guard says so."""
         t = at or now()
-        out = []
+        out: list[int] = []
+        waiting = select(ReviewItem).where(ReviewItem.status != "decided", ReviewItem.escalated_at.is_(None))
+        # a read first: most sweeps find nothing overdue, and need no write transaction
+        with self._sessions() as s:
+            if not any(self._due(s, item) <= t for item in s.execute(waiting).scalars()):
+                return out
         with self.tx() as s:
-            for item in s.execute(select(ReviewItem).where(ReviewItem.status != "decided",
-                                                           ReviewItem.escalated_at.is_(None))).scalars():
+            # (another process sweeping at the same time skips the items this one holds)
+            for item in s.execute(waiting.order_by(ReviewItem.id).with_for_update(skip_locked=True)).scalars():
                 d, guard = _guard(s, item.deployment_id)
-                due = _aware(item.due_at) or _aware(item.created_at) + timedelta(
-                    hours=float((guard.get("review") or {}).get("decide_within_hours", 72)))
+                due = self._due(s, item)
                 if due > t:
                     continue
                 item.escalated_at = t
                 out.append(item.id)
+                _trail.append(s, actor, "review.escalate", f"prediction:{item.prediction_id}",
+                              {"review_item": item.id, "kind": item.kind, "due_at": iso(due), "deployment": d.name})
                 if (guard.get("review") or {}).get("escalate_incident"):
                     v = d.version_id
                     from steward.governance._tables import Version
@@ -302,12 +321,29 @@ class ReviewMixin:
                                    "review_item": item.id})
         return out
 
-    def due_callbacks(self, *, limit: int = 50, at: datetime | None = None) -> list[dict[str, Any]]:
+    @staticmethod
+    def _due(s, item: ReviewItem) -> datetime:
+        _, guard = _guard(s, item.deployment_id)
+        return _aware(item.due_at) or _aware(item.created_at) + timedelta(
+            hours=float((guard.get("review") or {}).get("decide_within_hours", 72)))
+
+    def due_callbacks(self, *, limit: int = 50, at: datetime | None = None,
+                      lease_s: float | None = None) -> list[dict[str, Any]]:
+        """The callbacks due for an attempt. With ``lease_s`` they are claimed: none is due again for that
+        long, so several server processes delivering at once do not send one callback twice."""
         t = at or now()
+        due = (select(Callback).where(Callback.status == "pending", Callback.next_attempt_at <= t)
+               .order_by(Callback.id).limit(limit))
         with self._sessions() as s:
-            return [{"id": c.id, "url": c.url, "payload": c.payload, "attempts": c.attempts}
-                    for c in s.execute(select(Callback).where(Callback.status == "pending", Callback.next_attempt_at <= t)
-                                       .order_by(Callback.id).limit(limit)).scalars()]
+            found = [{"id": c.id, "url": c.url, "payload": c.payload, "attempts": c.attempts}
+                     for c in s.execute(due).scalars()]
+        if not found or lease_s is None:
+            return found
+        with self.tx() as s:
+            claimed = list(s.execute(due.with_for_update(skip_locked=True)).scalars())
+            for c in claimed:
+                c.next_attempt_at = t + timedelta(seconds=lease_s)
+            return [{"id": c.id, "url": c.url, "payload": c.payload, "attempts": c.attempts} for c in claimed]
 
     def callback_result(self, callback_id: int, *, ok: bool, error: str = "") -> None:
         """Record a delivery attempt: delivered, or the next attempt after a doubling backoff (failed after the
@@ -319,16 +355,22 @@ class ReviewMixin:
             c.attempts += 1
             if ok:
                 c.status, c.delivered_at, c.last_error = "delivered", now(), ""
+                _trail.append(s, "steward (callbacks)", "callback.delivered", f"prediction:{c.prediction_id}",
+                              {"callback": c.id, "url": c.url, "attempts": c.attempts})
                 return
             c.last_error = error[:500]
             if c.attempts >= int(settings.get("attempts", 6)):
                 c.status = "failed"
+                _trail.append(s, "steward (callbacks)", "callback.failed", f"prediction:{c.prediction_id}",
+                              {"callback": c.id, "url": c.url, "attempts": c.attempts, "error": c.last_error})
             else:
                 c.next_attempt_at = now() + timedelta(seconds=float(settings.get("backoff_s", 2.0)) * 2 ** (c.attempts - 1))
 
     def callbacks(self, name: str, *, limit: int = 50) -> list[dict[str, Any]]:
         with self._sessions() as s:
             ids = select(Deployment.id).where(Deployment.name == name)
+            if s.execute(ids.limit(1)).first() is None:
+                raise NotFoundError(f"no deployment named {name!r}; `steward deployments list` shows them")
             return [{"id": c.id, "prediction_id": c.prediction_id, "url": c.url, "status": c.status,
                      "attempts": c.attempts, "last_error": c.last_error, "next_attempt_at": iso(c.next_attempt_at),
                      "delivered_at": iso(c.delivered_at)}

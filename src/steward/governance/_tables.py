@@ -369,6 +369,7 @@ class Callback(Base):
     """A settled decision to POST to the deployment's callback URL, retried with backoff."""
 
     __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))

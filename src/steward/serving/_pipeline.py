@@ -127,8 +127,9 @@ class Guard:
     # --- the pipeline ----------------------------------------------------------------------------
 
     async def serve(self, raw: Sequence[Mapping[str, Any]], clean: Sequence[dict[str, Any]], *, key_id: str,
-                    killed: bool) -> Served:
-        """Run the steps after validation for every row; return the answers and the records to log."""
+                    killed: bool, detail_extra: Mapping[str, Any] | None = None) -> Served:
+        """Run the steps after validation for every row; return the answers and the records to log
+        (``detail_extra`` is added to each logged row's detail, e.g. ``appeal_of`` for a re-scored appeal)."""
         s = self.settings
         at = datetime.now(timezone.utc)
         n = len(clean)
@@ -146,6 +147,8 @@ class Guard:
             todo = self._screen(clean, digests, subjects, key_id, ans, why, detail)
             if todo:
                 await self._decide(todo, clean, ans, why, detail)
+        for d in detail:
+            d.update(detail_extra or {})
         return self._records(raw, clean, subjects, digests, ans, why, detail, key_id, at)
 
     def _safe_default(self, a: dict[str, Any], why: list[str], route: str, reason: str = "kill_switch") -> None:

@@ -101,7 +101,7 @@ class Log(_Strict):
     retention_days: float | None = Field(default=365.0, gt=0)  # None: keep for ever
     # who may see a logged decision's inputs (a subject's data); every reader sees the decision itself
     inputs_visible_to: list[Literal["reviewer", "operator", "validator", "admin", "executive", "developer",
-                                    "viewer"]] = Field(default_factory=lambda: ["reviewer", "operator", "admin"])
+                                    "viewer"]] = Field(default_factory=lambda: ["reviewer", "operator", "validator", "admin"])
 
 
 class GuardSettings(_Strict):

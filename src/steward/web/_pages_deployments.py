@@ -43,6 +43,26 @@ FLASH = {
 }
 LATEST = 50  # logged decisions and open review items shown on a deployment's page
 MAX_REASON = 2000  # as the API's kill body allows
+AFTER_REVIEW = 5000  # newest decisions the page's "Decisions after review" section audits
+
+
+def _after_review(reg: Any, name: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The audit of the newest decisions after review and appeal (``steward audit-decisions`` audits any
+    window): its summary, or why there is none."""
+    from steward.governance._humans import audit_decisions
+    from steward.governance._outcomes import card_info_of
+
+    protected = list((d["guard"] or {}).get("protected") or [])
+    if not protected:
+        return {"none": "The guard records no protected attributes (guard setting protected:), so decisions "
+                        "cannot be compared across groups."}
+    try:
+        rows = reg.decision_outcomes(name, limit=AFTER_REVIEW)
+        result = audit_decisions(rows, protected=protected, favourable=int(d["guard"].get("favourable", 1)),
+                                 card_info=card_info_of(reg, d["version"]), deployment=name, intersections=False)
+    except StewardError as exc:
+        return {"none": f"Nothing to audit yet ({exc})."}
+    return {**result.summary(), "limit": AFTER_REVIEW, "none": None}
 
 
 def _refused(exc: StewardError) -> bool:
@@ -75,6 +95,7 @@ def _deployment_page(request: Request, name: str, status: int = 200, error: str 
     favourable = d["guard"].get("favourable", 1)
     log = reg.prediction_log(name, limit=LATEST, newest=True)
     reviews = reg.review_queue(deployment=name, status="open", limit=LATEST)
+    humans = _after_review(reg, name, d)
     return render(
         request, "deployment.html", status=status, error=error, form=form or {}, d=d,
         flash=FLASH.get(request.query_params.get("flash", "")), model_of=model_of,
@@ -82,7 +103,7 @@ def _deployment_page(request: Request, name: str, status: int = 200, error: str 
         route_rows=routes_view(d["routes"]), chart=routes_chart(d["routes"]), routes=ROUTES,
         log=log, reviews=reviews, replaced=[h for h in d["history"] if h["status"] != "active"],
         decision=lambda value: decision_text(value, favourable), flag_text=flag_text, why_text=why_text,
-        stamp=stamp, max_reason=MAX_REASON,
+        stamp=stamp, max_reason=MAX_REASON, humans=humans,
     )
 
 

@@ -70,6 +70,14 @@ class ServingRuntime:
 
     def authenticate(self, key: str | None, deployment: str) -> dict[str, Any]:
         """The caller of ``deployment``: a valid key (cached for a second), role ``caller``, scoped to it."""
+        principal = self.caller(key, deployment)
+        if deployment not in principal.get("deployments", []):
+            raise PermissionDenied(f"this caller key may call {', '.join(principal.get('deployments', [])) or 'nothing'}, "
+                                   f"not {deployment!r}; ask an admin for a key scoped to it")
+        return principal
+
+    def caller(self, key: str | None, deployment: str = "NAME") -> dict[str, Any]:
+        """The principal of a valid key (cached for a second) with role ``caller``, whatever it is scoped to."""
         t = time.monotonic()
         hit = self._keys.get(key or "")
         if hit is None or hit[0] < t:
@@ -83,9 +91,6 @@ class ServingRuntime:
             raise PermissionDenied(f"{principal['name']} ({', '.join(principal['roles'])}) may not call guarded "
                                    f"endpoints; it needs one of the roles: caller (an application's key: steward keys "
                                    f"create --role caller --deployment {deployment})")
-        if deployment not in principal.get("deployments", []):
-            raise PermissionDenied(f"this caller key may call {', '.join(principal.get('deployments', [])) or 'nothing'}, "
-                                   f"not {deployment!r}; ask an admin for a key scoped to it")
         return principal
 
     async def guard(self, name: str) -> tuple[Any, bool]:

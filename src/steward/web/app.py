@@ -37,14 +37,20 @@ def create_app(registry: Registry, *, max_body_bytes: int | None = None, session
 
     from steward import __version__
     from steward.errors import StewardError
-    from steward.web.routers import admin, deployments, evidence, health, incidents, models, signoffs
+    from steward.web.routers import admin, deployments, evidence, harm, health, incidents, models, review, signoffs
+    from steward.web.routers import notices
 
     if only not in PARTS:
         raise StewardError(f"--only must be one of {', '.join(PARTS)}, got {only!r}")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        from steward.web._callbacks import Deliveries
+
+        # callbacks of settled decisions and the review deadlines, in a thread of each server process
+        app.state.deliveries = Deliveries(registry).start()
         yield
+        app.state.deliveries.stop()
         serving = getattr(app.state, "serving", None)
         if serving is not None:
             serving.close()
@@ -65,7 +71,9 @@ def create_app(registry: Registry, *, max_body_bytes: int | None = None, session
         app.state.serving = ServingRuntime(registry)
         # the guarded endpoint takes no query parameters; its guards are plain calls inside the route
         app.include_router(deployments.predict_router)
-    routers = (health,) if only == "predictions" else (health, models, signoffs, incidents, evidence, deployments, admin)
+        app.include_router(review.appeal_router, dependencies=[Depends(known_query_parameters)])
+    routers = (health,) if only == "predictions" else (health, models, signoffs, incidents, evidence, deployments, admin,
+                                                       harm, review, notices)
     for r in routers:
         app.include_router(r.router, dependencies=[Depends(known_query_parameters)])
     if only == "predictions":

@@ -36,6 +36,8 @@ from steward.web._pages_core import (
     user,
 )
 from steward.web._pages_deployments import router as deployment_pages
+from steward.web._pages_harm import router as harm_pages
+from steward.web._pages_review import router as review_pages
 from steward.web._pages_views import (
     DERIVED_BY,
     acceptable_checks,
@@ -56,6 +58,8 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 router.include_router(deployment_pages)  # /deployments: the guarded endpoints and their kill switches
+router.include_router(harm_pages)  # /report-harm (public) and /harm-reports (triage)
+router.include_router(review_pages)  # /review: decisions and appeals waiting for a person
 
 # Flash messages are chosen by code, so a crafted link cannot make the page say something else.
 FLASH = {

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
@@ -88,16 +87,24 @@ def prediction_log(name: str, since: datetime | None = None, until: datetime | N
     return reg.prediction_log(name, since=since, until=until, limit=limit)
 
 
-@router.get("/api/predictions/{prediction_id}", responses=errors(404))
-def get_prediction(prediction_id: Annotated[str, PathParam(pattern=r"^p[0-9a-f]{24}$", description="a prediction id")],
-                   reg: Registry = Depends(registry), _=Depends(require("read"))) -> dict:
-    return reg.prediction(prediction_id)
-
-
 @router.get("/api/review")
-def review_queue(deployment: DeploymentName | None = None, status: str = Query("open", pattern="^(open|all)$"),
+def review_queue(deployment: DeploymentName | None = None,
+                 status: str = Query("open", pattern="^(open|pending|awaiting_second|decided|all)$",
+                                     description="open (no decision yet), pending (not decided: open or waiting for "
+                                                 "a second reviewer), awaiting_second, decided or all"),
+                 kind: Literal["decision", "appeal"] | None = None,
+                 why: str | None = Query(None, max_length=200, description="part of a reason for review, such as "
+                                                                          "near_threshold or appeal"),
+                 older_than_hours: float | None = Query(None, ge=0, le=1e6, description="only items older than this"),
+                 group: str | None = Query(None, max_length=200, pattern=r"^[^=]+=.*$",
+                                           description="a recorded protected attribute, such as sex=Female"),
                  reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
-    return reg.review_queue(deployment=deployment, status=status)
+    """Review items, oldest first, with filters. The reason codes name features without the person's values
+    (``GET /api/review/{id}`` shows them to the roles the deployment's guard allows)."""
+    items = reg.review_queue(deployment=deployment, status=status, kind=kind, why=why,
+                             older_than_hours=older_than_hours, group=group)
+    return [{**i, "reasons": [{k: v for k, v in r.items() if k != "value"} for r in i.get("reasons") or []]}
+            for i in items]
 
 
 def _rows(body: bytes) -> tuple[list[Any], bool]:
