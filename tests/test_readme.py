@@ -212,6 +212,7 @@ REGISTRY = [
     Recipe(r"^steward revive credit-live", key="operator", exits=(2,)),
     Recipe(r"^steward deployments list"),
     Recipe(r"^steward log export credit-live", key="operator", exits=(2,)),
+    Recipe(r"^steward audit-decisions credit-live", exits=(2,)),  # no deployment of that name in this walkthrough
 ]
 
 
