@@ -133,19 +133,24 @@ def test_html_is_standalone_escaped_and_has_no_script():
 # --- through the HTTP route ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request, tmp_path_factory):
+    import contextlib
+
     from fastapi.testclient import TestClient
 
     from steward.web import create_app
+    from tests.governance.conftest import fresh_postgres
 
-    env = build(tmp_path_factory.mktemp("notice"))
-    deploy(env, "credit-notice")
-    deploy(env, "credit-other")
-    with TestClient(create_app(env.reg)) as client:
-        answers = send(client, env, "credit-notice", env.rows[:60])
-        yield env, client, answers
-    env.reg.close()
+    database = fresh_postgres() if request.param == "postgresql" else contextlib.nullcontext(None)
+    with database as url:
+        env = build(tmp_path_factory.mktemp("notice"), url)
+        deploy(env, "credit-notice")
+        deploy(env, "credit-other")
+        with TestClient(create_app(env.reg)) as client:
+            answers = send(client, env, "credit-notice", env.rows[:60])
+            yield env, client, answers
+        env.reg.close()
 
 
 def _get(client, env, pid, who="app", **params):

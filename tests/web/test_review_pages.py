@@ -165,7 +165,7 @@ def test_a_viewer_sees_an_item_without_inputs_or_forms(rev_client, rev_registry,
     assert "the benchmark decides otherwise" in html  # why, and the flag
     assert f"credit:0.9 scored {p['detail']['benchmark_score']:.3f} and decided 0 (adverse)" in html
     assert "not needed: the model answered" in html  # the backup
-    assert 'id="inputs-hidden"' in html and "Reviewer, Operator, Administrator" in html
+    assert 'id="inputs-hidden"' in html and "Reviewer, Operator, Validator, Administrator" in html
     assert 'id="inputs-table"' not in html and "Machine-op-inspct" not in html and "capital-gain =" not in html
     assert not _forms(html) and "Only a reviewer can decide this item." in html
     assert 'id="similar-table"' in html and 'id="history-steps"' in html
@@ -315,7 +315,7 @@ def test_an_appeal_item_shows_the_appeal_and_is_upheld_or_overturned(rev_client,
     c = _as(rev_client, reviewed, "viewer")
     html = c.get(f"/review/{item['id']}").text
     assert "I work &lt;b&gt;50&lt;/b&gt; hours, not 40" in html and "loan-app" in html
-    assert "given (shown only to Reviewer, Operator, Administrator)" in html and not _forms(html)
+    assert "given (shown only to Reviewer, Operator, Validator, Administrator)" in html and not _forms(html)
     assert f'<a href="/predictions/{rescored["prediction_id"]}">' in html
     c.cookies.clear()
     c = _as(c, reviewed, "reviewer")
@@ -336,6 +336,6 @@ def test_the_prediction_page_shows_its_history_and_hides_inputs_from_a_viewer(re
     p = rev_registry.prediction_log(DEPLOYMENT)[-1]
     html = _as(rev_client, reviewed, "viewer").get(f"/predictions/{p['prediction_id']}").text
     assert f"Prediction <code>{p['prediction_id']}</code>" in html and 'id="history-steps"' in html
-    assert "shown only to Reviewer, Operator, Administrator" in html and "capital-gain =" not in html
+    assert "shown only to Reviewer, Operator, Validator, Administrator" in html and "capital-gain =" not in html
     assert rev_client.get("/predictions/p0123456789abcdef01234567").status_code == 404
     assert rev_client.get("/predictions/nonsense").status_code == 400
