@@ -543,6 +543,13 @@ def test_deploy_refusals_and_replacement(served, test_rows):
     ok(served.post("/api/models/credit-other/versions/1.0/approve", who="developer"))
     msg = error(served.post("/api/deployments", {**body, "version": "credit-other:1.0"}), 409)
     assert "no training profile" in msg
+    # the profile is the client's claim: one that leaves out an input the model reads is refused
+    _second_model(served, "credit-thin", LOW_RISK, features=True, profile=False)
+    ok(served.post("/api/models/credit-thin/versions/1.0/approve", who="developer"))
+    served.reg.record_profile("credit-thin", "1.0", build_profile(served.models.train, FEATURES[:-1]).to_dict(),
+                              actor="Dev Developer")
+    msg = error(served.post("/api/deployments", {**body, "version": "credit-thin:1.0"}), 409)
+    assert f"reads '{FEATURES[-1]}'" in msg and "training profile" in msg
     error(served.post("/api/deployments", {**body, "version": "credit:1.0"}, who="viewer"), 403)
     error(served.post("/api/deployments", {**body, "version": "credit:1.0", "backup": "credit:0.9"}), 409)
     bad = guard_settings(reasons={"texts": {**REASONS, "race": "race weighed against the application"}})

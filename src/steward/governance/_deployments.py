@@ -96,8 +96,10 @@ class DeploymentsMixin:
             return None, {}
         return ra.tier, dict(self.policy.tier(ra.tier).guard)
 
-    def _loadable(self, v: Version, what: str) -> None:
-        """The artifact loads with the safe loaders and has the registered SHA-256."""
+    def _loadable(self, v: Version, what: str, features: list[str] | None = None) -> None:
+        """The artifact loads with the safe loaders and has the registered SHA-256; a model that names its
+        inputs reads only ``features`` (the deployed version's profile: every row the guard passes on holds
+        those and no others)."""
         from steward.models import load_model
 
         ref = f"{v.model.name}:{v.version}"
@@ -105,9 +107,14 @@ class DeploymentsMixin:
             raise WorkflowError(f"the {what} {ref} has no artifact file with a SHA-256; register the version with "
                                 f"--artifact FILE")
         try:
-            load_model(v.artifact_uri, sha256=v.artifact_sha256)
+            loaded = load_model(v.artifact_uri, sha256=v.artifact_sha256)
         except StewardError as exc:
             raise WorkflowError(f"the {what} {ref} cannot be served: {exc}") from None
+        missing = [f for f in (loaded.features or []) if features is not None and f not in features]
+        if missing:
+            raise WorkflowError(f"the {what} {ref} reads {', '.join(map(repr, missing))}, which the training profile "
+                                f"of the deployed version does not hold, so the guard would never pass them on; "
+                                f"record a profile over the model's inputs (steward models version --features)")
 
     def deploy(self, name: str, ref: str, *, actor: str, backup: str | None = None, benchmark: str | None = None,
                guard: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -125,10 +132,13 @@ class DeploymentsMixin:
                     f"{v.version} was superseded by a newer version; deploy the newest approved version"]
                 raise WorkflowError(f"{ref} is not approved (status {v.status}), so it cannot be deployed: "
                                     + ("; ".join(blockers) or "approve it first (steward approve)"))
-            self._loadable(v, "version")
-            if s.get(TrainingProfileRow, v.id) is None:
+            prof = s.get(TrainingProfileRow, v.id)
+            if prof is None:
                 raise WorkflowError(f"{ref} has no training profile, so its endpoint cannot validate or screen rows; "
                                     f"register the version with --training-data (the profile is recorded then)")
+            # the profile is the client's claim: the model's own input names must be in it
+            features = [f["name"] for f in prof.profile.get("features", [])]
+            self._loadable(v, "version", features)
             extra: dict[str, Version | None] = {"backup": None, "benchmark": None}
             for what, other in (("backup", backup), ("benchmark", benchmark)):
                 if other is None:
@@ -139,7 +149,7 @@ class DeploymentsMixin:
                                         f"been approved (status {ov.status})")
                 if ov.id == v.id:
                     raise WorkflowError(f"the {what} must be another version than {ref}")
-                self._loadable(ov, what)
+                self._loadable(ov, what, features)
                 extra[what] = ov
             tier, defaults = self._guard_defaults(s, m)
             settings = load_guard(guard or {}, defaults=defaults).model_dump(mode="json")
