@@ -495,16 +495,25 @@ def test_sticky_decision_is_shared_across_workers_with_redis(cluster):
 # --- durability under SIGKILL ----------------------------------------------------------------------
 
 
+BIG = 200  # rows of the batch the kill waits for
+
+
 def drive_then_sigkill(server: Server, key: str, rows: list[dict[str, Any]], *, seconds: float = 1.5,
                        threads: int = 4) -> dict[str, Any]:
-    """Send single rows and batches (2 to 20 rows) from ``threads`` threads; after ``seconds``, once at
-    least two requests are in flight, SIGKILL the server's process group. Returns the prediction ids the
-    clients received, the statuses, and the send times of the requests the kill cut off."""
+    """Send single rows and batches (2 to 200 rows) from ``threads`` threads; after ``seconds``, once a
+    200-row batch has been on its way for a few milliseconds (the server is still scoring it: a batch that
+    size takes it tens of milliseconds), SIGKILL the server's process group. Returns the prediction ids the
+    clients received, the statuses, and the send times of the requests the kill cut off.
+
+    "In flight" from the client's side is not enough to know the server was cut off mid-request: with four
+    client threads on two cores, an answer can sit unread in a socket for tens of milliseconds after the
+    server wrote it, so a small request that looks in flight may in fact be answered (and is then rightly
+    counted as received)."""
     lock = threading.Lock()
     received: list[str] = []
     reviewed: list[str] = []  # ids whose answer said a person will review the decision
     statuses: Counter = Counter()
-    inflight: dict[int, float] = {}  # thread -> send time of its request on the way
+    inflight: dict[int, tuple[float, int]] = {}  # thread -> send time and rows of its request on the way
     cut: list[float] = []  # send times of requests that the kill cut off (sent before it, no answer)
     failures: list[BaseException] = []
     killed_at: list[float] = []
@@ -515,13 +524,14 @@ def drive_then_sigkill(server: Server, key: str, rows: list[dict[str, Any]], *, 
             with httpx.Client(base_url=server.url, timeout=20, trust_env=False,
                               headers={"Authorization": f"Bearer {key}"}) as c:
                 while True:
-                    n = (1, 3, 1, 5, 1, 2, 20)[i % 7]
+                    n = (1, 3, 1, 5, 1, 2, 20, BIG)[i % 8]
                     body = ({"row": rows[i % len(rows)]} if n == 1 else
                             {"rows": [rows[(i + j) % len(rows)] for j in range(n)]})
                     with lock:
                         if killed_at:
                             return
-                        sent = inflight[k] = time.monotonic()
+                        sent = time.monotonic()
+                        inflight[k] = (sent, n)
                     try:
                         r = c.post(f"/api/deployments/{LIVE}/predict", json=body)
                     except httpx.TransportError as exc:
@@ -559,7 +569,8 @@ def drive_then_sigkill(server: Server, key: str, rows: list[dict[str, Any]], *, 
     deadline = time.monotonic() + 5
     while True:
         with lock:
-            if len(inflight) >= 2 or time.monotonic() > deadline:
+            now = time.monotonic()
+            if any(n == BIG and now - t >= 0.005 for t, n in inflight.values()) or now > deadline:
                 before_kill = len(received)
                 in_flight_at_kill = len(inflight)
                 killed_at.append(time.monotonic())

@@ -96,7 +96,11 @@ def _click_and_wait(driver, element) -> None:
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+    wait = WebDriverWait(driver, 20)
+    wait.until(expected_conditions.staleness_of(old))
+    # the old document is gone, but the new one may still be arriving (a redirect after a form post):
+    # an element looked up now could belong to a document that is about to be replaced
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def test_an_executive_signs_off_and_accepts_a_finding_in_a_real_browser(browser, server, registry, keys, tmp_path):
