@@ -284,6 +284,7 @@ def policy_check(file: str) -> None:
     from steward.cli._output import print_policy
     from steward.errors import PolicyError
 
+    from steward.monitoring import monitor_problems
     from steward.serving._settings import guard_problems
 
     try:
@@ -294,7 +295,8 @@ def policy_check(file: str) -> None:
             err.print(("[red]error:[/red] " if i == 0 else "  ") + escape(line), highlight=False, soft_wrap=True)
         sys.exit(2)
     guards = [p for name, tier in policy.tiers.items() for p in guard_problems(tier.guard, source=f"tiers.{name}.guard")]
-    if guards:  # the tiers' guard sections are the serving module's schema, checked here too
+    guards += [p for name, tier in policy.tiers.items() for p in monitor_problems(tier.monitor, f"tiers.{name}.monitor")]
+    if guards:  # the tiers' guard and monitor sections are the serving and monitoring schemas, checked here too
         err = Console(stderr=True)
         for line in guards:
             err.print("[red]error:[/red] " + escape(line), highlight=False, soft_wrap=True)
@@ -359,4 +361,7 @@ register_remediate_commands(cli)
 from steward.cli._humans import register_commands as register_humans_commands  # noqa: E402
 
 register_humans_commands(cli)
+from steward.cli._monitor import register_commands as register_monitor_commands  # noqa: E402
+
+register_monitor_commands(cli)
 name_commands(cli)  # last: every command registered above names itself in an internal error

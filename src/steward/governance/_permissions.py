@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "keys": ("admin",),
     "deploy": ("developer", "operator", "admin"),  # deploy an approved version behind a guarded endpoint
     "kill": ("operator", "admin"),  # pull a deployment's kill switch, and revive it
+    "monitor": ("developer", "operator", "validator", "admin"),  # create and run monitors, give them late labels
     "log_export": ("operator", "validator", "admin"),  # export a deployment's prediction log (it may hold inputs)
     "predict": ("caller",),  # call a guarded endpoint the key is scoped to
     "appeal": ("caller",),  # file a person's appeal of a decision of a deployment the key is scoped to

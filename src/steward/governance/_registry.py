@@ -27,6 +27,7 @@ from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
 from steward.governance._deployments import DeploymentsMixin
 from steward.governance._harm import HarmReportsMixin
+from steward.governance._monitors import MonitorRunMixin, MonitorsMixin
 from steward.governance._review import ReviewMixin
 from steward.governance._outcomes import OutcomesMixin
 from steward.governance._incidents import IncidentsMixin
@@ -104,7 +105,7 @@ def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str
 
 
 class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin, DeploymentsMixin,
-               ReviewMixin, HarmReportsMixin, OutcomesMixin):
+               ReviewMixin, HarmReportsMixin, OutcomesMixin, MonitorsMixin, MonitorRunMixin):
     """Open (and create or upgrade) the registry database.
 
     Parameters

@@ -11,7 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", "AuditRun", "SignOff",
            "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
            "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem",
-           "ReviewDecision", "Appeal", "Callback", "HarmReport", "now"]
+           "ReviewDecision", "Appeal", "Callback", "HarmReport", "MonitorRow", "MonitorWindow", "MonitorAlert",
+           "MonitorLabel", "now"]
 
 
 def now() -> datetime:
@@ -398,3 +399,66 @@ class HarmReport(Base):
     address_sha256: Mapped[str] = mapped_column(String(64))  # of the sender's address, for throttling only
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MonitorRow(Base):
+    """A monitor: its source (a deployment's log, a file or folder, or records sent to the API), its
+    reference, its own settings over its tier's, the detectors' state and how far it has read."""
+
+    __tablename__ = "monitors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    deployment: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)  # incidents go here
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    watermark: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the incident its alerts add to
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class MonitorWindow(Base):
+    __tablename__ = "monitor_windows"
+    __table_args__ = (UniqueConstraint("monitor_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MonitorAlert(Base):
+    __tablename__ = "monitor_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
+    window: Mapped[str] = mapped_column(String(40))
+    signal: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tripped: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the deployment whose switch it pulled
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MonitorLabel(Base):
+    """An outcome that arrived after the decision, joined to it by prediction id (or the source's key)."""
+
+    __tablename__ = "monitor_labels"
+    __table_args__ = (UniqueConstraint("monitor_id", "prediction_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
+    prediction_id: Mapped[str] = mapped_column(String(200))
+    label: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from steward.errors import DataValidationError
 
-__all__ = ["FieldError", "FeatureProfile", "TrainingProfile", "Screen", "build_profile", "row_key"]
+__all__ = ["FieldError", "FeatureProfile", "TrainingProfile", "Screen", "build_profile", "row_key", "percentile_edges"]
 
 FORMAT = 1
 QUANTILE_LEVELS = [i / 10 for i in range(11)]
@@ -60,6 +60,9 @@ class FeatureProfile:
     quantiles: list[float] | None = None
     categories: dict[str, int] | None = None
     integer: bool = False
+    # the finite values counted on the distinct percentiles 1..99 (``edges``; bin i holds edges[i-1] < x <= edges[i],
+    # the first everything up to edges[0], the last everything above edges[-1]): the monitor's reference
+    histogram: dict[str, list] | None = None
 
 
 @dataclass
@@ -78,7 +81,10 @@ class TrainingProfile:
                      "min": _float(f.min), "max": _float(f.max),
                      "quantiles": None if f.quantiles is None else [float(q) for q in f.quantiles],
                      "categories": None if f.categories is None else {str(k): int(n) for k, n in f.categories.items()},
-                     "integer": bool(f.integer)} for f in self.features.values()]
+                     "integer": bool(f.integer),
+                     **({} if f.histogram is None else {"histogram": {"edges": [float(e) for e in f.histogram["edges"]],
+                                                                      "counts": [int(c) for c in f.histogram["counts"]]}})}
+                    for f in self.features.values()]
         return {"format": FORMAT, "rows": int(self.rows), "features": features,
                 "row_hashes": base64.b64encode(packed).decode("ascii")}
 
@@ -145,8 +151,16 @@ def _feature_from_dict(item: Any, where: str) -> FeatureProfile:
            and all(_is_real(q) for q in quantiles),
            f"{where}.quantiles must be null or a list of {len(QUANTILE_LEVELS)} finite numbers", quantiles)
     _check(categories is None, f"{where}.categories must be null for a number feature", categories)
+    histogram = item.get("histogram")
+    if histogram is not None:
+        edges, counts = (histogram.get("edges"), histogram.get("counts")) if isinstance(histogram, Mapping) else (0, 0)
+        _check(isinstance(edges, list) and all(_is_real(e) for e in edges) and edges == sorted(set(edges))
+               and isinstance(counts, list) and len(counts) == len(edges) + 1
+               and all(type(c) is int and c >= 0 for c in counts),
+               f"{where}.histogram must hold increasing 'edges' and one more non-negative 'counts'", histogram)
+        histogram = {"edges": [float(e) for e in edges], "counts": list(counts)}
     return FeatureProfile(name, kind, float(rate), _float(lo), _float(hi),
-                          None if quantiles is None else [float(q) for q in quantiles], None, integer)
+                          None if quantiles is None else [float(q) for q in quantiles], None, integer, histogram)
 
 
 # --- row keys -------------------------------------------------------------------------------------------
@@ -193,6 +207,11 @@ def row_key(row: Mapping[str, Any], features: Sequence[str]) -> int:
 
 # --- building -------------------------------------------------------------------------------------------
 
+def percentile_edges(finite: np.ndarray) -> np.ndarray:
+    """The distinct percentiles 1..99 of ``finite`` values: the bin edges drift is measured on."""
+    return np.unique(np.percentile(finite, np.arange(1, 100)))
+
+
 def _category_text(value: Any) -> str:
     """A category value as ``str``, the same for a pandas scalar and its JSON form."""
     if isinstance(value, (bool, np.bool_)):
@@ -237,6 +256,10 @@ def build_profile(frame: pd.DataFrame, features: Sequence[str] | None = None) ->
                 profile.min, profile.max = float(finite.min()), float(finite.max())
                 profile.quantiles = [float(q) for q in np.quantile(finite, QUANTILE_LEVELS)]
                 profile.integer = bool(np.all(finite == np.floor(finite)))
+                edges = percentile_edges(finite)
+                profile.histogram = {"edges": edges.tolist(),
+                                     "counts": np.bincount(np.searchsorted(edges, finite, side="left"),
+                                                           minlength=len(edges) + 1).tolist()}
             columns.append(values.tolist())
         else:
             missing = series.isna().to_numpy()

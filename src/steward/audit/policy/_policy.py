@@ -23,6 +23,7 @@ __all__ = ["Policy", "Tier", "load_policy", "default_policy_path", "write_starte
 TIER_DEFAULTS: dict[str, Any] = {
     "min_group_size": 30, "confidence": 0.95, "alpha": 0.05, "require_significance": False, "sign_off": [],
     "distinct_signers": False, "require_reproduction": False, "guard": None,
+    "monitor": None,
 }
 
 
@@ -43,6 +44,7 @@ class Tier:
     distinct_signers: bool = False
     require_reproduction: bool = False
     guard: dict[str, Any] = field(default_factory=dict)  # guarded-endpoint defaults (steward.serving)
+    monitor: dict[str, Any] = field(default_factory=dict)  # monitoring rules (steward.monitoring)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -239,8 +241,8 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
         for ancestor in reversed(lineage):
             am = raw[ancestor]
             for key in TIER_DEFAULTS:
-                if key == "guard":  # merged section by section: a child tier overrides what it names
-                    settings[key] = _merged(settings[key] or {}, am.guard or {})
+                if key in ("guard", "monitor"):  # merged section by section: a child tier overrides what it names
+                    settings[key] = _merged(settings[key] or {}, getattr(am, key) or {})
                 elif getattr(am, key) is not None:
                     settings[key] = getattr(am, key)
             for check_name, params in am.checks.items():
@@ -267,7 +269,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
             require_significance=settings["require_significance"], checks=resolved,
             sign_off=tuple(settings["sign_off"]), extends=tm.extends,
             distinct_signers=settings["distinct_signers"], require_reproduction=settings["require_reproduction"],
-            guard=settings["guard"] or {},
+            guard=settings["guard"] or {}, monitor=settings["monitor"] or {},
         )
     return out
 

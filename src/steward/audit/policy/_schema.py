@@ -83,6 +83,9 @@ class TierModel(_Strict):
     # Defaults for the guarded endpoints of models in this tier (see steward.serving.GuardSettings; a
     # deployment's guard.yaml overrides them). Checked by `steward policy check` against that schema.
     guard: dict[str, Any] | None = None
+    # Monitoring rules for models in this tier (see steward.monitoring.MonitorSettings): windows, and per signal
+    # thresholds, consecutive windows, severity, incident and kill switch. Checked by `steward policy check`.
+    monitor: dict[str, Any] | None = None
 
 
 class PolicyModel(_Strict):

@@ -1,0 +1,537 @@
+"""Monitors in the registry: their windows, alerts, incidents and kill-switch trips.
+
+A monitor reads a deployment's prediction log, or predictions logged by another system in a Parquet/CSV
+file or folder (scanned by DuckDB, each file once). Each run reduces only what is new into its windows
+(statistics that merge by addition, stored), judges the windows that are complete, and acts on the alerts
+the tier's rules raise: an alert is stored with its evidence, opens an incident (or adds to the monitor's
+open one), and when the rule says so pulls the deployment's kill switch. Alerts, incidents and trips are
+in the trail. Labels that arrive later are joined by prediction id; the windows they fall in are reduced
+again from the source at the next run, and their label-dependent signals judged again.
+
+The reference of a deployment's monitor is re-derived by the registry, never taken from the caller: the
+version's training profile (recorded at registration) and its latest audit's group statistics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from steward.errors import ConflictError, DataValidationError, NotFoundError, StewardError
+from steward.governance import _trail
+from steward.governance._outcomes import model_decision
+from steward.governance._tables import (
+    AuditRun,
+    Deployment,
+    Incident,
+    IncidentEntry,
+    Model,
+    MonitorAlert,
+    MonitorLabel,
+    MonitorRow,
+    MonitorWindow,
+    Prediction,
+    Version,
+    iso,
+    now,
+)
+
+__all__ = ["MonitorsMixin", "SOURCE_COLUMNS"]
+
+SOURCE_COLUMNS = ("time", "score", "decision", "label", "key_id", "prediction_id")
+BATCH = 200_000
+
+
+def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None, float | None]:
+    """From an audit report: ``{attribute: {group: [rows, favourable]}}``, the reference groups, the
+    favourable rate overall and the accuracy (both from the first attribute's groups)."""
+    if not report_json:
+        return {}, {}, None, None
+    doc = json.loads(report_json)
+    groups: dict[str, dict[str, list[float]]] = {}
+    refs: dict[str, str] = {}
+    for g in doc.get("groups") or []:
+        a = g.get("attribute")
+        if not a or "*" in a or g.get("favourable_rate") is None:
+            continue
+        groups.setdefault(a, {})[str(g["group"])] = [float(g["rows"]), float(g["rows"]) * float(g["favourable_rate"])]
+        refs[a] = str(g.get("reference"))
+    rate = acc = None
+    if groups:
+        first = next(iter(groups))
+        rows = sum(v[0] for v in groups[first].values())
+        rate = sum(v[1] for v in groups[first].values()) / rows if rows else None
+        accs = [(g["rows"], g.get("accuracy")) for g in doc.get("groups") or [] if g.get("attribute") == first]
+        if accs and all(a is not None for _, a in accs):
+            acc = sum(n * a for n, a in accs) / sum(n for n, _ in accs)
+    return groups, refs, rate, acc
+
+
+class MonitorsMixin:
+    # --- creating ---------------------------------------------------------------------------------
+
+    def create_monitor(self, name: str, *, actor: str, deployment: str | None = None, data: str | None = None,
+                       reference: dict[str, Any] | None = None, columns: dict[str, str] | None = None,
+                       model: str | None = None, tier: str | None = None,
+                       settings: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A monitor of a deployment's log (``deployment``) or of a file or folder (``data``, with a
+        ``reference`` built by :func:`steward.monitoring.build_reference` and the file's ``columns`` for
+        time, score, decision, label, key_id, prediction_id). ``model`` (``MODEL:VERSION``) links a file
+        monitor to a registered version, so its alerts open incidents."""
+        from steward.monitoring import Reference, load_monitor_settings
+
+        if (deployment is None) == (data is None):
+            raise StewardError("a monitor watches one source: give a deployment (--deployment) or a file (--data)")
+        with self.tx() as s:
+            if s.execute(select(MonitorRow.id).where(MonitorRow.name == name)).first() is not None:
+                raise ConflictError(f"a monitor named {name!r} exists; choose another name or run it")
+            m = v = None
+            if deployment is not None:
+                d = self._active(s, deployment)
+                v = s.get(Version, d.version_id)
+                m = s.get(Model, v.model_id)
+                if reference is None:
+                    reference = self._deployment_reference(s, d, m, v)
+                source = {"kind": "deployment"}
+            else:
+                path = Path(data)
+                if not path.exists():
+                    raise DataValidationError(f"--data: {data!r} does not exist; give a Parquet or CSV file, or a folder")
+                if reference is None:
+                    raise DataValidationError("--reference: a file monitor needs a reference file (the training or "
+                                              "validation data, with scores and decisions if it has them)")
+                unknown = sorted(set(columns or {}) - set(SOURCE_COLUMNS))
+                if unknown:
+                    raise DataValidationError(f"columns: unknown role(s) {', '.join(unknown)}; the roles are "
+                                              f"{', '.join(SOURCE_COLUMNS)}")
+                source = {"kind": "file", "path": str(path.resolve()), "columns": dict(columns or {})}
+                if model:
+                    mname, _, ver = model.partition(":")
+                    m, v = self._version(s, mname, ver) if ver else (self._model(s, mname), None)
+            Reference.from_dict(reference)  # refuse a malformed one now, not at the first run
+            if tier is None and m is not None:
+                ra = self._latest_risk(s, m)
+                tier = ra.tier if ra is not None else None
+            if tier is not None and tier not in self.policy.tiers:
+                raise StewardError(f"--tier: the policy has no tier {tier!r}; its tiers are: {', '.join(self.policy.tiers)}")
+            load_monitor_settings(self.policy.tier(tier).monitor if tier else {}, settings or {})
+            row = MonitorRow(name=name, deployment=deployment, model_id=m.id if m else None,
+                             version_id=v.id if v else None, tier=tier, source=source, reference=reference,
+                             settings=settings or {}, state={}, watermark={}, created_by=actor)
+            s.add(row)
+            s.flush()
+            _trail.append(s, actor, "monitor.create", f"monitor:{name}",
+                          {"source": source, "deployment": deployment, "tier": tier})
+            return self._monitor_dict(s, row)
+
+    def _deployment_reference(self, s, d: Deployment, m: Model, v: Version) -> dict[str, Any]:
+        from steward.governance._tables import TrainingProfileRow
+        from steward.monitoring import Reference
+
+        prof = s.get(TrainingProfileRow, v.id)
+        if prof is None:
+            raise StewardError(f"{m.name}:{v.version} has no training profile to compare with; record it with "
+                               "`steward models version ... --training-data FILE`")
+        audit = self._latest_audit(s, v)
+        groups, refs, rate, acc = _audit_reference(audit.report_json if audit else None)
+        protected = list((d.guard or {}).get("protected") or [])
+        ref = Reference.from_profile(prof.profile, protected=protected,
+                                     reference_groups={a: refs[a] for a in protected if a in refs},
+                                     audit_groups={a: groups[a] for a in protected if a in groups},
+                                     decision_rate=rate, source=f"{m.name}:{v.version} training profile"
+                                     + (f" and audit {audit.id}" if audit else ""))
+        missing = [a for a in protected if a not in ref.reference_groups]
+        if missing:
+            raise StewardError(f"the audit of {m.name}:{v.version} has no groups for {', '.join(missing)} (protected "
+                               "in the guard); audit the version with those attributes so the monitor has a reference")
+        ref.accuracy = acc
+        return ref.to_dict()
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _monitor_row(self, s, name: str) -> MonitorRow:
+        row = s.execute(select(MonitorRow).where(MonitorRow.name == name)).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"no monitor named {name!r}; `steward monitor list` shows them")
+        return row
+
+    def _monitor_dict(self, s, row: MonitorRow) -> dict[str, Any]:
+        return {"name": row.name, "deployment": row.deployment, "tier": row.tier, "source": row.source,
+                "settings": row.settings, "created_by": row.created_by, "created_at": iso(row.created_at),
+                "last_run_at": iso(row.last_run_at), "incident_id": row.incident_id,
+                "reference_source": (row.reference or {}).get("source", "")}
+
+    def monitors(self) -> list[dict[str, Any]]:
+        with self._sessions() as s:
+            return [self._monitor_dict(s, r) for r in s.execute(select(MonitorRow).order_by(MonitorRow.name)).scalars()]
+
+    def monitor(self, name: str) -> dict[str, Any]:
+        """A monitor with its windows (oldest first, each with its signals) and alerts."""
+        with self._sessions() as s:
+            row = self._monitor_row(s, name)
+            out = self._monitor_dict(s, row)
+            out["reference"] = row.reference
+            out["windows"] = [{"key": w.key, "rows": w.rows, "closed": w.closed, "result": w.result,
+                               "updated_at": iso(w.updated_at)}
+                              for w in s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == row.id)
+                                                 .order_by(MonitorWindow.key)).scalars()]
+            out["alerts"] = [self._alert_dict(a) for a in s.execute(
+                select(MonitorAlert).where(MonitorAlert.monitor_id == row.id).order_by(MonitorAlert.id)).scalars()]
+            return out
+
+    def monitors_for_deployment(self, deployment: str) -> list[str]:
+        with self._sessions() as s:
+            return list(s.execute(select(MonitorRow.name).where(MonitorRow.deployment == deployment)).scalars())
+
+    @staticmethod
+    def _alert_dict(a: MonitorAlert) -> dict[str, Any]:
+        return {"id": a.id, "window": a.window, "signal": a.signal, "subject": a.subject, "severity": a.severity,
+                "value": a.value, "threshold": a.threshold, "evidence": a.evidence, "incident_id": a.incident_id,
+                "tripped": a.tripped, "created_at": iso(a.created_at)}
+
+    # --- labels -----------------------------------------------------------------------------------
+
+    def add_labels(self, name: str, labels: dict[str, int], *, actor: str) -> dict[str, int]:
+        """Outcomes by prediction id (0/1; 1 the favourable outcome). A label already given is replaced;
+        the windows it falls in are reduced again at the next run."""
+        bad = [k for k, v in labels.items() if v not in (0, 1)]
+        if bad:
+            raise DataValidationError(f"label: must be 0 or 1, got {labels[bad[0]]!r} for prediction {bad[0]!r}")
+        with self.tx() as s:
+            row = self._monitor_row(s, name)
+            existing = {l.prediction_id: l for l in s.execute(select(MonitorLabel).where(
+                MonitorLabel.monitor_id == row.id, MonitorLabel.prediction_id.in_(list(labels)))).scalars()} \
+                if len(labels) <= 5000 else {l.prediction_id: l for l in s.execute(
+                    select(MonitorLabel).where(MonitorLabel.monitor_id == row.id)).scalars()}
+            added = replaced = 0
+            for pid, lab in labels.items():
+                if pid in existing:
+                    replaced += existing[pid].label != lab
+                    existing[pid].label = lab
+                else:
+                    s.add(MonitorLabel(monitor_id=row.id, prediction_id=str(pid), label=int(lab)))
+                    added += 1
+            wm = dict(row.watermark or {})
+            wm["labels_pending"] = True
+            row.watermark = wm
+            s.flush()
+            _trail.append(s, actor, "monitor.labels", f"monitor:{name}", {"added": added, "replaced": replaced})
+            return {"added": added, "replaced": int(replaced)}
+
+    def _labels(self, s, monitor_id: int) -> dict[str, int]:
+        return dict(s.execute(select(MonitorLabel.prediction_id, MonitorLabel.label)
+                              .where(MonitorLabel.monitor_id == monitor_id)).all())
+
+    # --- sources ----------------------------------------------------------------------------------
+
+    def _log_batches(self, s, row: MonitorRow, after: tuple[str, str] | None,
+                     span: tuple[datetime, datetime] | None = None) -> Iterator[pd.DataFrame]:
+        """The deployment's logged predictions after the watermark (or within ``span``), in the monitor's
+        column layout, oldest first."""
+        ref = row.reference
+        features = [f["name"] for f in ref["features"]]
+        protected = ref.get("protected") or []
+        ids = select(Deployment.id).where(Deployment.name == row.deployment)
+        q = select(Prediction).where(Prediction.deployment_id.in_(ids)).order_by(Prediction.created_at, Prediction.id)
+        if span is not None:
+            q = q.where(Prediction.created_at >= span[0], Prediction.created_at < span[1])
+        labels = self._labels(s, row.id)
+        while True:
+            page = q
+            if after is not None:
+                t, pid = datetime.fromisoformat(after[0]), after[1]
+                page = q.where((Prediction.created_at > t) | ((Prediction.created_at == t) & (Prediction.id > pid)))
+            recs = list(s.execute(page.limit(BATCH)).scalars())
+            if not recs:
+                return
+            out = []
+            for p in recs:
+                if p.route == "refused":
+                    continue
+                x = dict(p.inputs or {})
+                rec = {f: x.get(f) for f in features}
+                prot = (p.detail or {}).get("protected") or {}
+                rec.update({a: prot.get(a) for a in protected})
+                rec.update(time=p.created_at if p.created_at.tzinfo else p.created_at.replace(tzinfo=timezone.utc),
+                           score=p.score, decision=model_decision(p.route, p.decision, p.detail),
+                           label=labels.get(p.id), key_id=p.key_id, route=p.route, flags="|".join(map(str, p.flags or [])),
+                           prediction_id=p.id)
+                out.append(rec)
+            last = recs[-1]
+            after = (iso(last.created_at), last.id)
+            yield pd.DataFrame(out), after
+
+    def _file_batches(self, row: MonitorRow, done: dict[str, str],
+                      only: list[str] | None = None) -> Iterator[tuple[pd.DataFrame, str, str]]:
+        """Each new file of the source (or the files in ``only``) in batches, in the monitor's layout."""
+        import duckdb
+
+        src = row.source
+        path = Path(src["path"])
+        files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
+                       if p.is_file() and p.suffix.lower() in (".parquet", ".csv", ".tsv"))
+        if not files:
+            raise DataValidationError(f"--data: {str(path)!r} holds no Parquet or CSV file")
+        cols = src.get("columns") or {}
+        ref = row.reference
+        want = [f["name"] for f in ref["features"]] + list(ref.get("protected") or [])
+        labels = self._labels_by_key(row)
+        for f in files:
+            stat = f.stat()
+            tag = f"{stat.st_size}:{stat.st_mtime_ns}"
+            if only is None and done.get(str(f)) == tag:
+                continue
+            if only is not None and str(f) not in only:
+                continue
+            con = duckdb.connect()
+            try:
+                rel = (f"read_parquet('{_sq(f)}')" if f.suffix.lower() == ".parquet"
+                       else f"read_csv('{_sq(f)}', header=true)")
+                have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+                missing = [c for c in want if c not in have]
+                if missing:
+                    raise DataValidationError(f"{f.name}: column(s) {', '.join(missing)} of the reference are not in "
+                                              f"the file; its columns are: {', '.join(have[:30])}")
+                # outcomes usually arrive later (steward monitor labels): a file without the label column is fine
+                cols = {r: c for r, c in (src.get("columns") or {}).items() if r != "label" or c in have}
+                for role, col in cols.items():
+                    if col not in have:
+                        raise DataValidationError(f"--{role.replace('_', '-')}: column {col!r} is not in {f.name}; "
+                                                  f"its columns are: {', '.join(have[:30])}")
+                sel = [f'"{c}"' for c in want] + [f'"{col}" AS "{role}"' for role, col in cols.items()]
+                reader = con.sql(f"SELECT {', '.join(sel)} FROM {rel}").fetch_record_batch(BATCH)
+                for batch in reader:
+                    frame = batch.to_pandas()
+                    if labels and "prediction_id" in frame.columns:
+                        joined = frame["prediction_id"].astype(str).map(labels)
+                        frame["label"] = joined.where(joined.notna(), frame.get("label"))
+                    yield frame, str(f), tag
+            finally:
+                con.close()
+
+    def _labels_by_key(self, row: MonitorRow) -> dict[str, int]:
+        with self._sessions() as s:
+            return self._labels(s, row.id)
+
+
+def _sq(p: Path) -> str:
+    return str(p).replace("'", "''")
+
+
+_SEVERITY_ORDER = ("low", "medium", "high", "critical")
+LABELLED = ("performance", "fairness")  # signals judged again when late labels arrive
+
+
+class MonitorRunMixin:
+    def run_monitor(self, name: str, *, actor: str, at: datetime | None = None, close_all: bool = False,
+                    on_progress: Any = None) -> dict[str, Any]:
+        """Read what is new, reduce it into the windows, judge the complete ones, act on the alerts.
+        ``close_all`` judges every window (a file read once); otherwise the latest time window stays open
+        until its end has passed ``at`` (now)."""
+        from steward.monitoring import Monitor, Reference, WindowStats, load_monitor_settings, window_span
+        from steward.monitoring._signals import evaluate
+
+        at = at or datetime.now(timezone.utc)
+        with self._sessions() as s:
+            row = self._monitor_row(s, name)
+            s.expunge(row)
+            stored = {w.key: w for w in s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == row.id))
+                      .scalars()}
+            for w in stored.values():
+                s.expunge(w)
+        tier = self.policy.tier(row.tier) if row.tier else None
+        settings = load_monitor_settings(tier.monitor if tier else {}, row.settings)
+        confidence = tier.confidence if tier else 0.95
+        min_group = tier.min_group_size if tier else 30
+        ref = Reference.from_dict(row.reference)
+        mon = Monitor(ref, settings, confidence=confidence, min_group_size=min_group,
+                      windows={k: WindowStats.from_dict(w.stats) for k, w in stored.items() if not w.closed},
+                      state=row.state)
+        watermark = dict(row.watermark or {})
+        read = 0
+        if row.source["kind"] == "deployment":
+            with self._sessions() as s:
+                after = tuple(watermark["log"]) if watermark.get("log") else None
+                for frame, after in self._log_batches(s, row, after):
+                    mon.add(frame)
+                    read += len(frame)
+                    watermark["log"] = list(after)
+                    if on_progress:
+                        on_progress("reading", read)
+        else:
+            done = dict(watermark.get("files") or {})
+            for frame, path, tag in self._file_batches(row, done):
+                mon.add(frame)
+                read += len(frame)
+                done[path] = tag
+                if on_progress:
+                    on_progress("reading", read)
+            watermark["files"] = done
+        by = settings.window.by
+
+        def rows_of(key: str) -> pd.DataFrame:
+            span = window_span(key, by)
+            if span is None:
+                return pd.DataFrame()
+            if row.source["kind"] == "deployment":
+                with self._sessions() as s:
+                    return pd.concat([f for f, _ in self._log_batches(s, row, None, span)] or [pd.DataFrame()])
+            parts = []
+            for f, _, _ in self._file_batches(row, {}, only=list((watermark.get("files") or {}))):
+                t = pd.to_datetime(f["time"], utc=True)
+                parts.append(f[(t >= span[0]) & (t < span[1])])
+            return pd.concat(parts) if parts else pd.DataFrame()
+
+        keys = sorted(k for k in mon.windows if k not in mon.state["closed"]) if close_all else \
+            mon.complete(pd.Timestamp(at))
+        closed = mon.close(keys, rows_of=rows_of if by != "count" else None)
+        alerts = [a for _, al in closed for a in al]
+        # late labels: the closed windows they fall in are reduced again and their label-dependent signals judged
+        relabelled: dict[str, Any] = {}
+        if watermark.pop("labels_pending", False):
+            relabelled = self._relabel(row, stored, mon, settings, confidence, min_group, evaluate, by)
+            for key, (stats, res, new) in relabelled.items():
+                alerts.extend(new)
+        return self._store_run(row, mon, closed, relabelled, alerts, watermark, actor, read)
+
+    def _relabel(self, row, stored, mon, settings, confidence, min_group, evaluate, by) -> dict[str, Any]:
+        from steward.monitoring import WindowStats, reduce_batch, window_span
+
+        out: dict[str, Any] = {}
+        for key, w in sorted(stored.items()):
+            if not w.closed:
+                continue
+            span = window_span(key, by)
+            if span is None:
+                continue
+            if row.source["kind"] == "deployment":
+                with self._sessions() as s:
+                    frames = [f for f, _ in self._log_batches(s, row, None, span)]
+            else:
+                frames = []
+                for f, _, _ in self._file_batches(row, {}, only=list((row.watermark or {}).get("files") or {})):
+                    t = pd.to_datetime(f["time"], utc=True)
+                    frames.append(f[(t >= span[0]) & (t < span[1])])
+            if not frames:
+                continue
+            stats = WindowStats.combine(reduce_batch(f, mon.ref) for f in frames if len(f))
+            old = WindowStats.from_dict(w.stats)
+            if sum(stats.score_pos) + sum(stats.score_neg) == sum(old.score_pos) + sum(old.score_neg):
+                continue  # no new label in this window
+            res = evaluate(mon.ref, stats, settings, confidence=confidence, min_group_size=min_group)
+            before = {(x["signal"], x["subject"]) for x in (w.result or {}).get("signals", []) if x["breach"]}
+            new = []
+            for x in res["signals"]:
+                if x["signal"] in LABELLED and x["breach"] and (x["signal"], x["subject"]) not in before:
+                    rule = getattr(settings, x["signal"])
+                    new.append({"window": key, "signal": x["signal"], "subject": x["subject"], "value": x["value"],
+                                "threshold": x["threshold"], "severity": rule.severity, "windows": 1,
+                                "incident": rule.incident, "trip": rule.trip, "measures": x["measures"],
+                                "late_labels": True})
+            out[key] = (stats, res, new)
+        return out
+
+    def _store_run(self, row, mon, closed, relabelled, alerts, watermark, actor, read) -> dict[str, Any]:
+        tripped: list[str] = []
+        incident_id = None
+        with self.tx() as s:
+            live = self._monitor_row(s, row.name)
+            windows = {w.key: w for w in s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == live.id))
+                       .scalars()}
+            results = getattr(mon, "results", {})
+            for key in sorted(mon.touched | set(results) | set(relabelled)):
+                if key in relabelled:
+                    stats, res = relabelled[key][0].to_dict(), relabelled[key][1]
+                else:
+                    stats = mon.windows[key].to_dict()
+                    res = results.get(key) or mon.view(key)
+                is_closed = key in mon.state["closed"]
+                w = windows.get(key)
+                if w is None:
+                    w = MonitorWindow(monitor_id=live.id, key=key)
+                    s.add(w)
+                w.rows, w.stats, w.result, w.closed, w.updated_at = int(stats["rows"]), stats, res, is_closed, now()
+            for a in alerts:
+                if a["trip"] and live.deployment:
+                    tripped.extend(self._trip_for_alert(s, live, a, actor))
+            incident = self._incident_for_alerts(s, live, alerts, actor, tripped) if alerts else None
+            incident_id = incident.id if incident else None
+            for a in alerts:
+                rec = MonitorAlert(monitor_id=live.id, window=a["window"], signal=a["signal"], subject=a["subject"],
+                                   severity=a["severity"], value=a["value"], threshold=a["threshold"],
+                                   evidence={k: a[k] for k in ("measures", "windows", "slices", "late_labels") if k in a},
+                                   incident_id=incident_id if a["incident"] else None,
+                                   tripped=live.deployment if a["trip"] and live.deployment in tripped else None)
+                s.add(rec)
+                s.flush()
+                _trail.append(s, actor, "monitor.alert", f"monitor:{live.name}",
+                              {"alert": rec.id, "window": rec.window, "signal": rec.signal, "subject": rec.subject,
+                               "severity": rec.severity, "value": rec.value, "incident": rec.incident_id,
+                               "tripped": rec.tripped})
+            state = json.loads(json.dumps(mon.state))
+            live.state, live.watermark, live.last_run_at = state, watermark, now()
+            s.flush()
+            _trail.append(s, actor, "monitor.run", f"monitor:{live.name}",
+                          {"rows": read, "closed": [k for k, _ in closed], "alerts": len(alerts)})
+        return {"monitor": row.name, "rows_read": read, "windows_closed": [k for k, _ in closed],
+                "windows_open": sorted(k for k in mon.windows if k not in mon.state["closed"]),
+                "relabelled": sorted(relabelled), "late_rows": int(mon.state.get("late_rows", 0)),
+                "alerts": [{k: a[k] for k in ("window", "signal", "subject", "severity", "value", "threshold")}
+                           for a in alerts], "incident_id": incident_id, "tripped": sorted(set(tripped))}
+
+    def _trip_for_alert(self, s, live: MonitorRow, alert: dict[str, Any], actor: str) -> list[str]:
+        d = s.execute(select(Deployment).where(Deployment.name == live.deployment, Deployment.status == "active")
+                      ).scalar_one_or_none()
+        if d is None or d.killed:
+            return [d.name] if d is not None else []
+        d.killed, d.killed_by, d.killed_at = True, actor, now()
+        d.kill_reason = f"monitor {live.name}: {alert['signal']} alert on {alert['subject']} in window {alert['window']}"
+        s.flush()
+        _trail.append(s, actor, "deployment.kill", f"deployment:{d.name}",
+                      {"reason": d.kill_reason, "monitor": live.name, "automatic": True})
+        return [d.name]
+
+    def _incident_for_alerts(self, s, live: MonitorRow, alerts: list[dict[str, Any]], actor: str,
+                             tripped: list[str]) -> Incident | None:
+        wanted = [a for a in alerts if a["incident"]]
+        if not wanted or live.model_id is None:
+            return None
+        severity = max((a["severity"] for a in wanted), key=_SEVERITY_ORDER.index)
+        lines = "; ".join(f"{a['signal']} on {a['subject']} in window {a['window']} (value {_fmt(a['value'])}, "
+                          f"threshold {_fmt(a['threshold'])})" for a in wanted)
+        inc = s.get(Incident, live.incident_id) if live.incident_id else None
+        if inc is not None and inc.status != "resolved":
+            text = f"Monitor {live.name} raised {len(wanted)} more alert(s): {lines}"
+            if tripped:
+                text += f". Kill switch pulled on {', '.join(sorted(set(tripped)))}"
+            s.add(IncidentEntry(incident_id=inc.id, author=actor, text=text))
+            if _SEVERITY_ORDER.index(severity) > _SEVERITY_ORDER.index(inc.severity):
+                inc.severity = severity
+            inc.updated_at = now()
+            s.flush()
+            _trail.append(s, actor, "incident.note", f"incident:{inc.id}", {"monitor": live.name, "automatic": True})
+            return inc
+        m = s.get(Model, live.model_id)
+        v = s.get(Version, live.version_id) if live.version_id else None
+        first = wanted[0]
+        title = f"Monitor {live.name}: {first['signal'].replace('_', ' ')} on {first['subject']}"
+        if len(wanted) > 1:
+            title += f" and {len(wanted) - 1} more"
+        desc = f"Alerts: {lines}."
+        if tripped:
+            desc += f" The kill switch was pulled on {', '.join(sorted(set(tripped)))} by the tier's monitoring rules."
+        inc = self._new_incident(s, m, v, actor=actor, severity=severity, title=title[:300], description=desc)
+        live.incident_id = inc.id
+        _trail.append(s, actor, "incident.open", f"incident:{inc.id}",
+                      {"title": inc.title, "severity": severity, "monitor": live.name, "automatic": True})
+        return inc
+
+
+def _fmt(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.4g}" if isinstance(x, float) else str(x)

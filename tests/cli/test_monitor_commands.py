@@ -1,0 +1,134 @@
+"""``steward monitor`` on a local SQLite registry, over a log file written by "another system": create,
+run (exit 1 when a run raises an alert, 0 when not), late labels joined by prediction id, show and list;
+alerts open one incident on the linked model and add to it; everything is in the trail; bad input exits 2
+with one line naming the option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from steward.cli import cli
+
+pytest.importorskip("sqlalchemy")
+
+CLEAN_ENV = {"STEWARD_API_KEY": None, "STEWARD_DATABASE_URL": None, "STEWARD_POLICY": None, "STEWARD_SERVER": None}
+
+
+def _rows(rng: np.random.Generator, n: int, shift: float, start: str, days: int) -> pd.DataFrame:
+    x = rng.normal(shift, 1, n)
+    s = 1 / (1 + np.exp(-x))
+    return pd.DataFrame({"x": x, "c": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["F", "M"], n), "score": s,
+                         "decision": (s >= 0.5).astype(int), "label": (rng.random(n) < s).astype(int),
+                         "ts": pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.integers(0, days * 86400, n),
+                                                                               unit="s")})
+
+
+@pytest.fixture()
+def env(tmp_path: Path):
+    from steward.governance import Registry
+
+    rng = np.random.default_rng(7)
+    ref = _rows(rng, 6000, 0.0, "2026-10-01", 30)
+    ref.to_csv(tmp_path / "reference.csv", index=False)
+    stable = _rows(rng, 3000, 0.0, "2026-11-01", 3)
+    shifted = _rows(rng, 3000, 1.0, "2026-11-04", 3)  # the feature x moves by one standard deviation
+    log = pd.concat([stable, shifted], ignore_index=True)
+    log["pid"] = [f"id{i}" for i in range(len(log))]
+    log.drop(columns=["label"]).to_parquet(tmp_path / "log.parquet")
+    log[["pid", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    db = f"sqlite:///{tmp_path / 'reg.db'}"
+    reg = Registry(db)
+    key = reg.create_key("Olga Operator", ["operator"], actor="setup")["key"]
+    reg.register_model("scorer", actor="setup", purpose="Scores", domain="operations", owner="Ana")
+    reg.close()
+    return {"db": db, "key": key, "folder": tmp_path, "log": log}
+
+
+def run(env, *args: str):
+    return CliRunner().invoke(cli, [*args, "--database-url", env["db"], "--api-key", env["key"]], env=CLEAN_ENV,
+                              catch_exceptions=False)
+
+
+def test_a_file_monitor_alerts_on_the_shifted_days_opens_one_incident_and_judges_late_labels(env):
+    f = env["folder"]
+    r = run(env, "monitor", "create", "ext", "--data", str(f / "log.parquet"), "--reference", str(f / "reference.csv"),
+            "--features", "x,c", "--protected", "sex=M", "--time", "ts", "--score", "score", "--decision", "decision",
+            "--label", "label", "--id", "pid", "--model", "scorer", "--tier", "high")
+    assert r.exit_code == 0, r.output
+    assert "monitor ext created (file; tier high" in r.output
+
+    r = run(env, "monitor", "run", "ext", "--close-all", "--format", "json")
+    assert r.exit_code == 1, r.output  # alerts were raised
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["rows_read"] == 6000
+    assert out["windows_closed"] == [f"2026-11-0{d}" for d in range(1, 7)]
+    alerted = {(a["signal"], a["subject"]) for a in out["alerts"]}
+    # the tier's feature drift needs two shifted windows in a row: it alerts on the second shifted day only
+    drift = [a for a in out["alerts"] if a["signal"] == "feature_drift"]
+    assert [(a["window"], a["subject"]) for a in drift] == [("2026-11-05", "x")]
+    assert ("prediction_drift", "score") in alerted and ("prediction_drift", "decision_rate") in alerted
+    assert all(a["window"] >= "2026-11-04" for a in out["alerts"] if a["signal"] != "fairness"), out["alerts"]
+    assert not any(a["subject"].startswith("c") for a in out["alerts"])  # the category did not move
+    assert out["incident_id"]
+
+    # A second run reads nothing new and raises nothing.
+    r = run(env, "monitor", "run", "ext", "--close-all", "--format", "json")
+    assert r.exit_code == 0, r.output
+    again = json.loads(r.output.strip().splitlines()[-1])
+    assert again["rows_read"] == 0 and again["alerts"] == []
+
+    # Late labels: the windows are judged again with them; accuracy is that of calibrated scores (no drop).
+    r = run(env, "monitor", "labels", "ext", str(f / "labels.csv"), "--id", "pid")
+    assert r.exit_code == 0, r.output
+    assert "6,000 labels added" in r.output
+    r = run(env, "monitor", "run", "ext", "--format", "json")
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["relabelled"] == [f"2026-11-0{d}" for d in range(1, 7)]
+    assert not [a for a in out["alerts"] if a["signal"] == "performance"], out["alerts"]
+
+    r = run(env, "monitor", "show", "ext", "--format", "json")
+    shown = json.loads(r.output)
+    log = env["log"]
+    for w in shown["windows"]:
+        day = log[log["ts"].dt.strftime("%Y-%m-%d") == w["key"]]
+        assert w["rows"] == len(day)
+        acc = next(s for s in w["result"]["signals"] if s["signal"] == "performance" and s["subject"] == "accuracy")
+        expected = float(((day["score"] >= 0.5).astype(int) == day["label"]).mean())
+        assert acc["measures"]["accuracy"] == pytest.approx(expected)
+    assert {a["incident_id"] for a in shown["alerts"]} == {shown["incident_id"]}
+
+    from steward.governance import Registry
+
+    reg = Registry(env["db"])
+    try:
+        inc = reg.incident(shown["incident_id"])
+        assert inc["status"] == "open" and "Monitor ext" in inc["title"]
+        actions = [e["action"] for e in reg.trail(limit=1000)]
+        assert reg.verify_trail().ok
+    finally:
+        reg.close()
+    assert {"monitor.create", "monitor.run", "monitor.alert", "monitor.labels", "incident.open"} <= set(actions)
+    assert actions.count("monitor.alert") == len(shown["alerts"])
+
+
+def test_bad_input_exits_2_naming_the_option(env):
+    f = env["folder"]
+    r = run(env, "monitor", "create", "ext", "--data", str(f / "missing.parquet"), "--reference",
+            str(f / "reference.csv"), "--features", "x")
+    assert r.exit_code == 2 and "--data" in r.output and "does not exist" in r.output
+    r = run(env, "monitor", "create", "ext", "--data", str(f / "log.parquet"), "--reference",
+            str(f / "reference.csv"), "--features", "x", "--time", "when")
+    assert r.exit_code == 0, r.output
+    r = run(env, "monitor", "run", "ext")
+    assert r.exit_code == 2 and "--time: column 'when' is not in log.parquet" in r.output
+    r = run(env, "monitor", "run", "nope")
+    assert r.exit_code == 2 and "no monitor named 'nope'" in r.output
+    r = run(env, "monitor", "create", "ext2", "--data", str(f / "log.parquet"), "--reference",
+            str(f / "reference.csv"), "--features", "x", "--tier", "nosuch")
+    assert r.exit_code == 2 and "--tier" in r.output
