@@ -91,7 +91,10 @@ class Extraction(Rule):
 
     severity: Severity = "high"
     min_queries: int = Field(default=100, ge=20)
-    shapiro_w: float = Field(default=0.9, gt=0, lt=1)  # delta: alert when W falls below it
+    # delta: alert when W falls below it. The paper's 0.9 was set on images; on tabular data the nearest-neighbour
+    # distances of benign queries are right-skewed (W 0.78-0.94 measured on Adult and synthetic traffic), while
+    # extraction traffic (perturbations around a few seeds) gives W < 0.5: 0.65 sits between them.
+    shapiro_w: float = Field(default=0.65, gt=0, lt=1)
     history: int = Field(default=2000, ge=100, le=20_000)  # earlier queries kept per key
 
 
