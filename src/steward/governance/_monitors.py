@@ -34,6 +34,7 @@ from steward.governance._tables import (
     Model,
     MonitorAlert,
     MonitorLabel,
+    MonitorRecord,
     MonitorRow,
     MonitorWindow,
     Prediction,
@@ -46,6 +47,7 @@ __all__ = ["MonitorsMixin", "SOURCE_COLUMNS"]
 
 SOURCE_COLUMNS = ("time", "score", "decision", "label", "key_id", "prediction_id")
 BATCH = 200_000
+MAX_RECORDS = 10_000  # per request
 
 
 def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None, float | None]:
@@ -58,13 +60,14 @@ def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None,
     refs: dict[str, str] = {}
     for g in doc.get("groups") or []:
         a = g.get("attribute")
-        if not a or "*" in a or g.get("favourable_rate") is None:
+        if not a or g.get("favourable_rate") is None:
             continue
         groups.setdefault(a, {})[str(g["group"])] = [float(g["rows"]), float(g["rows"]) * float(g["favourable_rate"])]
-        refs[a] = str(g.get("reference"))
+        if "*" not in a:  # an intersection ("sex*race", as the monitor names it) keeps its groups' rates
+            refs[a] = str(g.get("reference"))
     rate = acc = None
     if groups:
-        first = next(iter(groups))
+        first = next(a for a in groups if "*" not in a) if refs else next(iter(groups))
         rows = sum(v[0] for v in groups[first].values())
         rate = sum(v[1] for v in groups[first].values()) / rows if rows else None
         accs = [(g["rows"], g.get("accuracy")) for g in doc.get("groups") or [] if g.get("attribute") == first]
@@ -73,21 +76,41 @@ def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None,
     return groups, refs, rate, acc
 
 
+def _in_order(groups: dict[str, dict[str, list[float]]], protected: list[str]) -> dict[str, dict[str, list[float]]]:
+    """The audit's groups of the protected attributes, an intersection named in the monitor's order (the audit
+    may have joined "sex*race" where the guard lists race before sex: the monitor's is "race*sex")."""
+    out = {}
+    for a, gs in groups.items():
+        parts = a.split("*")
+        if not set(parts) <= set(protected):
+            continue
+        order = sorted(range(len(parts)), key=lambda i: protected.index(parts[i]))
+        out["*".join(parts[i] for i in order)] = {"*".join(g.split("*")[i] for i in order) if len(parts) > 1 else g: v
+                                                  for g, v in gs.items()}
+    return out
+
+
 class MonitorsMixin:
     # --- creating ---------------------------------------------------------------------------------
 
     def create_monitor(self, name: str, *, actor: str, deployment: str | None = None, data: str | None = None,
-                       reference: dict[str, Any] | None = None, columns: dict[str, str] | None = None,
-                       model: str | None = None, tier: str | None = None,
+                       records: bool = False, reference: dict[str, Any] | None = None,
+                       columns: dict[str, str] | None = None, model: str | None = None,
+                       protected: list[str] | None = None, tier: str | None = None,
                        settings: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A monitor of a deployment's log (``deployment``) or of a file or folder (``data``, with a
-        ``reference`` built by :func:`steward.monitoring.build_reference` and the file's ``columns`` for
-        time, score, decision, label, key_id, prediction_id). ``model`` (``MODEL:VERSION``) links a file
-        monitor to a registered version, so its alerts open incidents."""
+        """A monitor of one source: a deployment's log (``deployment``), a file or folder (``data``, with the
+        file's ``columns`` for time, score, decision, label, key_id, prediction_id), or records sent to the
+        API (``records``). The reference is given (``reference``, from
+        :func:`steward.monitoring.build_reference`) or re-derived by the registry from a version's training
+        profile and latest audit: the deployment's version (protected attributes: the guard's), or ``model``
+        as ``MODEL:VERSION`` (protected attributes: ``protected``). ``model`` also links a file or records
+        monitor to the model, so its alerts open incidents."""
         from steward.monitoring import Reference, load_monitor_settings
 
-        if (deployment is None) == (data is None):
-            raise StewardError("a monitor watches one source: give a deployment (--deployment) or a file (--data)")
+        if sum([deployment is not None, data is not None, bool(records)]) != 1:
+            raise StewardError("a monitor watches one source: give a deployment (--deployment), a file (--data), "
+                               "or records sent to the API (records)")
+        _check_monitor_name(name)
         with self.tx() as s:
             if s.execute(select(MonitorRow.id).where(MonitorRow.name == name)).first() is not None:
                 raise ConflictError(f"a monitor named {name!r} exists; choose another name or run it")
@@ -97,23 +120,31 @@ class MonitorsMixin:
                 v = s.get(Version, d.version_id)
                 m = s.get(Model, v.model_id)
                 if reference is None:
-                    reference = self._deployment_reference(s, d, m, v)
+                    reference = self._version_reference(s, m, v, list((d.guard or {}).get("protected") or []),
+                                                        favourable=int((d.guard or {}).get("favourable", 1)))
                 source = {"kind": "deployment"}
             else:
-                path = Path(data)
-                if not path.exists():
-                    raise DataValidationError(f"--data: {data!r} does not exist; give a Parquet or CSV file, or a folder")
-                if reference is None:
-                    raise DataValidationError("--reference: a file monitor needs a reference file (the training or "
-                                              "validation data, with scores and decisions if it has them)")
-                unknown = sorted(set(columns or {}) - set(SOURCE_COLUMNS))
-                if unknown:
-                    raise DataValidationError(f"columns: unknown role(s) {', '.join(unknown)}; the roles are "
-                                              f"{', '.join(SOURCE_COLUMNS)}")
-                source = {"kind": "file", "path": str(path.resolve()), "columns": dict(columns or {})}
                 if model:
                     mname, _, ver = model.partition(":")
                     m, v = self._version(s, mname, ver) if ver else (self._model(s, mname), None)
+                if reference is None and v is not None:
+                    reference = self._version_reference(s, m, v, list(protected or []))
+                if reference is None:
+                    raise DataValidationError("--reference: give a reference file (the training or validation data, "
+                                              "with scores and decisions if it has them), or --model MODEL:VERSION "
+                                              "whose training profile the registry holds")
+                if records:
+                    source = {"kind": "records"}
+                else:
+                    path = Path(data)
+                    if not path.exists():
+                        raise DataValidationError(f"--data: {data!r} does not exist; give a Parquet or CSV file, "
+                                                  "or a folder")
+                    unknown = sorted(set(columns or {}) - set(SOURCE_COLUMNS))
+                    if unknown:
+                        raise DataValidationError(f"columns: unknown role(s) {', '.join(unknown)}; the roles are "
+                                                  f"{', '.join(SOURCE_COLUMNS)}")
+                    source = {"kind": "file", "path": str(path.resolve()), "columns": dict(columns or {})}
             Reference.from_dict(reference)  # refuse a malformed one now, not at the first run
             if tier is None and m is not None:
                 ra = self._latest_risk(s, m)
@@ -130,7 +161,7 @@ class MonitorsMixin:
                           {"source": source, "deployment": deployment, "tier": tier})
             return self._monitor_dict(s, row)
 
-    def _deployment_reference(self, s, d: Deployment, m: Model, v: Version) -> dict[str, Any]:
+    def _version_reference(self, s, m: Model, v: Version, protected: list[str], favourable: int = 1) -> dict[str, Any]:
         from steward.governance._tables import TrainingProfileRow
         from steward.monitoring import Reference
 
@@ -140,16 +171,15 @@ class MonitorsMixin:
                                "`steward models version ... --training-data FILE`")
         audit = self._latest_audit(s, v)
         groups, refs, rate, acc = _audit_reference(audit.report_json if audit else None)
-        protected = list((d.guard or {}).get("protected") or [])
-        ref = Reference.from_profile(prof.profile, protected=protected,
+        ref = Reference.from_profile(prof.profile, protected=protected, favourable=favourable,
                                      reference_groups={a: refs[a] for a in protected if a in refs},
-                                     audit_groups={a: groups[a] for a in protected if a in groups},
+                                     audit_groups=_in_order(groups, protected),
                                      decision_rate=rate, source=f"{m.name}:{v.version} training profile"
                                      + (f" and audit {audit.id}" if audit else ""))
         missing = [a for a in protected if a not in ref.reference_groups]
         if missing:
-            raise StewardError(f"the audit of {m.name}:{v.version} has no groups for {', '.join(missing)} (protected "
-                               "in the guard); audit the version with those attributes so the monitor has a reference")
+            raise StewardError(f"the audit of {m.name}:{v.version} has no groups for {', '.join(missing)} (the protected "
+                               "attributes); audit the version with those attributes so the monitor has a reference")
         ref.accuracy = acc
         return ref.to_dict()
 
@@ -183,6 +213,21 @@ class MonitorsMixin:
                                                  .order_by(MonitorWindow.key)).scalars()]
             out["alerts"] = [self._alert_dict(a) for a in s.execute(
                 select(MonitorAlert).where(MonitorAlert.monitor_id == row.id).order_by(MonitorAlert.id)).scalars()]
+            return out
+
+    def monitors_latest(self) -> list[dict[str, Any]]:
+        """Every monitor with only its latest window and its alerts (what ``/metrics`` shows)."""
+        with self._sessions() as s:
+            out = []
+            for row in s.execute(select(MonitorRow).order_by(MonitorRow.name)).scalars():
+                d = self._monitor_dict(s, row)
+                w = s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == row.id)
+                              .order_by(MonitorWindow.key.desc()).limit(1)).scalar_one_or_none()
+                d["windows"] = [] if w is None else [{"key": w.key, "rows": w.rows, "closed": w.closed,
+                                                      "result": w.result}]
+                d["alerts"] = [{"signal": a, "severity": b} for a, b in s.execute(
+                    select(MonitorAlert.signal, MonitorAlert.severity).where(MonitorAlert.monitor_id == row.id))]
+                out.append(d)
             return out
 
     def monitors_for_deployment(self, deployment: str) -> list[str]:
@@ -227,6 +272,49 @@ class MonitorsMixin:
     def _labels(self, s, monitor_id: int) -> dict[str, int]:
         return dict(s.execute(select(MonitorLabel.prediction_id, MonitorLabel.label)
                               .where(MonitorLabel.monitor_id == monitor_id)).all())
+
+    # --- records sent by other systems ------------------------------------------------------------
+
+    def add_records(self, name: str, records: list[dict[str, Any]], *, actor: str) -> dict[str, Any]:
+        """Store predictions another system logged (one object per prediction: the reference's features and
+        protected attributes by name, and time, score, decision, label, key_id, prediction_id); the next run
+        reads them. Every record is checked before any is stored."""
+        if not isinstance(records, list) or not records:
+            raise DataValidationError("records: send a non-empty JSON array of prediction objects")
+        if len(records) > MAX_RECORDS:
+            raise DataValidationError(f"records: {len(records):,} in one request; send at most {MAX_RECORDS:,}")
+        with self.tx() as s:
+            row = self._monitor_row(s, name)
+            if row.source.get("kind") != "records":
+                raise StewardError(f"monitor {name!r} reads {row.source.get('kind')} data, not records sent to the API; "
+                                   "create a monitor with records as its source")
+            ref = row.reference
+            allowed = {f["name"] for f in ref["features"]} | set(ref.get("protected") or []) | set(SOURCE_COLUMNS)
+            when = now()
+            clean = [(_clean_record(r, i, allowed, when)) for i, r in enumerate(records)]
+            s.add_all(MonitorRecord(monitor_id=row.id, record=r, time=t, sent_by=actor) for r, t in clean)
+            s.flush()
+            _trail.append(s, actor, "monitor.records", f"monitor:{name}", {"records": len(clean)})
+            return {"accepted": len(clean)}
+
+    def _record_batches(self, s, row: MonitorRow, after: int | None,
+                        span: tuple[datetime, datetime] | None = None) -> Iterator[tuple[pd.DataFrame, int]]:
+        labels = self._labels(s, row.id)
+        q = select(MonitorRecord).where(MonitorRecord.monitor_id == row.id).order_by(MonitorRecord.id)
+        if span is not None:
+            q = q.where(MonitorRecord.time >= span[0], MonitorRecord.time < span[1])
+        while True:
+            page = q if after is None else q.where(MonitorRecord.id > after)
+            recs = list(s.execute(page.limit(BATCH)).scalars())
+            if not recs:
+                return
+            frame = pd.DataFrame([r.record for r in recs])
+            frame["time"] = [r.time if r.time.tzinfo else r.time.replace(tzinfo=timezone.utc) for r in recs]
+            if labels and "prediction_id" in frame.columns:
+                joined = frame["prediction_id"].astype(str).map(labels)
+                frame["label"] = joined.where(joined.notna(), frame.get("label"))
+            after = recs[-1].id
+            yield frame, after
 
     # --- sources ----------------------------------------------------------------------------------
 
@@ -320,6 +408,52 @@ class MonitorsMixin:
             return self._labels(s, row.id)
 
 
+def _clean_record(r: Any, i: int, allowed: set[str], when: datetime) -> tuple[dict[str, Any], datetime]:
+    where = f"records[{i}]"
+    if not isinstance(r, dict):
+        raise DataValidationError(f"{where}: must be a JSON object of column -> value")
+    for k, v in r.items():
+        if k not in allowed:
+            raise DataValidationError(f"{where}.{k}: not a feature, protected attribute or role of this monitor; the "
+                                      f"fields are: {', '.join(sorted(allowed))}")
+        if isinstance(v, (dict, list)):
+            raise DataValidationError(f"{where}.{k}: must be a number, text, true/false or null, not a JSON "
+                                      f"{'object' if isinstance(v, dict) else 'array'}")
+    for k in ("score",):
+        v = r.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0):
+            raise DataValidationError(f"{where}.score: must be a probability in [0, 1] or null, got {v!r}")
+    for k in ("decision", "label"):
+        v = r.get(k)
+        if v is not None and v not in (0, 1) or isinstance(v, bool):
+            raise DataValidationError(f"{where}.{k}: must be 0, 1 or null (1 the favourable outcome), got {v!r}")
+    for k in ("key_id", "prediction_id"):
+        v = r.get(k)
+        if v is not None and (not isinstance(v, str) or not 0 < len(v) <= 200):
+            raise DataValidationError(f"{where}.{k}: must be text of 1-200 characters, got {v!r}")
+    t = r.get("time")
+    if t is None:
+        at = when
+    else:
+        try:
+            at = datetime.fromisoformat(str(t).replace("Z", "+00:00"))
+        except ValueError:
+            raise DataValidationError(f"{where}.time: {t!r} is not an ISO 8601 time (e.g. 2026-11-30T15:04:05Z)") from None
+        if at.tzinfo is None:
+            raise DataValidationError(f"{where}.time: {t!r} has no time zone; add Z for UTC or an offset like +01:00")
+        at = at.astimezone(timezone.utc)
+    rec = {k: v for k, v in r.items() if k != "time"}
+    return rec, at
+
+
+def _check_monitor_name(name: str) -> None:
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise DataValidationError(f"monitor name: {name!r} is not allowed; use 1-100 letters, digits, '.', '_' or '-', "
+                                  "starting with a letter or digit")
+
+
 def _sq(p: Path) -> str:
     return str(p).replace("'", "''")
 
@@ -364,6 +498,14 @@ class MonitorRunMixin:
                     watermark["log"] = list(after)
                     if on_progress:
                         on_progress("reading", read)
+        elif row.source["kind"] == "records":
+            with self._sessions() as s:
+                for frame, after in self._record_batches(s, row, watermark.get("records")):
+                    mon.add(frame)
+                    read += len(frame)
+                    watermark["records"] = after
+                    if on_progress:
+                        on_progress("reading", read)
         else:
             done = dict(watermark.get("files") or {})
             for frame, path, tag in self._file_batches(row, done):
@@ -376,21 +518,12 @@ class MonitorRunMixin:
         by = settings.window.by
 
         def rows_of(key: str) -> pd.DataFrame:
-            span = window_span(key, by)
-            if span is None:
-                return pd.DataFrame()
-            if row.source["kind"] == "deployment":
-                with self._sessions() as s:
-                    return pd.concat([f for f, _ in self._log_batches(s, row, None, span)] or [pd.DataFrame()])
-            parts = []
-            for f, _, _ in self._file_batches(row, {}, only=list((watermark.get("files") or {}))):
-                t = pd.to_datetime(f["time"], utc=True)
-                parts.append(f[(t >= span[0]) & (t < span[1])])
-            return pd.concat(parts) if parts else pd.DataFrame()
+            frames = self._window_frames(row, key, settings.window, watermark)
+            return pd.concat(frames) if frames else pd.DataFrame()
 
         keys = sorted(k for k in mon.windows if k not in mon.state["closed"]) if close_all else \
             mon.complete(pd.Timestamp(at))
-        closed = mon.close(keys, rows_of=rows_of if by != "count" else None)
+        closed = mon.close(keys, rows_of=rows_of)
         alerts = [a for _, al in closed for a in al]
         # late labels: the closed windows they fall in are reduced again and their label-dependent signals judged
         relabelled: dict[str, Any] = {}
@@ -400,6 +533,44 @@ class MonitorRunMixin:
                 alerts.extend(new)
         return self._store_run(row, mon, closed, relabelled, alerts, watermark, actor, read)
 
+    def _window_frames(self, row: MonitorRow, key: str, window: Any, watermark: dict[str, Any]) -> list:
+        """Every row of the source in window ``key``, read again (for its slices, or its late labels): the
+        rows in its time span, or for a count window the rows at its positions in the source's order."""
+        from steward.monitoring import window_span
+
+        if window.by != "count":
+            return self._span_frames(row, window_span(key, window.by), watermark)
+        start = int(key.lstrip("#")) * window.size
+        end, seen, out = start + window.size, 0, []
+        kind = row.source["kind"]
+        if kind in ("deployment", "records"):
+            batches = self._log_batches if kind == "deployment" else self._record_batches
+            with self._sessions() as s:
+                frames = [f for f, _ in batches(s, row, None)]
+        else:
+            frames = [f for f, _, _ in self._file_batches(row, {}, only=list(watermark.get("files") or {}))]
+        for f in frames:
+            lo, hi = max(start - seen, 0), min(end - seen, len(f))
+            if lo < hi:
+                out.append(f.iloc[lo:hi])
+            seen += len(f)
+            if seen >= end:
+                break
+        return out
+
+    def _span_frames(self, row: MonitorRow, span: tuple[datetime, datetime], watermark: dict[str, Any]) -> list:
+        """Every row of the source within ``span``."""
+        kind = row.source["kind"]
+        if kind in ("deployment", "records"):
+            batches = self._log_batches if kind == "deployment" else self._record_batches
+            with self._sessions() as s:
+                return [f for f, _ in batches(s, row, None, span)]
+        frames = []
+        for f, _, _ in self._file_batches(row, {}, only=list(watermark.get("files") or {})):
+            t = pd.to_datetime(f["time"], utc=True)
+            frames.append(f[(t >= span[0]) & (t < span[1])])
+        return frames
+
     def _relabel(self, row, stored, mon, settings, confidence, min_group, evaluate, by) -> dict[str, Any]:
         from steward.monitoring import WindowStats, reduce_batch, window_span
 
@@ -407,17 +578,7 @@ class MonitorRunMixin:
         for key, w in sorted(stored.items()):
             if not w.closed:
                 continue
-            span = window_span(key, by)
-            if span is None:
-                continue
-            if row.source["kind"] == "deployment":
-                with self._sessions() as s:
-                    frames = [f for f, _ in self._log_batches(s, row, None, span)]
-            else:
-                frames = []
-                for f, _, _ in self._file_batches(row, {}, only=list((row.watermark or {}).get("files") or {})):
-                    t = pd.to_datetime(f["time"], utc=True)
-                    frames.append(f[(t >= span[0]) & (t < span[1])])
+            frames = self._window_frames(row, key, settings.window, row.watermark or {})
             if not frames:
                 continue
             stats = WindowStats.combine(reduce_batch(f, mon.ref) for f in frames if len(f))

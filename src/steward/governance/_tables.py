@@ -12,7 +12,7 @@ __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", 
            "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
            "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem",
            "ReviewDecision", "Appeal", "Callback", "HarmReport", "MonitorRow", "MonitorWindow", "MonitorAlert",
-           "MonitorLabel", "now"]
+           "MonitorLabel", "MonitorRecord", "now"]
 
 
 def now() -> datetime:
@@ -461,4 +461,17 @@ class MonitorLabel(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
     prediction_id: Mapped[str] = mapped_column(String(200))
     label: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MonitorRecord(Base):
+    """A prediction another system logged and sent to ``POST /api/monitors/{name}/records``."""
+
+    __tablename__ = "monitor_records"
+    __table_args__ = (Index("ix_monitor_records_monitor", "monitor_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

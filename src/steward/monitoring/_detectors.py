@@ -111,11 +111,14 @@ class ExtractionDetector:
             if keys is not None and key not in keys:
                 continue
             d = np.asarray(st["distances"], dtype=np.float64)
-            enough = len(d) >= self.rule.min_queries
+            dims = len(self.numbers) + len(self.categories)
+            enough = len(d) >= self.rule.min_queries and dims >= self.rule.min_dimensions
             w = float(sps.shapiro(d).statistic) if enough and np.ptp(d) > 0 else (0.0 if enough else float("nan"))
+            why = (f"{dims} input(s): PRADA needs at least {self.rule.min_dimensions} (in few dimensions benign "
+                   "nearest-neighbour distances are skewed too)" if dims < self.rule.min_dimensions
+                   else f"{len(d)} distances, fewer than {self.rule.min_queries}")
             out.append({"signal": "extraction", "subject": key, "value": None if math.isnan(w) else w,
                         "threshold": self.rule.shapiro_w, "breach": bool(enough and w < self.rule.shapiro_w),
-                        "judged": bool(enough),
-                        "why": "" if enough else f"{len(d)} distances, fewer than {self.rule.min_queries}",
+                        "judged": bool(enough), "why": "" if enough else why,
                         "measures": {"queries": len(d) + 1, "median_distance": float(np.median(d)) if len(d) else None}})
         return out

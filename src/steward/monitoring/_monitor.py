@@ -191,7 +191,7 @@ class Monitor:
         """Which segment of the window drives a fairness alert: the slices where adverse decisions gather."""
         from steward.slices import find_slices
 
-        feats = [c for c in [*self.ref.features, *self.ref.protected] if c in rows.columns]
+        feats = [c for c in dict.fromkeys([*self.ref.features, *self.ref.protected]) if c in rows.columns]
         if "decision" not in rows.columns or not feats or len(rows) < 64:
             return []
         d = pd.to_numeric(rows["decision"], errors="coerce")

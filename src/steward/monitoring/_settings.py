@@ -96,6 +96,7 @@ class Extraction(Rule):
     # extraction traffic (perturbations around a few seeds) gives W < 0.5: 0.65 sits between them.
     shapiro_w: float = Field(default=0.65, gt=0, lt=1)
     history: int = Field(default=2000, ge=100, le=20_000)  # earlier queries kept per key
+    min_dimensions: int = Field(default=4, ge=1)  # fewer model inputs: not judged (1-D distances are skewed anyway)
 
 
 class Oversight(Rule):

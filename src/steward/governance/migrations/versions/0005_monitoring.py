@@ -1,4 +1,4 @@
-"""monitoring: monitors, their windows of statistics, alerts, late labels
+"""monitoring: monitors, their windows of statistics, alerts, late labels, records sent by other systems
 
 Revision ID: 0005
 Revises: 0004
@@ -76,9 +76,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('monitor_id', 'prediction_id')
     )
+    op.create_table('monitor_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('monitor_id', sa.Integer(), nullable=False),
+    sa.Column('record', sa.JSON(), nullable=False),
+    sa.Column('time', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['monitor_id'], ['monitors.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_monitor_records_monitor', 'monitor_records', ['monitor_id', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_monitor_records_monitor', table_name='monitor_records')
+    op.drop_table('monitor_records')
     op.drop_table('monitor_labels')
     op.drop_table('monitor_alerts')
     op.drop_table('monitor_windows')

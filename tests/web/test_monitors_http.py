@@ -1,0 +1,231 @@
+"""Monitors over real HTTP (one uvicorn server on loopback for the module, a SQLite registry file): a
+deployment's monitor whose reference the registry re-derives (the version's training profile and its audit
+on the training data, protected race and sex), served traffic read from the prediction log, a broken
+feature pipeline that raises the alert whose rule pulls the kill switch, the incident that follows, and
+the trail; a records monitor fed by POST with late labels; ``/metrics`` in Prometheus' text format;
+errors in the one JSON shape."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import yaml
+
+import steward
+
+pytest.importorskip("uvicorn")
+pytest.importorskip("lightgbm")
+
+from tests.serving import _setup  # noqa: E402
+from tests.serving._setup import FEATURES, ServerThread, guard_settings, populate, rows_of, train_models  # noqa: E402
+
+DEPLOYMENT = "credit-watched"
+PROTECTED = {"sex": "Male", "race": "White"}
+
+
+def _policy(folder: Path) -> steward.Policy:
+    """The serving tests' policy, where a model audit without probes passes the low tier."""
+    _setup.serving_policy(folder)
+    doc = yaml.safe_load((folder / "serving-policy.yaml").read_text(encoding="utf-8"))
+    for name in ("slices", "situation_testing", "proxies"):
+        doc["tiers"]["low"]["checks"][name] = dict(doc["tiers"]["high"]["checks"][name], optional=True)
+    doc["policy"]["version"] += "-monitor"
+    path = folder / "monitor-policy.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return steward.load_policy(path)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    import lightgbm as lgb
+
+    from steward.governance import Registry
+    from steward.web import create_app
+
+    folder = tmp_path_factory.mktemp("monitors-http")
+    models = train_models(folder / "models")
+    policy = _policy(folder)
+    booster = lgb.Booster(model_file=str(models.paths["1.0"]))
+
+    def model_audit(_policy_ignored: Any) -> Any:
+        """The model's own audit on its training data (scores, decisions, race and sex): the monitor's reference."""
+        df = models.train.copy()
+        df["y"] = (df["income"] == ">50K").astype(int)
+        df["s"] = booster.predict(_setup._categories(df[FEATURES]))
+        df["d"] = (df["s"] >= 0.5).astype(int)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", steward.StewardWarning)
+            result = steward.audit(df, label="y", prediction="d", score="s", protected=PROTECTED, policy=policy,
+                                   tier="low")
+        assert result.passed, [(f.check, f.status) for f in result.findings if f.status in ("fail", "not_evidenced")]
+        return result
+
+    reg = Registry(f"sqlite:///{folder / 'registry.db'}", policy=policy)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_setup, "_rules_audit", model_audit)
+        keys = populate(reg, models, policy)
+    keys["app"] = reg.create_key("watched-app", ["caller"], actor="setup", deployments=[DEPLOYMENT])["key"]
+    reg.deploy(DEPLOYMENT, "credit:1.0", actor="Olga Operator", guard=guard_settings())
+    server = ServerThread(create_app(reg))
+    http = httpx.Client(base_url=server.url, timeout=60)
+    try:
+        yield {"reg": reg, "http": http, "keys": keys, "models": models}
+    finally:
+        http.close()
+        server.stop()
+        reg.close()
+
+
+def _h(env, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {env['keys'][who]}"}
+
+
+def _send(env, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i in range(0, len(rows), 200):
+        r = env["http"].post(f"/api/deployments/{DEPLOYMENT}/predict", json={"rows": rows[i:i + 200]},
+                             headers=_h(env, "app"))
+        assert r.status_code == 200, r.text
+        out += r.json()["results"]
+    return out
+
+
+def test_a_broken_pipeline_in_served_traffic_raises_the_alert_that_pulls_the_kill_switch(env):
+    http = env["http"]
+    # Created by an operator; the reference is the registry's own, never the client's.
+    r = http.post("/api/monitors", json={
+        "name": "watch", "deployment": DEPLOYMENT,
+        "settings": {"window": {"by": "count", "size": 600}, "min_rows": 100,
+                     "data_quality": {"trip": True, "severity": "critical"},
+                     "feature_drift": {"consecutive": 1},
+                     # PRADA reads a constant column far out of range as a query pattern too; it is tested elsewhere
+                     "extraction": {"enabled": False}}}, headers=_h(env, "operator"))
+    assert r.status_code == 201, r.text
+    m = env["reg"].monitor("watch")
+    ref = m["reference"]
+    assert ref["source"].startswith("credit:1.0 training profile and audit")
+    assert ref["reference_groups"] == PROTECTED and ref["decision_rate"] is not None
+    assert "White*Female" in ref["groups"]["race*sex"]  # the audit's intersection, in the guard's order
+
+    test = env["models"].test
+    _send(env, rows_of(test.iloc[:600]))  # window 1: the test population, as the model was audited on
+    r = http.post("/api/monitors/watch/run", json={}, headers=_h(env, "operator"))
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert first["rows_read"] == 600 and first["windows_closed"] == ["#000000"]
+    # the model's disparity for women is the one its approved audit showed (four-fifths rule, per window);
+    # nothing drifted from the reference, so the sequential detector stays quiet
+    assert {(a["signal"], a["subject"]) for a in first["alerts"]} == {
+        ("fairness", "sex=Female:air"), ("fairness", "race*sex=White*Female:air")}, first["alerts"]
+    assert first["tripped"] == []
+
+    broken = test.iloc[600:1200].copy()
+    broken["hours-per-week"] = 999  # a unit change upstream: every value far beyond training's range
+    _send(env, rows_of(broken))
+    r = http.post("/api/monitors/watch/run", json={}, headers=_h(env, "operator"))
+    second = r.json()
+    assert second["windows_closed"] == ["#000001"]
+    subjects = {(a["signal"], a["subject"]) for a in second["alerts"]}
+    # the broken column, and what it does to the scores: more favourable decisions, a lower expected accuracy;
+    # every row is screened by the guard (out of range)
+    assert subjects == {("feature_drift", "hours-per-week"), ("data_quality", "hours-per-week:out_of_range"),
+                        ("prediction_drift", "decision_rate"), ("estimated_performance", "accuracy"),
+                        ("screening", "screened")}, second["alerts"]
+    assert second["tripped"] == [DEPLOYMENT]
+    inc_id = second["incident_id"]
+    assert inc_id
+
+    # The deployment now answers with its safe default; the incident and the trail say why.
+    deadline = time.monotonic() + 3  # every server process reads the switches every half second
+    while (answer := _send(env, rows_of(test.iloc[:1]))[0])["route"] != "kill_switch" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert answer["route"] == "kill_switch"
+    dep = http.get(f"/api/deployments/{DEPLOYMENT}", headers=_h(env, "viewer")).json()
+    assert dep["killed"] and "monitor watch: data_quality alert on hours-per-week:out_of_range" in dep["kill_reason"]
+    inc = http.get(f"/api/incidents/{inc_id}", headers=_h(env, "viewer")).json()
+    assert inc["severity"] == "critical" and "Monitor watch" in inc["title"]
+    trail = [e["action"] for e in env["reg"].trail(limit=500)]
+    assert {"monitor.create", "monitor.run", "monitor.alert", "incident.open", "deployment.kill"} <= set(trail)
+    assert env["reg"].verify_trail().ok
+
+    # /metrics: the latest window's values, breaches and the alerts counted.
+    text = http.get("/metrics", headers=_h(env, "viewer")).text
+    assert ('steward_monitor_breach{monitor="watch",window="#000001",signal="data_quality",'
+            'subject="hours-per-week:out_of_range"} 1') in text
+    assert 'steward_monitor_alerts_total{monitor="watch",signal="data_quality",severity="critical"} 1' in text
+    assert http.get("/metrics").status_code == 401
+    env["reg"].revive(DEPLOYMENT, actor="Olga Operator")
+
+
+def test_a_records_monitor_takes_posted_predictions_and_late_labels(env):
+    from steward.monitoring import build_reference
+
+    http = env["http"]
+    rng = np.random.default_rng(3)
+    n = 2000
+    x = rng.normal(0, 1, n)
+    s = 1 / (1 + np.exp(-x))
+    import pandas as pd
+
+    ref_frame = pd.DataFrame({"x": x, "sex": rng.choice(["F", "M"], n), "score": s, "decision": (s >= 0.5).astype(int),
+                              "label": (rng.random(n) < s).astype(int)})
+    ref = build_reference(ref_frame, features=["x"], protected=["sex"], reference_groups={"sex": "M"}, score="score",
+                          decision="decision", label="label")
+    r = http.post("/api/monitors", json={"name": "ext", "records": True, "reference": ref.to_dict(), "tier": "high",
+                                         "settings": {"window": {"by": "count", "size": 500}}},
+                  headers=_h(env, "developer"))
+    assert r.status_code == 201, r.text
+    recs = [{"x": float(v), "sex": str(g), "score": float(p), "decision": int(p >= 0.5), "prediction_id": f"e{i}",
+             "key_id": "other-system", "time": "2026-11-30T10:00:00Z"}
+            for i, (v, g, p) in enumerate(zip(ref_frame["x"][:1000], ref_frame["sex"][:1000], s[:1000]))]
+    r = http.post("/api/monitors/ext/records", json={"records": recs}, headers=_h(env, "developer"))
+    assert r.status_code == 202 and r.json() == {"accepted": 1000}
+
+    # One bad record refuses the request, naming it; nothing of it is stored.
+    bad = [dict(recs[0]), dict(recs[1], score=1.5)]
+    r = http.post("/api/monitors/ext/records", json={"records": bad}, headers=_h(env, "developer"))
+    assert r.status_code == 400 and "records[1].score" in r.json()["error"]
+    bad = [dict(recs[0], salary=1)]
+    r = http.post("/api/monitors/ext/records", json={"records": bad}, headers=_h(env, "developer"))
+    assert r.status_code == 400 and "records[0].salary" in r.json()["error"]
+    r = http.post("/api/monitors/ext/records", json={"records": recs[:1]}, headers=_h(env, "viewer"))
+    assert r.status_code == 403
+
+    out = http.post("/api/monitors/ext/run", json={}, headers=_h(env, "developer")).json()
+    assert out["rows_read"] == 1000 and out["windows_closed"] == ["#000000", "#000001"] and out["alerts"] == []
+
+    labels = [{"prediction_id": f"e{i}", "label": int(v)} for i, v in enumerate(ref_frame["label"][:1000])]
+    r = http.post("/api/monitors/ext/labels", json={"labels": labels}, headers=_h(env, "developer"))
+    assert r.status_code == 200 and r.json()["added"] == 1000
+    r = http.post("/api/monitors/ext/labels", json={"labels": [{"prediction_id": "e1", "label": 2}]},
+                  headers=_h(env, "developer"))
+    assert r.status_code == 400 and "label" in r.json()["error"]
+    out = http.post("/api/monitors/ext/run", json={}, headers=_h(env, "developer")).json()
+    assert out["relabelled"] == ["#000000", "#000001"]
+    shown = http.get("/api/monitors/ext", headers=_h(env, "viewer")).json()
+    for w, part in zip(shown["windows"], (slice(0, 500), slice(500, 1000))):
+        acc = next(x for x in w["result"]["signals"] if x["signal"] == "performance" and x["subject"] == "accuracy")
+        f = ref_frame.iloc[part]
+        assert acc["measures"]["accuracy"] == pytest.approx(float((f["decision"] == f["label"]).mean()))
+
+
+def test_monitor_errors_are_one_json_shape(env):
+    http = env["http"]
+    r = http.get("/api/monitors/nope", headers=_h(env, "viewer"))
+    assert r.status_code == 404 and "no monitor named 'nope'" in r.json()["error"]
+    r = http.post("/api/monitors", json={"name": "two", "deployment": DEPLOYMENT, "records": True},
+                  headers=_h(env, "operator"))
+    assert r.status_code == 400 and "one source" in r.json()["error"]
+    r = http.post("/api/monitors", json={"name": "watch", "deployment": DEPLOYMENT}, headers=_h(env, "operator"))
+    assert r.status_code == 409
+    r = http.post("/api/monitors", json={"name": "x", "deployment": DEPLOYMENT, "settings": {"fairness": {"min_air": 3}}},
+                  headers=_h(env, "operator"))
+    assert r.status_code == 400 and "fairness.min_air" in r.json()["error"]
+    r = http.post("/api/monitors", json={"name": "bad name!", "records": True}, headers=_h(env, "operator"))
+    assert r.status_code in (400, 422)
