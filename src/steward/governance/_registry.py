@@ -27,7 +27,8 @@ from steward.governance._db import make_engine, upgrade_from
 from steward.governance._challenge import ChallengeMixin
 from steward.governance._deployments import DeploymentsMixin
 from steward.governance._harm import HarmReportsMixin
-from steward.governance._monitors import MonitorRunMixin, MonitorsMixin
+from steward.governance._monitor_run import MonitorRunMixin
+from steward.governance._monitors import MonitorsMixin
 from steward.governance._review import ReviewMixin
 from steward.governance._outcomes import OutcomesMixin
 from steward.governance._incidents import IncidentsMixin
