@@ -229,3 +229,30 @@ def test_monitor_errors_are_one_json_shape(env):
     assert r.status_code == 400 and "fairness.min_air" in r.json()["error"]
     r = http.post("/api/monitors", json={"name": "bad name!", "records": True}, headers=_h(env, "operator"))
     assert r.status_code in (400, 422)
+
+
+def test_the_deployment_and_model_pages_show_the_monitor_its_alerts_and_its_report(env):
+    """After the kill switch test: the pages a viewer reads (a logged-in browser session, over HTTP)."""
+    from html.parser import HTMLParser
+
+    from tests.web.conftest import login
+
+    with httpx.Client(base_url=str(env["http"].base_url), timeout=60) as browser:
+        login(browser, env["keys"]["viewer"])
+        page = browser.get(f"/deployments/{DEPLOYMENT}")
+        assert page.status_code == 200
+        html = page.text
+        section = html[html.index('id="monitoring"'):html.index('id="history"')]
+        assert 'href="/monitors/watch"' in section and "reference: credit:1.0 training profile and audit" in section
+        alerts = env["reg"].monitor("watch")["alerts"]
+        assert section.count("<tr><td>#") == len(alerts) == 7
+        assert f'href="/incidents/{alerts[0]["incident_id"]}"' in section
+        assert section.count(f"pulled on {DEPLOYMENT}") == 1  # the one alert whose rule trips the switch
+        model = browser.get("/models/credit").text
+        assert 'href="/monitors/watch"' in model[model.index('id="monitoring"'):]
+        report = browser.get("/monitors/watch")
+        assert report.status_code == 200 and "<svg" in report.text
+        HTMLParser().feed(report.text)  # well-formed enough to parse
+        assert browser.get("/monitors/nope").status_code == 404
+    anonymous = env["http"].get("/monitors/watch", follow_redirects=False)
+    assert anonymous.status_code in (302, 303, 401)

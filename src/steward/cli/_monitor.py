@@ -232,4 +232,7 @@ def show_command(name, fmt, api_key, database_url, policy):
 
 
 def register_commands(cli: click.Group) -> None:
+    from steward.cli._monitor_report import register as _register_report
+
+    _register_report(monitor_group)
     cli.add_command(monitor_group)

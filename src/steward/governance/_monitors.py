@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from steward.errors import ConflictError, DataValidationError, NotFoundError, StewardError
 from steward.governance import _trail
@@ -224,6 +224,38 @@ class MonitorsMixin:
                                                       "result": w.result}]
                 d["alerts"] = [{"signal": a, "severity": b} for a, b in s.execute(
                     select(MonitorAlert.signal, MonitorAlert.severity).where(MonitorAlert.monitor_id == row.id))]
+                out.append(d)
+            return out
+
+    def monitor_summaries(self, *, deployment: str | None = None, model: str | None = None,
+                          alerts: int = 10) -> list[dict[str, Any]]:
+        """For the pages: each monitor of a deployment (or of a model, through its deployments or its link),
+        its latest window with the signals that breach there, and its newest alerts."""
+        with self._sessions() as s:
+            q = select(MonitorRow).order_by(MonitorRow.name)
+            if deployment is not None:
+                q = q.where(MonitorRow.deployment == deployment)
+            if model is not None:
+                m = s.execute(select(Model).where(Model.name == model)).scalar_one_or_none()
+                if m is None:
+                    return []
+                deps = select(Deployment.name).join(Version, Version.id == Deployment.version_id).where(
+                    Version.model_id == m.id)
+                q = q.where((MonitorRow.model_id == m.id) | MonitorRow.deployment.in_(deps))
+            out = []
+            for row in s.execute(q).scalars():
+                d = self._monitor_dict(s, row)
+                w = s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == row.id)
+                              .order_by(MonitorWindow.key.desc()).limit(1)).scalar_one_or_none()
+                d["latest"] = None if w is None else {
+                    "key": w.key, "rows": w.rows, "closed": w.closed,
+                    "breaches": [f"{x['signal']}: {x['subject']}" for x in (w.result or {}).get("signals", [])
+                                 if x.get("breach")]}
+                d["windows"] = s.execute(select(func.count()).select_from(MonitorWindow)
+                                         .where(MonitorWindow.monitor_id == row.id)).scalar_one()
+                d["alerts"] = [self._alert_dict(a) for a in s.execute(
+                    select(MonitorAlert).where(MonitorAlert.monitor_id == row.id)
+                    .order_by(MonitorAlert.id.desc()).limit(alerts)).scalars()]
                 out.append(d)
             return out
 

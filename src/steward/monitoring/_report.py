@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from steward._html import number, page, pvalue
-from steward._svgplot import FONT, _text_width, esc, nice_ticks, svg_document, tick_label
+from steward._svgplot import _text_width, esc, nice_ticks, svg_document, tick_label
 
 __all__ = ["monitor_report_html", "FAMILIES"]
 
@@ -75,8 +75,10 @@ _BLUE, _RED, _GREY, _BAND = "#2c6fbb", "#c0392b", "#8a8f94", "#fbe3e0"
 _CSS = """
 .steward .mon-panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: .3rem 1rem; }
 .steward .mon-panel svg { display: block; }
+.steward .mon-panel.wide { grid-column: 1 / -1; }
 .steward .mon-panel .why { color: #777; font-size: .78rem; margin: 0 0 .6rem .3rem; }
-.steward .mon-legend { display: flex; flex-wrap: wrap; gap: .2rem 1.1rem; font-size: .8rem; color: #444; margin: .3rem 0 .6rem; }
+.steward .mon-legend { display: flex; flex-wrap: wrap; gap: .2rem 1.1rem; font-size: .8rem; color: #444;
+  margin: .3rem 0 .6rem; }
 .steward .mon-legend span { display: inline-flex; align-items: center; gap: .3rem; }
 .steward .badge.sev-critical { background: #7b241c; } .steward .badge.sev-high { background: #c0392b; }
 .steward .badge.sev-medium { background: #d68910; } .steward .badge.sev-low { background: #7f8c8d; }
@@ -207,9 +209,10 @@ def _alert_tip(a: Mapping[str, Any]) -> str:
 # --- one chart ----------------------------------------------------------------------------------------
 
 _W, _H, _L, _R, _T, _B = 370, 210, 50, 34, 42, 34
+_LONG = 30  # windows beyond which a chart takes a whole row and intervals are drawn as a band
 
 
-def _x_labels(keys: Sequence[str], plot_w: float) -> tuple[list[str], str]:
+def _x_labels(keys: Sequence[str]) -> tuple[list[str], str]:
     """The windows' tick texts (a common year left out, and said once) and that note."""
     note = ""
     shown = list(keys)
@@ -230,7 +233,8 @@ def _chart(signal: str, subject: str, keys: Sequence[str], sigs: Sequence[Mappin
     n = len(keys)
     title, what = _label(signal, subject, sigs)
     below = signal in _BELOW
-    plot_w, plot_h = _W - _L - _R, _H - _T - _B
+    W = _W if n <= _LONG else 2 * _W + 20
+    plot_w, plot_h = W - _L - _R, _H - _T - _B
     step = plot_w / max(n, 1)
 
     def px(i: float) -> float:
@@ -308,9 +312,21 @@ def _chart(signal: str, subject: str, keys: Sequence[str], sigs: Sequence[Mappin
         parts.append(f'<text x="{_L + plot_w + 3}" y="{py(t) + 3.5:.1f}" font-size="9.5" fill="{_RED}">'
                      f'<title>threshold</title>{esc(number(t, 3, trim=True))}</text>')
     parts.append(f'<rect x="{_L}" y="{_T}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
-    # intervals
+    # intervals: a whisker per window, or over many windows a band (broken where a window has none)
+    if n > _LONG:
+        run: list[int] = []
+        for i in range(n + 1):
+            if i < n and intervals[i] is not None and values[i] is not None:
+                run.append(i)
+                continue
+            if run:
+                upper = " ".join(f"{px(j):.1f},{py(intervals[j][1]):.1f}" for j in run)
+                lower = " ".join(f"{px(j):.1f},{py(intervals[j][0]):.1f}" for j in reversed(run))
+                parts.append(f'<polygon class="interval" points="{upper} {lower}" fill="{_BLUE}" '
+                             f'fill-opacity="0.16" stroke="none"/>')
+                run = []
     for i, iv in enumerate(intervals):
-        if iv is None or values[i] is None:
+        if iv is None or values[i] is None or n > _LONG:
             continue
         a, b = py(iv[0]), py(iv[1])
         x = px(i)
@@ -362,7 +378,7 @@ def _chart(signal: str, subject: str, keys: Sequence[str], sigs: Sequence[Mappin
                      f'<path d="M{x - 5.5:.1f} {_T - 13}L{x + 5.5:.1f} {_T - 13}L{x:.1f} {_T - 3}Z" fill="{colour}"/>'
                      f'<title>{esc(_alert_tip(a))}</title></g>')
     # axes' texts
-    shown, year = _x_labels(keys, plot_w)
+    shown, year = _x_labels(keys)
     longest = max((len(s) for s in shown), default=1)
     for i in _tick_indices(n, plot_w, longest):
         parts.append(f'<text x="{px(i):.1f}" y="{_T + plot_h + 12}" text-anchor="middle" font-size="9" '
@@ -373,20 +389,20 @@ def _chart(signal: str, subject: str, keys: Sequence[str], sigs: Sequence[Mappin
     cy = _T + plot_h / 2
     parts.append(f'<text x="11" y="{cy:.1f}" text-anchor="middle" font-size="9" fill="#444" '
                  f'transform="rotate(-90 11 {cy:.1f})">{esc(what)}</text>')
-    fit = int((_W - 16) / 7)
+    fit = int((W - 16) / 7)
     short = title if len(title) <= fit else title[: fit - 1] + "…"
-    parts.append(f'<text x="{_W / 2:.0f}" y="14" text-anchor="middle" font-size="12" font-weight="600">'
+    parts.append(f'<text x="{W / 2:.0f}" y="14" text-anchor="middle" font-size="12" font-weight="600">'
                  f'<title>{esc(subject)}</title>{esc(short)}</text>')
     judged = [v for v, s in zip(values, sigs) if v is not None and s is not None and s.get("judged")]
     summary = (f"{_TITLES.get(signal, signal)}: {subject}, {what}, over {n} windows; {len(judged)} judged, "
                f"{sum(1 for s in sigs if s and s.get('breach'))} breaching, {len(alerts)} alerts")
-    return svg_document(_W, _H, summary, "".join(parts))
+    return svg_document(W, _H, summary, "".join(parts))
 
 
 # --- sections -----------------------------------------------------------------------------------------
 
 
-def _legend(has_interval: bool, has_reference: bool, has_open: bool) -> str:
+def _legend(has_interval: bool, has_reference: bool, has_open: bool, band: bool = False) -> str:
     def item(svg: str, text: str) -> str:
         return (f'<span><svg xmlns="http://www.w3.org/2000/svg" width="26" height="14" viewBox="0 0 26 14" '
                 f'aria-hidden="true">{svg}</svg>{esc(text)}</span>')
@@ -401,7 +417,8 @@ def _legend(has_interval: bool, has_reference: bool, has_open: bool) -> str:
            item(f'<path d="M2 2L10 2L6 11Z" fill="{_SEVERITY["medium"]}"/><path d="M13 2L21 2L17 11Z" '
                 f'fill="{_SEVERITY["high"]}"/>', "alert raised in that window (colour: severity)")]
     if has_interval:
-        out.append(item('<path d="M13 1V13M10 1H16M10 13H16" stroke="#555" fill="none"/>', "95% interval"))
+        out.append(item(f'<rect x="1" y="2" width="24" height="10" fill="{_BLUE}" fill-opacity="0.16"/>' if band else
+                        '<path d="M13 1V13M10 1H16M10 13H16" stroke="#555" fill="none"/>', "95% interval"))
     if has_reference:
         out.append(item('<line x1="1" y1="7" x2="25" y2="7" stroke="#95a5a6"/>', "parity (1)"))
         out.append(item('<line x1="1" y1="7" x2="25" y2="7" stroke="#566573" stroke-dasharray="1.5 2.5"/>',
@@ -426,7 +443,8 @@ def _why_line(sigs: Sequence[Mapping[str, Any] | None], skip: Sequence[str]) -> 
 def _rest_table(signal: str, rows: list[tuple[str, list]], keys: Sequence[str],
                 alerts: Mapping[tuple[str, str], list]) -> str:
     head = ("<tr><th class=l>subject</th><th>windows with a value</th><th>latest value</th><th>lowest</th>"
-            "<th>highest</th><th>threshold</th><th>breaches</th><th>alerts</th><th class=l>not judged because</th></tr>")
+            "<th>highest</th><th>threshold</th><th>breaches</th><th>alerts</th>"
+            "<th class=l>not judged because</th></tr>")
     body = []
     for subject, sigs in rows:
         vals = [(i, _value(s)) for i, s in enumerate(sigs) if _value(s) is not None]
@@ -478,9 +496,9 @@ def _heat(signal: str, title: str, subjects: Sequence[str], series: Mapping[str,
     label_w = max(_text_width(t, 10) for t in names) + 14
     cell = max(4.0, min(40.0, (1000 - label_w) / max(n, 1)))
     row, top = 15, 6
-    shown, year = _x_labels(keys, cell * n)
+    shown, year = _x_labels(keys)
     longest = max(len(x) for x in shown)
-    width = label_w + cell * n + 8
+    width = label_w + cell * n + longest * 3 + 8
     height = top + row * len(rows) + (30 if year else 18)
     index = {k: i for i, k in enumerate(keys)}
     parts = []
@@ -497,7 +515,8 @@ def _heat(signal: str, title: str, subjects: Sequence[str], series: Mapping[str,
             i = index.get(str(a.get("window")))
             if i is not None:
                 x = label_w + (i + 0.5) * cell
-                parts.append(f'<circle class="heat-alert" cx="{x:.1f}" cy="{y + row / 2:.1f}" r="{min(4, cell / 3):.1f}" '
+                parts.append(f'<circle class="heat-alert" cx="{x:.1f}" cy="{y + row / 2:.1f}" '
+                             f'r="{min(4, cell / 3):.1f}" '
                              f'fill="#fff" stroke="#641e16" stroke-width="1.5"><title>{esc(_alert_tip(a))}</title>'
                              f'</circle>')
     yb = top + row * len(rows)
@@ -535,9 +554,11 @@ def _family(signal: str, title: str, blurb: str, subjects: Mapping[str, list], k
     # a chart for each subject that raised an alert, breached or came within half of its threshold (at least
     # a few, so the family has a picture), at most _CAP unless more raised alerts
     alerted = [k for k in ordered if alerts.get((signal, k))]
-    worth = [k for k in ordered if k in alerted or k in breached or _closeness(signal, subjects[k]) >= 0.5]
+    shown_only = [k for k in ordered if all(s is None or not _finite(s.get("threshold")) for s in subjects[k])]
+    worth = [k for k in ordered if k in alerted or k in breached or k in shown_only
+             or _closeness(signal, subjects[k]) >= 0.5]
     cap = min(max(_CAP, len(alerted)), _HARD_CAP)
-    charted = (worth or ordered[:3])[:cap]
+    charted = (ordered if len(ordered) <= 6 else (worth or ordered[:3]))[:cap]
     out = [f'<section id="{esc(signal)}"><h2>{esc(title)}</h2>',
            f'<p>{esc(blurb)} A breach is a value {_direction(signal)} the threshold.</p>',
            f'<p class="meta">{len(subjects)} subject{"s" if len(subjects) != 1 else ""}; '
@@ -545,12 +566,14 @@ def _family(signal: str, title: str, blurb: str, subjects: Mapping[str, list], k
     if charted:
         has_iv = any(_interval(signal, k, s) for k in charted for s in subjects[k] if s is not None)
         has_ref = signal == "fairness" and any(k.endswith(":air") for k in charted)
-        out.append(_legend(has_iv, has_ref, any(open_)))
+        out.append(_legend(has_iv, has_ref, any(open_), band=len(keys) > _LONG))
         whys = {k: _why_line(subjects[k], skip) for k in charted}
         common = len(set(whys.values())) == 1 and len(charted) > 1
         if common and whys[charted[0]]:
             out.append(f'<p class="meta">{esc(whys[charted[0]])}.</p>')
-        panels = [f'<div class="mon-panel">{_chart(signal, k, keys, subjects[k], alerts.get((signal, k), []), open_)}'
+        wide = " wide" if len(keys) > _LONG else ""
+        panels = [f'<div class="mon-panel{wide}">'
+                  f'{_chart(signal, k, keys, subjects[k], alerts.get((signal, k), []), open_)}'
                   + (f'<p class="why">{esc(whys[k])}</p>' if whys[k] and not common else "") + "</div>"
                   for k in charted]
         out.append(f'<div class="mon-panels">{"".join(panels)}</div>')
@@ -561,8 +584,11 @@ def _family(signal: str, title: str, blurb: str, subjects: Mapping[str, list], k
                "those that raised alerts, breached or came within half of their threshold" if worth else
                "none came within half of its threshold: the closest")
         out.append(f'<p class="meta">Charts for {len(charted)} of the {len(with_value)} subjects with a value '
-                   f'({esc(why)}). Every subject, window by window:</p>')
-        out.append(_heat(signal, title, ordered, subjects, keys, alerts))
+                   f'({esc(why)}).</p>')
+        grid = _heat(signal, title, ordered, subjects, keys, alerts)
+        # nothing left out came near its threshold: the grid is there to check, folded
+        out.append(grid if any(k in worth for k in rest) else f"<details><summary>Every subject, window by "
+                                                             f"window</summary>{grid}</details>")
         out.append(f"<details><summary>The other {len(rest)} subjects' figures</summary>"
                    f"{_rest_table(signal, [(k, subjects[k]) for k in rest], keys, alerts)}</details>")
     if without:
@@ -585,9 +611,9 @@ def _overview(families: Sequence[tuple[str, str]], series: Mapping[str, Mapping[
     label_w = max(_text_width(t, 11) for _, t in families) + 16
     cell = max(5.0, min(56.0, (1100 - label_w) / n))
     row, top = 22, 8
-    shown, year = _x_labels(keys, cell * n)
+    shown, year = _x_labels(keys)
     longest = max(len(s) for s in shown)
-    width = label_w + cell * n + 8
+    width = label_w + cell * n + longest * 3 + 8  # room for the last window's label
     height = top + row * len(families) + 30
     raised = Counter((str(a.get("signal")), str(a.get("window"))) for a in alerts)
     parts = []
@@ -665,9 +691,11 @@ def _summary(m: Mapping[str, Any], keys: Sequence[str], open_: Sequence[bool], r
     else:
         out.append(f'<div class="verdict ok">No alert over {len(keys)} window{"s" if len(keys) != 1 else ""}.</div>')
     cards = [(f"{len(keys):,}", "windows"), (f"{rows:,}", "rows"), (f"{breaches:,}", "breaching signals"),
-             (f"{len(alerts):,}", "alerts"), (f"{len(incidents):,}", "incidents"), (f"{len(tripped):,}", "kill-switch trips")]
+             (f"{len(alerts):,}", "alerts"), (f"{len(incidents):,}", "incidents"),
+             (f"{len(tripped):,}", "kill-switch trips")]
     out.append('<div class="cards mon-cards">' + "".join(f'<div class="card"><span class="big">{esc(v)}</span>'
-                                                f'<span class="what">{esc(t)}</span></div>' for v, t in cards) + "</div>")
+                                                          f'<span class="what">{esc(t)}</span></div>'
+                                                          for v, t in cards) + "</div>")
     window = settings.get("window") or {}
     closed = sum(1 for o in open_ if not o)
     protected = ref.get("protected") or []
@@ -751,13 +779,17 @@ def _alerts_table(alerts: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
     return table
 
 
-def monitor_report_html(monitor: Mapping[str, Any]) -> str:
+def monitor_report_html(monitor: Mapping[str, Any], *, max_windows: int = 180) -> str:
     """One self-contained HTML page of a monitor (what ``Registry.monitor(name)`` returns): a summary with
-    the alerts, an overview of breaches per window, and per signal family a chart per subject."""
-    windows = sorted(monitor.get("windows") or [], key=lambda w: str(w.get("key")))
+    the alerts, an overview of breaches per window, and per signal family a chart per subject over the
+    latest ``max_windows`` windows (the summary and the alerts table count them all)."""
+    every = sorted(monitor.get("windows") or [], key=lambda w: str(w.get("key")))
+    all_keys = [str(w.get("key")) for w in every]
+    all_open = [not w.get("closed") for w in every]
+    rows = sum(int(w.get("rows") or 0) for w in every)
+    windows = every[-max_windows:] if max_windows > 0 else every
     keys = [str(w.get("key")) for w in windows]
     open_ = [not w.get("closed") for w in windows]
-    rows = sum(int(w.get("rows") or 0) for w in windows)
     series = _series(windows)
     alerts = list(monitor.get("alerts") or [])
     by_subject: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -766,8 +798,11 @@ def monitor_report_html(monitor: Mapping[str, Any]) -> str:
     known = [k for k, _, _ in FAMILIES]
     order = [(k, t, b) for k, t, b in FAMILIES if k in series] + [
         (k, k.replace("_", " ").capitalize(), "") for k in sorted(series) if k not in known]
-    body = [f"<style>{_CSS}</style>", _summary(monitor, keys, open_, rows, series),
-            _overview([(k, t) for k, t, _ in order], series, keys, open_, alerts)]
+    body = [f"<style>{_CSS}</style>", _summary(monitor, all_keys, all_open, rows, _series(every))]
+    if len(windows) < len(every):
+        body.append(f'<p class="meta">The charts below show the latest {len(windows):,} of the {len(every):,} '
+                    f"windows ({esc(keys[0])} to {esc(keys[-1])}).</p>")
+    body.append(_overview([(k, t) for k, t, _ in order], series, keys, open_, alerts))
     skip = [("" if (w.get("result") or {}).get("judged", True) else str((w.get("result") or {}).get("why") or ""))
             for w in windows]
     sections = [_family(k, t, b, series[k], keys, open_, by_subject, skip) for k, t, b in order]
@@ -777,11 +812,13 @@ def monitor_report_html(monitor: Mapping[str, Any]) -> str:
     body += sections
     own = monitor.get("settings") or {}
     absent = [(k, t) for k, t, _ in FAMILIES if k not in series]
-    if keys and absent:
+    if all_keys and absent:
         items = "".join(f"<li><strong>{esc(t)}</strong>: "
                         + esc("off in the monitor's settings" if (own.get(k) or {}).get("enabled") is False else
-                              f"{_ABSENT.get(k, 'no signal')} (or it is off in the policy)") + "</li>"
+                              _ABSENT.get(k, "no signal") + ("" if k == "key_volume" else
+                                                             "; or it is off in the policy")) + "</li>"
                         for k, t in absent)
         body.append(f'<section id="not-measured"><h2>Not measured</h2><ul class="notjudged">{items}</ul></section>')
-    meta = f"{_source_text(monitor)} · tier {monitor.get('tier') or 'none'} · {len(keys):,} windows · {rows:,} rows"
+    meta = (f"{_source_text(monitor)} · tier {monitor.get('tier') or 'none'} · {len(all_keys):,} windows · "
+            f"{rows:,} rows")
     return page(f"Monitor {monitor.get('name', '')}", "\n".join(body), meta=meta, kind="monitor report")

@@ -103,7 +103,7 @@ def _deployment_page(request: Request, name: str, status: int = 200, error: str 
         route_rows=routes_view(d["routes"]), chart=routes_chart(d["routes"]), routes=ROUTES,
         log=log, reviews=reviews, replaced=[h for h in d["history"] if h["status"] != "active"],
         decision=lambda value: decision_text(value, favourable), flag_text=flag_text, why_text=why_text,
-        stamp=stamp, max_reason=MAX_REASON, humans=humans,
+        stamp=stamp, max_reason=MAX_REASON, humans=humans, monitoring=reg.monitor_summaries(deployment=name),
     )
 
 

@@ -37,6 +37,7 @@ from steward.web._pages_core import (
 )
 from steward.web._pages_deployments import router as deployment_pages
 from steward.web._pages_harm import router as harm_pages
+from steward.web._pages_monitors import router as monitor_pages
 from steward.web._pages_review import router as review_pages
 from steward.web._pages_views import (
     DERIVED_BY,
@@ -59,6 +60,7 @@ __all__ = ["router"]
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 router.include_router(deployment_pages)  # /deployments: the guarded endpoints and their kill switches
 router.include_router(harm_pages)  # /report-harm (public) and /harm-reports (triage)
+router.include_router(monitor_pages)  # /monitors/NAME: a monitor's report
 router.include_router(review_pages)  # /review: decisions and appeals waiting for a person
 
 # Flash messages are chosen by code, so a crafted link cannot make the page say something else.
@@ -175,6 +177,7 @@ def _model_page(request: Request, name: str, status: int = 200, error: str | Non
         answers=risk_answers(m["risk"]["answers"]) if m["risk"] else [],
         trail=[(e, trail_text(e)) for e in m["trail"]], severities=SEVERITIES,
         deployments=[d for d in reg.deployments() if (d["version"] or "").rsplit(":", 1)[0] == name],
+        monitoring=reg.monitor_summaries(model=name),
     )
 
 
