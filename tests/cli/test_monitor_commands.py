@@ -132,3 +132,28 @@ def test_bad_input_exits_2_naming_the_option(env):
     r = run(env, "monitor", "create", "ext2", "--data", str(f / "log.parquet"), "--reference",
             str(f / "reference.csv"), "--features", "x", "--tier", "nosuch")
     assert r.exit_code == 2 and "--tier" in r.output
+
+
+def test_a_one_off_run_without_a_registry_raises_the_same_alerts_as_the_monitor(env):
+    f = env["folder"]
+    source = ["--reference", str(f / "reference.csv"), "--features", "x,c", "--protected", "sex=M", "--time", "ts",
+              "--score", "score", "--decision", "decision", "--label", "label", "--id", "pid", "--tier", "high"]
+    once = CliRunner().invoke(cli, ["monitor", "run", "--data", str(f / "log.parquet"), *source, "--format", "json"],
+                              env=CLEAN_ENV, catch_exceptions=False)
+    assert once.exit_code == 1, once.output
+    adhoc = json.loads(once.output.strip().splitlines()[-1])
+    r = run(env, "monitor", "create", "ext", "--data", str(f / "log.parquet"), *source)
+    assert r.exit_code == 0, r.output
+    stored = json.loads(run(env, "monitor", "run", "ext", "--close-all", "--format", "json").output.strip()
+                        .splitlines()[-1])
+    assert adhoc["alerts"] == stored["alerts"] and adhoc["windows_closed"] == stored["windows_closed"]
+    shown = json.loads(run(env, "monitor", "show", "ext", "--format", "json").output)
+    for w in shown["windows"]:
+        assert w["result"]["signals"] == adhoc["windows"][w["key"]]["signals"]
+    # the text form names each alert; without --reference a one-off run is refused, exit 2
+    text = CliRunner().invoke(cli, ["monitor", "run", "--data", str(f / "log.parquet"), *source], env=CLEAN_ENV)
+    assert text.exit_code == 1 and "ALERT [medium] 2026-11-05 feature_drift x" in text.output
+    r = CliRunner().invoke(cli, ["monitor", "run", "--data", str(f / "log.parquet")], env=CLEAN_ENV)
+    assert r.exit_code == 2 and "--reference" in r.output
+    r = CliRunner().invoke(cli, ["monitor", "run"], env=CLEAN_ENV)
+    assert r.exit_code == 2 and "NAME" in r.output

@@ -44,57 +44,83 @@ def monitor_group() -> None:
     """Monitors: drift, decay, fairness over time, attacks and overrides, window by window."""
 
 
+_SOURCE = [
+    click.option("--data", type=click.Path(path_type=Path), help="Predictions logged elsewhere: a Parquet/CSV file "
+                                                                   "or a folder of them (new files are read once)."),
+    click.option("--reference", "reference", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                 help="Reference data (training or validation rows; with --data, required)."),
+    click.option("--features", help="Comma-separated feature columns (with --reference)."),
+    click.option("--protected", "protected", multiple=True, metavar="COL[=REFERENCE]",
+                 help="A protected attribute and its reference group; repeat for each."),
+    click.option("--time", "time_col", help="Column of the prediction time (with --data)."),
+    click.option("--score", "score_col", help="Column of the probability of the favourable outcome."),
+    click.option("--decision", "decision_col", help="Column of the model's decision (1 favourable)."),
+    click.option("--label", "label_col", help="Column of the outcome, when the data has it."),
+    click.option("--key", "key_col", help="Column of the caller's key (for per-key volume and extraction)."),
+    click.option("--id", "id_col", help="Column of the prediction id (to join late labels)."),
+    click.option("--tier", help="The policy tier whose monitoring rules apply [default: the model's risk tier]."),
+    click.option("--window", type=click.Choice(["hour", "day", "week", "count"]), help="Window by time or by count."),
+    click.option("--size", type=click.IntRange(1), help="Rows per window with --window count."),
+]
+
+
+def _source(fn):
+    for opt in reversed(_SOURCE):
+        fn = opt(fn)
+    return fn
+
+
+def _reference_of(reference, features, attrs, score_col, decision_col, label_col) -> dict | None:
+    from steward.cli._models import read_frame
+    from steward.monitoring import build_reference
+
+    if reference is None:
+        return None
+    if not features:
+        raise DataValidationError("--features: name the feature columns of the reference (comma-separated)")
+    frame = read_frame(reference, "--reference")
+    with stage("building the reference"):
+        return build_reference(frame, features=[f.strip() for f in features.split(",") if f.strip()],
+                               protected=list(attrs), reference_groups={a: g for a, g in attrs.items() if g},
+                               score=score_col, decision=decision_col, label=label_col,
+                               source=str(reference)).to_dict()
+
+
+def _window_settings(window, size) -> dict:
+    return {"window": {k: v for k, v in (("by", window), ("size", size)) if v}} if window or size else {}
+
+
+def _roles(time_col, score_col, decision_col, label_col, key_col, id_col) -> dict[str, str]:
+    return {role: col for role, col in (("time", time_col), ("score", score_col), ("decision", decision_col),
+                                        ("label", label_col), ("key_id", key_col), ("prediction_id", id_col)) if col}
+
+
+def _attrs(protected) -> dict:
+    return dict(p.split("=", 1) if "=" in p else (p, None) for p in protected)
+
+
 @monitor_group.command("create")
 @click.argument("name")
 @click.option("--deployment", help="Watch this deployment's prediction log (reference: the version's training "
                                    "profile and audit, re-derived by the registry).")
-@click.option("--data", type=click.Path(path_type=Path), help="Watch predictions logged elsewhere: a Parquet/CSV "
-                                                                "file or a folder of them (new files are read once).")
-@click.option("--reference", "reference", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Reference data (training or validation rows; with --data, required).")
-@click.option("--features", help="Comma-separated feature columns (with --reference).")
-@click.option("--protected", "protected", multiple=True, metavar="COL[=REFERENCE]",
-              help="A protected attribute and its reference group; repeat for each.")
-@click.option("--time", "time_col", help="Column of the prediction time (with --data).")
-@click.option("--score", "score_col", help="Column of the probability of the favourable outcome.")
-@click.option("--decision", "decision_col", help="Column of the model's decision (1 favourable).")
-@click.option("--label", "label_col", help="Column of the outcome, when the data has it.")
-@click.option("--key", "key_col", help="Column of the caller's key (for per-key volume and extraction).")
-@click.option("--id", "id_col", help="Column of the prediction id (to join late labels).")
 @click.option("--model", "model_ref", metavar="MODEL[:VERSION]", help="Link a file monitor to a registered model, "
                                                                        "so its alerts open incidents.")
-@click.option("--tier", help="The policy tier whose monitoring rules apply [default: the model's risk tier].")
-@click.option("--window", type=click.Choice(["hour", "day", "week", "count"]), help="Window by time or by count.")
-@click.option("--size", type=click.IntRange(1), help="Rows per window with --window count.")
+@_source
 @_db
-def create_command(name, deployment, data, reference, features, protected, time_col, score_col, decision_col,
-                   label_col, key_col, id_col, model_ref, tier, window, size, api_key, database_url, policy):
+def create_command(name, deployment, model_ref, data, reference, features, protected, time_col, score_col,
+                   decision_col, label_col, key_col, id_col, tier, window, size, api_key, database_url, policy):
     """Create monitor NAME of a deployment (--deployment) or of a log file or folder (--data)."""
     from steward.cli._governance import local_actor
-    from steward.cli._models import read_frame
-    from steward.monitoring import build_reference
 
-    settings = {}
-    if window or size:
-        settings["window"] = {k: v for k, v in (("by", window), ("size", size)) if v}
-    ref = None
-    attrs = dict(p.split("=", 1) if "=" in p else (p, None) for p in protected)
-    if reference is not None:
-        if not features:
-            raise DataValidationError("--features: name the feature columns of the reference (comma-separated)")
-        frame = read_frame(reference, "--reference")
-        with stage("building the reference"):
-            ref = build_reference(frame, features=[f.strip() for f in features.split(",") if f.strip()],
-                                  protected=list(attrs), reference_groups={a: g for a, g in attrs.items() if g},
-                                  score=score_col, decision=decision_col, label=label_col,
-                                  source=str(reference)).to_dict()
-    columns = {role: col for role, col in (("time", time_col), ("score", score_col), ("decision", decision_col),
-                                           ("label", label_col), ("key_id", key_col), ("prediction_id", id_col)) if col}
+    attrs = _attrs(protected)
+    ref = _reference_of(reference, features, attrs, score_col, decision_col, label_col)
+    columns = _roles(time_col, score_col, decision_col, label_col, key_col, id_col)
     reg = _local(database_url, policy)
     try:
         actor = local_actor(reg, api_key, "monitor", command="`steward monitor create`")
         out = reg.create_monitor(name, actor=actor, deployment=deployment, data=str(data) if data else None,
-                                 reference=ref, columns=columns, model=model_ref, tier=tier, settings=settings)
+                                 reference=ref, columns=columns, model=model_ref, tier=tier,
+                                 protected=list(attrs), settings=_window_settings(window, size))
     finally:
         reg.close()
     Console().print(f"monitor {out['name']} created ({out['source']['kind']}; tier {out['tier'] or 'none'}; "
@@ -116,16 +142,27 @@ def _print_run(out: dict, console: Console) -> None:
 
 
 @monitor_group.command("run")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--close-all", is_flag=True, help="Judge every window now, the latest too (a file read once).")
 @click.option("--follow", is_flag=True, help="Keep going: run again every --every seconds until interrupted.")
 @click.option("--every", type=click.FloatRange(0.1), default=60.0, show_default=True, help="Seconds between runs.")
 @click.option("--runs", type=click.IntRange(1), help="With --follow, stop after this many runs.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_source
 @_db
-def run_command(name, close_all, follow, every, runs, fmt, api_key, database_url, policy):
-    """Run monitor NAME: read what is new, judge complete windows, act on alerts. Exit 0 without alerts, 1 when
-    this run raised one, 2 on bad input. Safe to schedule with cron: each run reads only what is new."""
+def run_command(name, close_all, follow, every, runs, fmt, data, reference, features, protected, time_col, score_col,
+                decision_col, label_col, key_col, id_col, tier, window, size, api_key, database_url, policy):
+    """Run monitor NAME: read what is new, judge complete windows, act on alerts; or, without NAME, monitor the
+    log --data against --reference once, in memory (no registry: nothing stored, no incident). Exit 0 without
+    alerts, 1 when this run raised one, 2 on bad input. Safe to schedule with cron: each run of a monitor reads
+    only what is new."""
+    if (name is None) == (data is None):
+        raise DataValidationError("give a monitor's NAME, or --data PATH with --reference FILE for a one-off run")
+    if data is not None:
+        out = _run_once(data, reference, features, protected, time_col, score_col, decision_col, label_col, key_col,
+                        id_col, tier, window, size, policy)
+        click.echo(json.dumps(out, default=str)) if fmt == "json" else _print_run(out, Console())
+        raise SystemExit(1 if out["alerts"] else 0)
     from steward.cli._governance import local_actor
 
     console = Console()
@@ -152,6 +189,38 @@ def run_command(name, close_all, follow, every, runs, fmt, api_key, database_url
     finally:
         reg.close()
     raise SystemExit(1 if raised else 0)
+
+
+def _run_once(data, reference, features, protected, time_col, score_col, decision_col, label_col, key_col, id_col,
+              tier, window, size, policy) -> dict:
+    """A one-off run over a log file or folder, in memory, every window judged."""
+    from steward.audit.policy import load_policy
+    from steward.monitoring import Monitor, Reference, load_monitor_settings
+    from steward.monitoring._sources import log_files, read_log
+
+    if reference is None:
+        raise DataValidationError("--reference: a one-off run needs the reference data (training or validation rows)")
+    files = log_files(data)
+    ref = Reference.from_dict(_reference_of(reference, features, _attrs(protected), score_col, decision_col, label_col))
+    pol = load_policy(policy or "default")
+    t = pol.tier(tier) if tier else None
+    settings = load_monitor_settings(t.monitor if t else {}, _window_settings(window, size))
+    mon = Monitor(ref, settings, confidence=t.confidence if t else 0.95, min_group_size=t.min_group_size if t else 30)
+    columns = _roles(time_col, score_col, decision_col, label_col, key_col, id_col)
+    want = [*ref.features, *ref.protected]
+    read = 0
+    with stage(f"monitoring {data}"), Console(stderr=True).status("reading") as status:
+        for f in files:
+            for frame in read_log(f, want, columns):
+                mon.add(frame)
+                read += len(frame)
+                status.update(f"reading {f.name}: {read:,} rows")
+        closed = mon.close(sorted(mon.windows))
+    return {"monitor": str(data), "rows_read": read, "windows_closed": [k for k, _ in closed], "windows_open": [],
+            "late_rows": 0, "alerts": [{k: a[k] for k in ("window", "signal", "subject", "severity", "value",
+                                                          "threshold")} for _, al in closed for a in al],
+            "incident_id": None, "tripped": [],
+            "windows": {k: mon.results[k] for k, _ in closed}}
 
 
 @monitor_group.command("labels")

@@ -133,10 +133,10 @@ class MonitorsMixin:
                 if records:
                     source = {"kind": "records"}
                 else:
+                    from steward.monitoring._sources import log_files
+
+                    log_files(data)  # a path with no log in it is refused now, not at the first run
                     path = Path(data)
-                    if not path.exists():
-                        raise DataValidationError(f"--data: {data!r} does not exist; give a Parquet or CSV file, "
-                                                  "or a folder")
                     unknown = sorted(set(columns or {}) - set(SOURCE_COLUMNS))
                     if unknown:
                         raise DataValidationError(f"columns: unknown role(s) {', '.join(unknown)}; the roles are "
@@ -386,51 +386,22 @@ class MonitorsMixin:
 
     def _file_batches(self, row: MonitorRow, done: dict[str, str],
                       only: list[str] | None = None) -> Iterator[tuple[pd.DataFrame, str, str]]:
-        """Each new file of the source (or the files in ``only``) in batches, in the monitor's layout."""
-        import duckdb
+        """Each new file of the source (or the files in ``only``) in batches, in the monitor's layout, with the
+        late labels joined by prediction id."""
+        from steward.monitoring._sources import file_tag, log_files, read_log
 
-        src = row.source
-        path = Path(src["path"])
-        files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
-                       if p.is_file() and p.suffix.lower() in (".parquet", ".csv", ".tsv"))
-        if not files:
-            raise DataValidationError(f"--data: {str(path)!r} holds no Parquet or CSV file")
-        cols = src.get("columns") or {}
         ref = row.reference
         want = [f["name"] for f in ref["features"]] + list(ref.get("protected") or [])
         labels = self._labels_by_key(row)
-        for f in files:
-            stat = f.stat()
-            tag = f"{stat.st_size}:{stat.st_mtime_ns}"
-            if only is None and done.get(str(f)) == tag:
+        for f in log_files(row.source["path"]):
+            tag = file_tag(f)
+            if (only is None and done.get(str(f)) == tag) or (only is not None and str(f) not in only):
                 continue
-            if only is not None and str(f) not in only:
-                continue
-            con = duckdb.connect()
-            try:
-                rel = (f"read_parquet('{_sq(f)}')" if f.suffix.lower() == ".parquet"
-                       else f"read_csv('{_sq(f)}', header=true)")
-                have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
-                missing = [c for c in want if c not in have]
-                if missing:
-                    raise DataValidationError(f"{f.name}: column(s) {', '.join(missing)} of the reference are not in "
-                                              f"the file; its columns are: {', '.join(have[:30])}")
-                # outcomes usually arrive later (steward monitor labels): a file without the label column is fine
-                cols = {r: c for r, c in (src.get("columns") or {}).items() if r != "label" or c in have}
-                for role, col in cols.items():
-                    if col not in have:
-                        raise DataValidationError(f"--{role.replace('_', '-')}: column {col!r} is not in {f.name}; "
-                                                  f"its columns are: {', '.join(have[:30])}")
-                sel = [f'"{c}"' for c in want] + [f'"{col}" AS "{role}"' for role, col in cols.items()]
-                reader = con.sql(f"SELECT {', '.join(sel)} FROM {rel}").fetch_record_batch(BATCH)
-                for batch in reader:
-                    frame = batch.to_pandas()
-                    if labels and "prediction_id" in frame.columns:
-                        joined = frame["prediction_id"].astype(str).map(labels)
-                        frame["label"] = joined.where(joined.notna(), frame.get("label"))
-                    yield frame, str(f), tag
-            finally:
-                con.close()
+            for frame in read_log(f, want, row.source.get("columns") or {}):
+                if labels and "prediction_id" in frame.columns:
+                    joined = frame["prediction_id"].astype(str).map(labels)
+                    frame["label"] = joined.where(joined.notna(), frame.get("label"))
+                yield frame, str(f), tag
 
     def _labels_by_key(self, row: MonitorRow) -> dict[str, int]:
         with self._sessions() as s:
@@ -483,5 +454,3 @@ def _check_monitor_name(name: str) -> None:
                                   "starting with a letter or digit")
 
 
-def _sq(p: Path) -> str:
-    return str(p).replace("'", "''")

@@ -337,8 +337,9 @@ def _security_signals(ref: Reference, w: WindowStats, s: MonitorSettings) -> lis
                                           ("training_rows", w.training_rows, sc.max_training_row_rate),
                                           ("duplicates", w.duplicates, sc.max_duplicate_rate)):
             rate = count / rows
-            out.append(signal("screening", subject, rate, threshold, rate >= threshold, judged=w.rows > 0,
-                              why="no rows", rows=count, flags=w.flags if subject == "screened" else None))
+            out.append(signal("screening", subject, rate, threshold, rate >= threshold, judged=w.rows >= s.min_rows,
+                              why=f"{w.rows:,} rows, fewer than the {s.min_rows:,} a window needs to be judged",
+                              rows=count, flags=w.flags if subject == "screened" else None))
     kv = s.key_volume
     for key, n in sorted(w.keys.items()):
         out.append(signal("key_volume", key, float(n), float(kv.max_rows), n > kv.max_rows, judged=kv.enabled,
