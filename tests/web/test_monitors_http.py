@@ -215,6 +215,60 @@ def test_a_records_monitor_takes_posted_predictions_and_late_labels(env):
         assert acc["measures"]["accuracy"] == pytest.approx(float((f["decision"] == f["label"]).mean()))
 
 
+def test_reviewers_overrides_by_group_reach_the_monitor_also_after_the_window_closed(env):
+    """Decisions routed to people: what reviewers did, by group, is the window's oversight signal; a review
+    settled after the window was judged makes the next run read that window again."""
+    reg = env["reg"]
+    name = "credit-reviewed"
+    reg.deploy(name, "credit:1.0", actor="Olga Operator",
+               guard=guard_settings(review={"band": 0.2, "second_reviewer": False, "on_flags": False}))
+    key = reg.create_key("reviewed-app", ["caller"], actor="setup", deployments=[name])["key"]
+    r = env["http"].post("/api/monitors", json={"name": "watch-people", "deployment": name, "settings": {
+        "window": {"by": "count", "size": 400}, "min_rows": 100, "extraction": {"enabled": False},
+        "oversight": {"max_override_rate": 0.99}}}, headers=_h(env, "operator"))
+    assert r.status_code == 201, r.text
+    rows = rows_of(env["models"].test.iloc[1200:1600])
+    got = env["http"].post(f"/api/deployments/{name}/predict", json={"rows": rows},
+                           headers={"Authorization": f"Bearer {key}"}).json()["results"]
+    items = reg.review_queue(deployment=name, status="open", limit=1000)
+    assert len(items) >= 40
+    sex = {x["prediction_id"]: rows[i]["sex"] for i, x in enumerate(got)}
+    first, later = items[: len(items) // 2], items[len(items) // 2:]
+    for it in first:  # a reviewer overturns the women's decisions and confirms the men's
+        female = sex[it["prediction_id"]] == "Female"
+        reg.decide_review(it["id"], action="override" if female else "confirm", actor="Rita Reviewer",
+                          reason="payslips checked" if female else "")
+
+    def oversight(window: dict) -> dict[str, tuple[int, int]]:
+        return {x["subject"]: (x["measures"]["cases"], x["measures"]["count"])
+                for x in window["result"]["signals"] if x["signal"] == "oversight" and x["subject"].startswith("sex=")
+                and x["subject"].endswith("override_rate")}
+
+    def expected() -> dict[str, tuple[int, int]]:
+        """From the registry's decision outcomes (the audit of decisions' reading): reviewed, and overturned
+        when the reviewer's decision differs from the model's."""
+        out: dict[str, tuple[int, int]] = {}
+        for o in reg.decision_outcomes(name):
+            if o["reviewed"]:
+                k = f"sex={o['protected']['sex']}:override_rate"
+                c, n = out.get(k, (0, 0))
+                out[k] = (c + 1, n + int(o["review_decision"] != o["model_decision"]))
+        return out
+
+    out = env["http"].post("/api/monitors/watch-people/run", json={}, headers=_h(env, "operator")).json()
+    assert out["windows_closed"] == ["#000000"]
+    before = expected()
+    assert sum(c for c, _ in before.values()) == len(first) and sum(n for _, n in before.values()) > 0
+    assert oversight(reg.monitor("watch-people")["windows"][0]) == before
+    for it in later:  # settled after the window was judged
+        reg.decide_review(it["id"], action="override", actor="Rita Reviewer", reason="second look")
+    out = env["http"].post("/api/monitors/watch-people/run", json={}, headers=_h(env, "operator")).json()
+    assert out["relabelled"] == ["#000000"]
+    after = expected()
+    assert sum(c for c, _ in after.values()) == len(items) and after != before
+    assert oversight(reg.monitor("watch-people")["windows"][0]) == after
+
+
 def test_monitor_errors_are_one_json_shape(env):
     http = env["http"]
     r = http.get("/api/monitors/nope", headers=_h(env, "viewer"))

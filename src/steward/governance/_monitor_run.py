@@ -18,7 +18,7 @@ from steward.governance._tables import Deployment, Incident, IncidentEntry, Mode
 __all__ = ["MonitorRunMixin"]
 
 _SEVERITY_ORDER = ("low", "medium", "high", "critical")
-LABELLED = ("performance", "fairness")  # signals judged again when late labels arrive
+LABELLED = ("performance", "fairness", "oversight")  # judged again when late labels or people's decisions arrive
 
 
 class MonitorRunMixin:
@@ -86,8 +86,20 @@ class MonitorRunMixin:
         alerts = [a for _, al in closed for a in al]
         # late labels: the closed windows they fall in are reduced again and their label-dependent signals judged
         relabelled: dict[str, Any] = {}
-        if watermark.pop("labels_pending", False):
-            relabelled = self._relabel(row, stored, mon, settings, confidence, min_group, evaluate, by)
+        only: set[str] | None = None  # the closed windows to read again (None: all of them)
+        labels = watermark.pop("labels_pending", False)
+        if row.source["kind"] == "deployment":
+            from steward.governance._monitors import _people_since
+            from steward.monitoring import window_keys
+
+            with self._sessions() as s:
+                watermark["people"], touched = _people_since(s, row.deployment, watermark.get("people"))
+            if touched and not labels:
+                only = set(window_keys(pd.Series(touched), by)) if by != "count" else None
+                labels = True
+        if labels:
+            relabelled = self._relabel(row, {k: w for k, w in stored.items() if only is None or k in only}, mon,
+                                       settings, confidence, min_group, evaluate, by)
             for key, (stats, res, new) in relabelled.items():
                 alerts.extend(new)
         return self._store_run(row, mon, closed, relabelled, alerts, watermark, actor, read)
@@ -142,8 +154,8 @@ class MonitorRunMixin:
                 continue
             stats = WindowStats.combine(reduce_batch(f, mon.ref) for f in frames if len(f))
             old = WindowStats.from_dict(w.stats)
-            if sum(stats.score_pos) + sum(stats.score_neg) == sum(old.score_pos) + sum(old.score_neg):
-                continue  # no new label in this window
+            if (stats.score_pos, stats.score_neg, stats.oversight) == (old.score_pos, old.score_neg, old.oversight):
+                continue  # no new label, and nobody reviewed or decided an appeal in this window since
             res = evaluate(mon.ref, stats, settings, confidence=confidence, min_group_size=min_group)
             before = {(x["signal"], x["subject"]) for x in (w.result or {}).get("signals", []) if x["breach"]}
             new = []

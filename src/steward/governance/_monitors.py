@@ -73,6 +73,45 @@ def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None,
     return groups, refs, rate, acc
 
 
+def _oversight(s, ids: list[str]) -> dict[str, tuple[bool, int | None, list[str]]]:
+    """What people did with each decision so far: whether a reviewer settled it (and how), its appeals' statuses."""
+    from steward.governance._tables import Appeal, ReviewDecision, ReviewItem
+
+    out: dict[str, tuple[bool, int | None, list[str]]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for r in s.execute(select(ReviewDecision).join(ReviewItem, ReviewItem.id == ReviewDecision.review_item_id)
+                           .where(ReviewDecision.prediction_id.in_(chunk), ReviewDecision.status == "final",
+                                  ReviewItem.kind != "appeal").order_by(ReviewDecision.id)).scalars():
+            out[r.prediction_id] = (True, r.decision, out.get(r.prediction_id, (False, None, []))[2])
+        for a in s.execute(select(Appeal).where(Appeal.prediction_id.in_(chunk)).order_by(Appeal.id)).scalars():
+            prev = out.get(a.prediction_id, (False, None, []))
+            out[a.prediction_id] = (prev[0], prev[1], [*prev[2], a.status])
+    return out
+
+
+def _people_since(s, deployment: str, since: str | None) -> tuple[str | None, list[datetime]]:
+    """When a person last settled a review or an appeal of the deployment's decisions, and the times of the
+    decisions settled after ``since`` (their windows are read again)."""
+    from steward.governance._tables import Appeal, ReviewDecision
+
+    ids = select(Prediction.id).join(Deployment, Deployment.id == Prediction.deployment_id).where(
+        Deployment.name == deployment)
+    last_review = s.execute(select(func.max(ReviewDecision.created_at)).where(
+        ReviewDecision.prediction_id.in_(ids))).scalar_one_or_none()
+    last_appeal = s.execute(select(func.max(Appeal.decided_at)).where(Appeal.prediction_id.in_(ids))).scalar_one_or_none()
+    times = [iso(t) for t in (last_review, last_appeal) if t is not None]
+    last = max(times) if times else None
+    if last is None or last == since:
+        return last, []
+    after = datetime.fromisoformat(since) if since else datetime.min.replace(tzinfo=timezone.utc)
+    touched = select(ReviewDecision.prediction_id).where(ReviewDecision.created_at > after).union(
+        select(Appeal.prediction_id).where(Appeal.decided_at > after))
+    when = list(s.execute(select(Prediction.created_at).where(Prediction.id.in_(ids), Prediction.id.in_(touched)))
+                .scalars())
+    return last, [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in when]
+
+
 def _in_order(groups: dict[str, dict[str, list[float]]], protected: list[str]) -> dict[str, dict[str, list[float]]]:
     """The audit's groups of the protected attributes, an intersection named in the monitor's order (the audit
     may have joined "sex*race" where the guard lists race before sex: the monitor's is "race*sex")."""
@@ -368,6 +407,7 @@ class MonitorsMixin:
             if not recs:
                 return
             out = []
+            acts = _oversight(s, [p.id for p in recs])
             for p in recs:
                 if p.route == "refused":
                     continue
@@ -379,6 +419,12 @@ class MonitorsMixin:
                            score=p.score, decision=model_decision(p.route, p.decision, p.detail),
                            label=labels.get(p.id), key_id=p.key_id, route=p.route, flags="|".join(map(str, p.flags or [])),
                            prediction_id=p.id)
+                model = rec["decision"]
+                reviewed, decided_by_review, appeals = acts.get(p.id, (False, None, []))
+                rec.update(reviewed=int(reviewed), overturned=int(reviewed and decided_by_review is not None
+                                                                    and model is not None and decided_by_review != model),
+                           appeals_decided=sum(1 for a in appeals if a in ("upheld", "overturned")),
+                           appeals_overturned=sum(1 for a in appeals if a == "overturned"))
                 out.append(rec)
             last = recs[-1]
             after = (iso(last.created_at), last.id)
