@@ -41,14 +41,21 @@ def _policy(folder: Path) -> steward.Policy:
     return steward.load_policy(path)
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def env(request, tmp_path_factory):
+    from tests.serving.conftest import _database
+
+    folder = tmp_path_factory.mktemp(f"monitors-http-{request.param}")
+    with _database(request.param, folder) as url:
+        yield from _env(folder, url)
+
+
+def _env(folder: Path, url: str):
     import lightgbm as lgb
 
     from steward.governance import Registry
     from steward.web import create_app
 
-    folder = tmp_path_factory.mktemp("monitors-http")
     models = train_models(folder / "models")
     policy = _policy(folder)
     booster = lgb.Booster(model_file=str(models.paths["1.0"]))
@@ -66,7 +73,7 @@ def env(tmp_path_factory):
         assert result.passed, [(f.check, f.status) for f in result.findings if f.status in ("fail", "not_evidenced")]
         return result
 
-    reg = Registry(f"sqlite:///{folder / 'registry.db'}", policy=policy)
+    reg = Registry(url, policy=policy)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_setup, "_rules_audit", model_audit)
         keys = populate(reg, models, policy)

@@ -90,26 +90,33 @@ def _oversight(s, ids: list[str]) -> dict[str, tuple[bool, int | None, list[str]
     return out
 
 
-def _people_since(s, deployment: str, since: str | None) -> tuple[str | None, list[datetime]]:
-    """When a person last settled a review or an appeal of the deployment's decisions, and the times of the
-    decisions settled after ``since`` (their windows are read again)."""
+def _people_since(s, deployment: str, since: dict[str, Any] | None) -> tuple[dict[str, Any], list[datetime]]:
+    """How far people's decisions on the deployment's log have been read (the newest review decision's id, the
+    newest appeal decision's time), and the times of the decisions settled after ``since`` (their windows are
+    read again). Appeals decided in the same second as the last one read are read again: harmless, a window
+    whose statistics did not change is left as it was."""
     from steward.governance._tables import Appeal, ReviewDecision
 
+    since = since or {}
     ids = select(Prediction.id).join(Deployment, Deployment.id == Prediction.deployment_id).where(
         Deployment.name == deployment)
-    last_review = s.execute(select(func.max(ReviewDecision.created_at)).where(
+    last_review = s.execute(select(func.max(ReviewDecision.id)).where(
         ReviewDecision.prediction_id.in_(ids))).scalar_one_or_none()
     last_appeal = s.execute(select(func.max(Appeal.decided_at)).where(Appeal.prediction_id.in_(ids))).scalar_one_or_none()
-    times = [iso(t) for t in (last_review, last_appeal) if t is not None]
-    last = max(times) if times else None
-    if last is None or last == since:
-        return last, []
-    after = datetime.fromisoformat(since) if since else datetime.min.replace(tzinfo=timezone.utc)
-    touched = select(ReviewDecision.prediction_id).where(ReviewDecision.created_at > after).union(
-        select(Appeal.prediction_id).where(Appeal.decided_at > after))
-    when = list(s.execute(select(Prediction.created_at).where(Prediction.id.in_(ids), Prediction.id.in_(touched)))
+    now_at = {"review_id": last_review, "appeal_at": iso(last_appeal)}
+    touched = []
+    if last_review is not None and last_review != since.get("review_id"):
+        touched.append(select(ReviewDecision.prediction_id).where(ReviewDecision.id > (since.get("review_id") or 0)))
+    if last_appeal is not None:
+        after = since.get("appeal_at")
+        q = select(Appeal.prediction_id).where(Appeal.decided_at.is_not(None))
+        touched.append(q if after is None else q.where(Appeal.decided_at >= datetime.fromisoformat(after)))
+    if not touched:
+        return now_at, []
+    union = touched[0] if len(touched) == 1 else touched[0].union(*touched[1:])
+    when = list(s.execute(select(Prediction.created_at).where(Prediction.id.in_(ids), Prediction.id.in_(union)))
                 .scalars())
-    return last, [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in when]
+    return now_at, [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in when]
 
 
 def _in_order(groups: dict[str, dict[str, list[float]]], protected: list[str]) -> dict[str, dict[str, list[float]]]:
