@@ -184,6 +184,7 @@ RECIPES = [
            dots="DATA --label COL --protected sex=Male", exits=(0, 1)),
     Recipe(r"^steward remediate ", "adult", exits=(0, 1)),
     Recipe(r"^steward select TRAIN", "adult"),
+    Recipe(r"^steward monitor run --data DATA --reference TRAIN", "adult", exits=(0, 1)),  # 1: a window alerted
 ]
 # the registry, in README order, each line as the principal its key names (KEY: the recipe's)
 REGISTRY = [
@@ -213,6 +214,12 @@ REGISTRY = [
     Recipe(r"^steward deployments list"),
     Recipe(r"^steward log export credit-live", key="operator", exits=(2,)),
     Recipe(r"^steward audit-decisions credit-live", exits=(2,)),  # no deployment of that name in this walkthrough
+    # monitoring: no deployment credit-live here, so the monitor cannot be created, run or reported (exit 2)
+    Recipe(r"^steward monitor create credit-watch", key="operator", exits=(2,)),
+    Recipe(r"^steward monitor run credit-watch", key="operator", exits=(2,)),
+    Recipe(r"^steward monitor labels credit-watch", key="operator", exits=(2,)),
+    Recipe(r"^steward monitor report credit-watch", exits=(2,)),
+    Recipe(r"^steward monitor list$"),
 ]
 
 
