@@ -157,3 +157,27 @@ def test_a_one_off_run_without_a_registry_raises_the_same_alerts_as_the_monitor(
     assert r.exit_code == 2 and "--reference" in r.output
     r = CliRunner().invoke(cli, ["monitor", "run"], env=CLEAN_ENV)
     assert r.exit_code == 2 and "NAME" in r.output
+
+
+def test_policy_check_validates_each_tiers_monitor_section(tmp_path):
+    import yaml
+
+    from steward.audit.policy import default_policy_path
+
+    def check(tier: str, monitor: dict):
+        doc = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+        doc["tiers"][tier]["monitor"] = monitor
+        path = tmp_path / f"policy-{tier}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return CliRunner().invoke(cli, ["policy", "check", str(path)], env=CLEAN_ENV)
+
+    assert CliRunner().invoke(cli, ["policy", "check", "default"], env=CLEAN_ENV).exit_code == 0
+    r = check("medium", {"fairness": {"min_air": 2}})
+    assert r.exit_code == 2 and "tiers.medium.monitor.fairness.min_air" in r.output, r.output
+    r = check("high", {"fairnes": {"min_air": 0.8}})  # inherited by medium and low: each tier is named
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    for tier in ("high", "medium", "low"):
+        assert f"tiers.{tier}.monitor.fairnes: unknown setting" in r.output, r.output
+    assert "feature_drift" in r.output  # the line lists the settings there are
+    r = check("low", {"window": {"by": "month"}})
+    assert r.exit_code == 2 and "tiers.low.monitor.window.by" in r.output, r.output
