@@ -66,6 +66,15 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 "$BIN/python" examples/adult_credit/traffic.py "http://127.0.0.1:$PORT" "$caller_key" savings-offer "$WORK/test.csv" 200
+
+echo "== A monitor of the deployment's log: windows of 100 decisions against the version's profile and audit"
+"$S" monitor create savings-watch --deployment savings-offer --window count --size 100
+set +e
+"$S" monitor run savings-watch   # exit 1 when a window raised an alert: the alerts are the demo's point
+code=$?
+set -e
+[ $code -le 1 ] || exit $code
+"$S" monitor report savings-watch --out reports/savings-watch.html
 echo "Log in at http://127.0.0.1:$PORT/ with the demo key above; the deployment page is /deployments/savings-offer"
-echo "(its kill switch is there). The application's caller key: $caller_key"
+echo "(its kill switch and its monitor are there; /monitors/savings-watch). The application's caller key: $caller_key"
 wait $server
