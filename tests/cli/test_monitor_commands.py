@@ -181,3 +181,59 @@ def test_policy_check_validates_each_tiers_monitor_section(tmp_path):
     assert "feature_drift" in r.output  # the line lists the settings there are
     r = check("low", {"window": {"by": "month"}})
     assert r.exit_code == 2 and "tiers.low.monitor.window.by" in r.output, r.output
+
+
+def test_a_folder_read_file_by_file_gives_what_one_read_of_all_gives(env, tmp_path):
+    """New files of a folder are read once each, as they arrive; the stored windows and the alerts equal those of
+    a monitor that read the whole folder at once (the mergeable statistics, the detectors' state across runs)."""
+    f = env["folder"]
+    log = env["log"].drop(columns=["label"])
+    day = log["ts"].dt.strftime("%Y-%m-%d")
+    folder_a, folder_b = tmp_path / "arriving", tmp_path / "all"
+    folder_a.mkdir()
+    folder_b.mkdir()
+    for d in sorted(day.unique()):
+        log[day == d].to_parquet(folder_b / f"{d}.parquet")
+    source = ["--reference", str(f / "reference.csv"), "--features", "x,c", "--protected", "sex=M", "--time", "ts",
+              "--score", "score", "--decision", "decision", "--tier", "high"]
+    assert run(env, "monitor", "create", "arriving", "--data", str(folder_a), *source).exit_code == 2  # no file yet
+    (folder_a / "2026-11-01.parquet").write_bytes((folder_b / "2026-11-01.parquet").read_bytes())
+    assert run(env, "monitor", "create", "arriving", "--data", str(folder_a), *source).exit_code == 0
+    assert run(env, "monitor", "create", "all", "--data", str(folder_b), *source).exit_code == 0
+    alerts = []
+    for d in sorted(day.unique()):
+        target = folder_a / f"{d}.parquet"
+        if not target.exists():
+            target.write_bytes((folder_b / f"{d}.parquet").read_bytes())
+        out = json.loads(run(env, "monitor", "run", "arriving", "--format", "json").output.strip().splitlines()[-1])
+        assert out["rows_read"] == int((day == d).sum())  # only the new file
+        alerts += out["alerts"]
+    last = json.loads(run(env, "monitor", "run", "arriving", "--close-all", "--format", "json").output.strip()
+                      .splitlines()[-1])
+    alerts += last["alerts"]
+    whole = json.loads(run(env, "monitor", "run", "all", "--close-all", "--format", "json").output.strip().splitlines()[-1])
+    a = json.loads(run(env, "monitor", "show", "arriving", "--format", "json").output)
+    b = json.loads(run(env, "monitor", "show", "all", "--format", "json").output)
+    assert [(w["key"], w["rows"], w["closed"]) for w in a["windows"]] == [(w["key"], w["rows"], w["closed"])
+                                                                        for w in b["windows"]]
+    for wa, wb in zip(a["windows"], b["windows"]):
+        _same(wa["result"], wb["result"])
+    key = ("window", "signal", "subject", "severity")
+    assert [tuple(x[k] for k in key) for x in alerts] == [tuple(x[k] for k in key) for x in whole["alerts"]]
+    assert whole["alerts"]
+
+
+def _same(a, b, where: str = "") -> None:
+    """Equal JSON documents, floats to 1e-9 (sums taken in another order)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12), where
+    else:
+        assert a == b, where

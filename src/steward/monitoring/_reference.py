@@ -178,10 +178,41 @@ def _number_reference(name: str, values: np.ndarray) -> FeatureReference:
                             float(finite.min()), float(finite.max()), float(finite.mean()), float(finite.std()))
 
 
+def factorised(values: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
+    """``(codes, uniques)``: each row's code (-1 missing, exactly where ``values.isna()``) and the distinct
+    values as Python objects (``tolist()``), when the dtype guarantees that a row's value and its unique are
+    the same value of the same type, so any text of the unique is that row's text: text (pandas strings, or
+    an object column holding only ``str``), categorical, and numpy bool and integer columns. None otherwise
+    (floats, whose -0.0 and 0.0 factorise together but print apart; object columns of mixed types, where
+    1, 1.0 and True are one unique): the caller then goes row by row. A categorical's uniques are its
+    categories, in the categories' order, unused ones included."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64, copy=False)
+        uniques = values.cat.categories.tolist()
+    elif (isinstance(dtype, pd.StringDtype) or (dtype == object and pd.api.types.infer_dtype(values, skipna=True)
+                                                 in ("string", "empty"))
+          or (isinstance(dtype, np.dtype) and dtype.kind in "biu")):
+        codes, uniques_index = pd.factorize(values, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        uniques = uniques_index.tolist()
+    else:
+        return None
+    if not np.array_equal(codes < 0, values.isna().to_numpy()):
+        return None
+    return codes, uniques
+
+
 def category_text(values: pd.Series) -> np.ndarray:
     """Category values as text (the form the training profile and the prediction log use); None for missing."""
     from steward.serving._profile import _category_text
 
+    fast = factorised(values)
+    if fast is not None:  # the text of each distinct value, then taken by row (-1, missing, takes the None)
+        codes, uniques = fast
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:len(uniques)] = [_category_text(u) for u in uniques]
+        return table[codes]
     out = np.empty(len(values), dtype=object)
     missing = values.isna().to_numpy()
     for i, (v, m) in enumerate(zip(values.tolist(), missing.tolist())):

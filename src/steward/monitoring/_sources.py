@@ -63,7 +63,10 @@ def read_log(f: Path, want: Sequence[str], columns: Mapping[str, str], batch: in
                                           f"are: {', '.join(have[:30])}")
         names = list(dict.fromkeys(want))
         sel = [f'"{c}"' for c in names] + [f'"{col}" AS "{role}"' for role, col in cols.items() if role not in names]
-        for b in con.sql(f"SELECT {', '.join(sel)} FROM {rel}").fetch_record_batch(batch):
+        query = con.sql(f"SELECT {', '.join(sel)} FROM {rel}")
+        # DuckDB 2 renamed fetch_record_batch (deprecated there) to to_arrow_reader
+        reader = query.to_arrow_reader(batch) if hasattr(query, "to_arrow_reader") else query.fetch_record_batch(batch)
+        for b in reader:
             yield b.to_pandas()
     finally:
         con.close()

@@ -12,6 +12,7 @@ reduces new rows, and any span of windows can be judged as one.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steward.monitoring._reference import SCORE_BINS, Reference, category_text, score_bin
+from steward.monitoring._reference import SCORE_BINS, Reference, category_text, factorised, score_bin
 
 __all__ = ["WindowStats", "reduce_batch", "group_table", "COLUMNS"]
 
@@ -161,10 +162,7 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
             above = int((xs > f.max).sum()) if f.max is not None else 0
             w.features[name] = {"bins": bins.tolist(), "missing": int(n - ok.sum()), "below": below, "above": above}
         else:
-            text = category_text(col)
-            present = pd.Series(text[[t is not None for t in text]], dtype=object)
-            w.features[name] = {"counts": {str(k): int(v) for k, v in present.value_counts().items()},
-                                "missing": int(n - len(present))}
+            w.features[name] = _category_counts(col)
     fav = reference.favourable
     score = (pd.to_numeric(batch["score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
              if "score" in batch.columns else np.full(n, np.nan))
@@ -180,16 +178,10 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
     # the expected correctness of each decision if the score is calibrated (confidence-based estimation)
     p = np.where(has, score, np.nan)
     expected = np.where(decision == 1, p, np.where(decision == 0, 1.0 - p, np.nan))
-    keys: dict[str, Any] = {a: (batch[a].astype(object).where(batch[a].notna(), None).map(
-        lambda v: "(missing)" if v is None else str(v)) if a in batch.columns else pd.Series(["(missing)"] * n))
-        for a in reference.protected}
-    frame = pd.DataFrame({**{f"g{i}": keys[a].to_numpy() for i, a in enumerate(reference.protected)},
-                          "label": label, "decision": decision, "one": 1, "scored": has.astype(np.int64),
-                          "score": np.where(has, score, 0.0), "expected": np.nan_to_num(expected, nan=0.0)})
-    by = [f"g{i}" for i in range(len(reference.protected))] + ["label", "decision"]
-    agg = frame.groupby(by, sort=True, dropna=False)[["one", "scored", "score", "expected"]].sum().reset_index()
-    w.cells = [[*(str(v) for v in r[:-6]), int(r[-6]), int(r[-5]), int(r[-4]), int(r[-3]), float(r[-2]),
-                float(r[-1])] for r in agg.itertuples(index=False)]
+    groups = [_group_names(batch[a] if a in batch.columns else None, n) for a in reference.protected]
+    values = pd.DataFrame({"one": np.ones(n, dtype=np.int64), "scored": has.astype(np.int64),
+                           "score": np.where(has, score, 0.0), "expected": np.nan_to_num(expected, nan=0.0)})
+    w.cells = _cells(groups, label, decision, values)
     if "flags" in batch.columns:
         lists = _flag_lists(batch["flags"])
         counts: Counter = Counter()
@@ -205,13 +197,91 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
         w.keys = {str(k): int(v) for k, v in batch["key_id"].value_counts().items()}
     if "reviewed" in batch.columns:
         acts = ["reviewed", "overturned", "appeals_decided", "appeals_overturned"]
-        o = frame[[f"g{i}" for i in range(len(reference.protected))]].copy()
+        o = pd.DataFrame({f"g{i}": np.asarray(gn, dtype=object)[rank] for i, (rank, gn) in enumerate(groups)},
+                         index=range(n))
         for a in acts:
             o[a] = pd.to_numeric(batch[a], errors="coerce").fillna(0).astype(np.int64).to_numpy()
         agg = o.groupby([c for c in o.columns if c not in acts], sort=True)[acts].sum().reset_index()
         w.oversight = [[*(str(v) for v in r[:-4]), *(int(v) for v in r[-4:])] for r in agg.itertuples(index=False)
                        if any(r[-4:])]
     return w
+
+
+def _cells(groups: list[tuple[np.ndarray, list[str]]], label: np.ndarray, decision: np.ndarray,
+           values: pd.DataFrame) -> list[list[Any]]:
+    """``[*group names, label, decision, rows, scored, score_sum, expected]`` per cell, sorted by the names,
+    label and decision: one integer key per row, ordered as those tuples sort, and one groupby on it (each
+    cell's rows summed in row order, as a groupby on the names would)."""
+    if math.prod(len(gn) for _, gn in groups) >= 2 ** 59:  # the key would overflow: group by the names
+        frame = values.assign(**{f"g{i}": np.asarray(gn, dtype=object)[rank] for i, (rank, gn) in enumerate(groups)},
+                              label=label, decision=decision)
+        by = [f"g{i}" for i in range(len(groups))] + ["label", "decision"]
+        agg = frame.groupby(by, sort=True)[["one", "scored", "score", "expected"]].sum().reset_index()
+        return [[*(str(v) for v in r[:-6]), int(r[-6]), int(r[-5]), int(r[-4]), int(r[-3]), float(r[-2]),
+                 float(r[-1])] for r in agg.itertuples(index=False)]
+    cell = np.zeros(len(values), dtype=np.int64)
+    for rank, names in groups:
+        cell = cell * len(names) + rank
+    cell = (cell * 3 + (label + 1)) * 3 + (decision + 1)
+    agg = values.groupby(cell, sort=True)[["one", "scored", "score", "expected"]].sum()
+    out = []
+    for k, one, scored, total, expected in zip(agg.index.tolist(), agg["one"].tolist(), agg["scored"].tolist(),
+                                               agg["score"].tolist(), agg["expected"].tolist()):
+        dec, k = k % 3 - 1, k // 3
+        lab, k = k % 3 - 1, k // 3
+        names = []
+        for _, gn in reversed(groups):
+            names.append(gn[k % len(gn)])
+            k //= len(gn)
+        out.append([*reversed(names), lab, dec, one, scored, float(total), float(expected)])
+    return out
+
+
+def _group_names(col: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
+    """A protected attribute's group of each row, named as the cells name it (``str(value)``, ``"(missing)"``),
+    as its rank in the sorted list of the names, and that list."""
+    if col is None:
+        return np.zeros(n, dtype=np.int64), ["(missing)"]
+    fast = factorised(col)
+    if fast is None:
+        text = col.astype(object).where(col.notna(), None).map(lambda v: "(missing)" if v is None else str(v))
+        codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+        names = [str(u) for u in uniques]
+    else:
+        codes, uniques = fast
+        names = [str(u) for u in uniques] + ["(missing)"]
+        codes = np.where(codes < 0, len(uniques), codes)
+    ordered = sorted(set(names))
+    at = {t: i for i, t in enumerate(ordered)}
+    return np.array([at[t] for t in names], dtype=np.int64)[codes], ordered
+
+
+def _category_counts(col: pd.Series) -> dict[str, Any]:
+    """A category feature's counts per text and its missing rows: the texts' ``value_counts()`` (by count,
+    descending; ties in the order of first appearance), counted on the distinct values when the dtype allows."""
+    from steward.serving._profile import _category_text
+
+    n = len(col)
+    fast = factorised(col)
+    if fast is None:
+        text = category_text(col)
+        present = pd.Series(text[[t is not None for t in text]], dtype=object)
+        return {"counts": {str(k): int(v) for k, v in present.value_counts().items()}, "missing": int(n - len(present))}
+    codes, uniques = fast
+    ok = codes >= 0
+    per = np.bincount(codes[ok], minlength=len(uniques))
+    if isinstance(col.dtype, pd.CategoricalDtype):  # categories are in their own order: take first appearance
+        order = pd.unique(codes[ok])
+    else:  # factorize numbers the uniques in the order they first appear
+        order = np.arange(len(uniques))
+    counts: dict[str, int] = {}
+    for u in order.tolist():
+        c = int(per[u])
+        if c:
+            t = _category_text(uniques[u])
+            counts[t] = counts.get(t, 0) + c  # distinct values with one text (a categorical's 1 and "1") add up
+    present = int(ok.sum())
+    return {"counts": dict(sorted(counts.items(), key=lambda kv: -kv[1])), "missing": int(n - present)}
 
 
 def _coded(batch: pd.DataFrame, column: str, favourable: int) -> np.ndarray:
