@@ -56,16 +56,17 @@ class FeatureReference:
     max: float | None = None
     mean: float | None = None
     std: float | None = None
+    sums: list[float] | None = None  # per bin, the sum of the reference's values (each bin's mean: its atom)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "missing_rate": self.missing_rate, "counts": self.counts,
                 "edges": self.edges, "deciles": self.deciles, "min": self.min, "max": self.max,
-                "mean": self.mean, "std": self.std}
+                "mean": self.mean, "std": self.std, "sums": self.sums}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FeatureReference:
         return cls(**{k: d.get(k) for k in ("name", "kind", "missing_rate", "counts", "edges", "deciles", "min", "max",
-                                            "mean", "std")})
+                                            "mean", "std", "sums")})
 
     @property
     def midpoints(self) -> np.ndarray:
@@ -78,6 +79,16 @@ class FeatureReference:
             return np.array([lo], dtype=np.float64)
         inner = (e[:-1] + e[1:]) / 2.0
         return np.concatenate([[min(lo, e[0])], inner, [max(hi, e[-1])]])
+
+    def atoms(self) -> np.ndarray:
+        """Where each bin's reference mass sits for the Wasserstein distance: the mean of the reference's values
+        in the bin when known (exact for a bin of one value), else its middle."""
+        mids = self.midpoints
+        if self.sums is None:
+            return mids
+        c = np.asarray(self.counts, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(c > 0, np.asarray(self.sums, dtype=np.float64) / c, mids)
 
     def decile_of_bin(self) -> np.ndarray:
         """For each fine bin, the index of the decile bin that holds it."""
@@ -152,8 +163,8 @@ class Reference:
             deciles = sorted(set(float(v) for v in q[1:10])) if len(q) == 11 else []
             counts = np.asarray(hist["counts"], dtype=np.float64)
             mids = FeatureReference(f["name"], "number", rate, hist["counts"], list(hist["edges"]), deciles,
-                                    float(f["min"]), float(f["max"]))
-            m = mids.midpoints
+                                    float(f["min"]), float(f["max"]), sums=hist.get("sums"))
+            m = mids.atoms()
             total = counts.sum()
             mean = float((m * counts).sum() / total) if total else None
             std = float(math.sqrt(max(((m - mean) ** 2 * counts).sum() / total, 0.0))) if total else None
@@ -173,9 +184,12 @@ def _number_reference(name: str, values: np.ndarray) -> FeatureReference:
         return FeatureReference(name, "number", rate, [0])
     edges = np.unique(np.percentile(finite, np.arange(1, 100)))
     deciles = np.unique(np.percentile(finite, DECILES))
-    counts = np.bincount(np.searchsorted(edges, finite, side="left"), minlength=len(edges) + 1)
+    idx = np.searchsorted(edges, finite, side="left")
+    counts = np.bincount(idx, minlength=len(edges) + 1)
+    sums = np.bincount(idx, weights=finite, minlength=len(edges) + 1)
     return FeatureReference(name, "number", rate, counts.tolist(), edges.tolist(), deciles.tolist(),
-                            float(finite.min()), float(finite.max()), float(finite.mean()), float(finite.std()))
+                            float(finite.min()), float(finite.max()), float(finite.mean()), float(finite.std()),
+                            sums.tolist())
 
 
 def factorised(values: pd.Series) -> tuple[np.ndarray, list[Any]] | None:

@@ -9,7 +9,8 @@ p-values among them as evidence, never as the trigger).
 The distances, on the reference's bins:
 
 * PSI: sum over the reference's decile bins of (c - r) ln(c / r), proportions floored at 1e-4;
-* Wasserstein: SciPy's ``wasserstein_distance`` of the two binned distributions (each bin at its middle),
+* Wasserstein: SciPy's ``wasserstein_distance`` of the two binned distributions, each bin's mass at the mean
+  of the values that fell in it (the reference's and the window's own: both are kept as sums that merge),
   divided by the reference's standard deviation;
 * Jensen-Shannon: SciPy's ``jensenshannon`` (natural log) of the category proportions;
 * KS: the largest gap between the two binned CDFs, its p-value from Kolmogorov's distribution for
@@ -47,11 +48,15 @@ def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPS) 
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def binned_wasserstein(points: np.ndarray, reference: Sequence[float], current: Sequence[float]) -> float:
+def binned_wasserstein(points: np.ndarray, reference: Sequence[float], current: Sequence[float],
+                       current_points: np.ndarray | None = None) -> float:
+    """SciPy's Wasserstein distance between the reference's mass at ``points`` and the window's at
+    ``current_points`` (default: the same points), bin by bin."""
     r, c = np.asarray(reference, dtype=np.float64), np.asarray(current, dtype=np.float64)
     if r.sum() <= 0 or c.sum() <= 0:
         return float("nan")
-    return float(sps.wasserstein_distance(points, points, u_weights=r, v_weights=c))
+    cp = points if current_points is None else current_points
+    return float(sps.wasserstein_distance(points[r > 0], cp[c > 0], u_weights=r[r > 0], v_weights=c[c > 0]))
 
 
 def binned_ks(reference: Sequence[float], current: Sequence[float]) -> tuple[float, float]:
@@ -112,7 +117,11 @@ def _feature_signals(f: FeatureReference, cur: dict[str, Any], rows: int, s: Mon
         dec = f.decile_of_bin() if f.edges else np.zeros(len(bins), dtype=np.int64)
         k = int(dec.max()) + 1 if len(dec) else 1
         p = psi(np.bincount(dec, weights=ref, minlength=k), np.bincount(dec, weights=bins, minlength=k))
-        wd = binned_wasserstein(f.midpoints, ref, bins)
+        atoms = f.atoms()
+        here = atoms  # the window's own mean in each bin it fills
+        if cur.get("sums") is not None:
+            here = np.where(bins > 0, np.asarray(cur["sums"], dtype=np.float64) / np.maximum(bins, 1), atoms)
+        wd = binned_wasserstein(atoms, ref, bins, here)
         norm = wd / f.std if f.std else (0.0 if wd == 0 else float("inf"))
         d, ks_p = binned_ks(ref, bins)
         value, threshold = (p, rule.psi) if rule.trigger == "psi" else (norm, rule.wasserstein)

@@ -87,6 +87,7 @@ class WindowStats:
             f = {k: a[k] + b[k] for k in ("missing", "below", "above") if k in a}
             if "bins" in a:
                 f["bins"] = (np.asarray(a["bins"]) + np.asarray(b["bins"])).tolist()
+                f["sums"] = (np.asarray(a["sums"], dtype=np.float64) + np.asarray(b["sums"], dtype=np.float64)).tolist()
             else:
                 f["counts"] = _add(a["counts"], b["counts"])
             feats[name] = f
@@ -148,7 +149,8 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
             w.first, w.last = t.min().isoformat(), t.max().isoformat()
     for name, f in reference.features.items():
         if name not in batch.columns:
-            w.features[name] = ({"bins": [0] * (len(f.edges) + 1), "missing": n, "below": 0, "above": 0}
+            w.features[name] = ({"bins": [0] * (len(f.edges) + 1), "sums": [0.0] * (len(f.edges) + 1), "missing": n,
+                                 "below": 0, "above": 0}
                                 if f.kind == "number" else {"counts": {}, "missing": n})
             continue
         col = batch[name]
@@ -156,11 +158,13 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
             x = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
             ok = np.isfinite(x)
             xs = x[ok]
-            bins = np.bincount(np.searchsorted(np.asarray(f.edges, dtype=np.float64), xs, side="left"),
-                               minlength=len(f.edges) + 1)
+            idx = bin_index(np.asarray(f.edges, dtype=np.float64), xs)
+            bins = np.bincount(idx, minlength=len(f.edges) + 1)
+            sums = np.bincount(idx, weights=xs, minlength=len(f.edges) + 1)
             below = int((xs < f.min).sum()) if f.min is not None else int(xs.size)
             above = int((xs > f.max).sum()) if f.max is not None else 0
-            w.features[name] = {"bins": bins.tolist(), "missing": int(n - ok.sum()), "below": below, "above": above}
+            w.features[name] = {"bins": bins.tolist(), "sums": sums.tolist(), "missing": int(n - ok.sum()),
+                                "below": below, "above": above}
         else:
             w.features[name] = _category_counts(col)
     fav = reference.favourable
@@ -235,6 +239,44 @@ def _cells(groups: list[tuple[np.ndarray, list[str]]], label: np.ndarray, decisi
             k //= len(gn)
         out.append([*reversed(names), lab, dec, one, scored, float(total), float(expected)])
     return out
+
+
+GRID = 1 << 14
+
+
+def bin_index(edges: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, xs, side="left")`` for finite ``xs``, exactly, in less time: a binary search per
+    value costs ~40 ns, most of it mispredicted branches. Instead each value gets a cell of a uniform grid over
+    the edges' range, ``(x - lo) * scale`` clipped and floored, which never decreases as x grows: so an edge in
+    a lower cell than x's is below x, one in a higher cell is not, and x's index is the number of edges in lower
+    cells plus those of its own cell below it. A cell holds at most one edge but in a heavy tail, so one
+    comparison settles most values; the values of a cell holding several edges are searched."""
+    m = len(edges)
+    if m < 8 or xs.size < 20_000 or not (np.isfinite(edges).all() and (np.diff(edges) > 0).all()):
+        return np.searchsorted(edges, xs, side="left")
+    lo = edges[0]
+    scale = GRID / (edges[-1] - lo)
+    if not (np.isfinite(scale) and scale > 0):
+        return np.searchsorted(edges, xs, side="left")
+
+    def cell(v: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            c = np.subtract(v, lo)
+            c *= scale
+        np.clip(c, 0, GRID - 1, out=c)
+        return c.astype(np.intp)
+
+    at = cell(edges)
+    per = np.bincount(at, minlength=GRID)  # edges per cell
+    below = np.concatenate([[0], np.cumsum(per)[:-1]])  # edges in lower cells
+    first = np.where(per > 0, edges[np.minimum(below, m - 1)], np.inf)  # each cell's lowest edge (inf: none)
+    c = cell(xs)
+    idx = below[c]
+    idx += first[c] < xs
+    many = per[c] > 1
+    if many.any():
+        idx[many] = np.searchsorted(edges, xs[many], side="left")
+    return idx
 
 
 def _group_names(col: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:

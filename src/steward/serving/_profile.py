@@ -61,7 +61,8 @@ class FeatureProfile:
     categories: dict[str, int] | None = None
     integer: bool = False
     # the finite values counted on the distinct percentiles 1..99 (``edges``; bin i holds edges[i-1] < x <= edges[i],
-    # the first everything up to edges[0], the last everything above edges[-1]): the monitor's reference
+    # the first everything up to edges[0], the last everything above edges[-1]) and summed per bin: the monitor's
+    # reference
     histogram: dict[str, list] | None = None
 
 
@@ -82,8 +83,7 @@ class TrainingProfile:
                      "quantiles": None if f.quantiles is None else [float(q) for q in f.quantiles],
                      "categories": None if f.categories is None else {str(k): int(n) for k, n in f.categories.items()},
                      "integer": bool(f.integer),
-                     **({} if f.histogram is None else {"histogram": {"edges": [float(e) for e in f.histogram["edges"]],
-                                                                      "counts": [int(c) for c in f.histogram["counts"]]}})}
+                     **({} if f.histogram is None else {"histogram": _histogram_dict(f.histogram)})}
                     for f in self.features.values()]
         return {"format": FORMAT, "rows": int(self.rows), "features": features,
                 "row_hashes": base64.b64encode(packed).decode("ascii")}
@@ -113,6 +113,13 @@ class TrainingProfile:
         """SHA-256 (hex) of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces)."""
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _histogram_dict(h: Mapping[str, Any]) -> dict[str, list]:
+    out = {"edges": [float(e) for e in h["edges"]], "counts": [int(c) for c in h["counts"]]}
+    if h.get("sums") is not None:
+        out["sums"] = [float(x) for x in h["sums"]]
+    return out
 
 
 def _check(ok: bool, what: str, found: Any) -> None:
@@ -158,7 +165,11 @@ def _feature_from_dict(item: Any, where: str) -> FeatureProfile:
                and isinstance(counts, list) and len(counts) == len(edges) + 1
                and all(type(c) is int and c >= 0 for c in counts),
                f"{where}.histogram must hold increasing 'edges' and one more non-negative 'counts'", histogram)
-        histogram = {"edges": [float(e) for e in edges], "counts": list(counts)}
+        sums = histogram.get("sums")
+        _check(sums is None or isinstance(sums, list) and len(sums) == len(counts) and all(_is_real(x) for x in sums),
+               f"{where}.histogram.sums must be null or one finite number per count", sums)
+        histogram = {"edges": [float(e) for e in edges], "counts": list(counts),
+                     **({} if sums is None else {"sums": [float(x) for x in sums]})}
     return FeatureProfile(name, kind, float(rate), _float(lo), _float(hi),
                           None if quantiles is None else [float(q) for q in quantiles], None, integer, histogram)
 
@@ -257,9 +268,9 @@ def build_profile(frame: pd.DataFrame, features: Sequence[str] | None = None) ->
                 profile.quantiles = [float(q) for q in np.quantile(finite, QUANTILE_LEVELS)]
                 profile.integer = bool(np.all(finite == np.floor(finite)))
                 edges = percentile_edges(finite)
-                profile.histogram = {"edges": edges.tolist(),
-                                     "counts": np.bincount(np.searchsorted(edges, finite, side="left"),
-                                                           minlength=len(edges) + 1).tolist()}
+                idx = np.searchsorted(edges, finite, side="left")
+                profile.histogram = {"edges": edges.tolist(), "counts": np.bincount(idx, minlength=len(edges) + 1).tolist(),
+                                     "sums": np.bincount(idx, weights=finite, minlength=len(edges) + 1).tolist()}
             columns.append(values.tolist())
         else:
             missing = series.isna().to_numpy()
