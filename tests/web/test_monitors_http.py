@@ -131,6 +131,10 @@ def test_a_broken_pipeline_in_served_traffic_raises_the_alert_that_pulls_the_kil
     assert {(a["signal"], a["subject"]) for a in first["alerts"]} == {
         ("fairness", "sex=Female:air"), ("fairness", "race*sex=White*Female:air")}, first["alerts"]
     assert first["tripped"] == []
+    # the fairness alert carries the slice finder's answer: where in the window adverse decisions gather
+    fair = [a for a in env["reg"].monitor("watch")["alerts"] if a["signal"] == "fairness"]
+    slices = fair[0]["evidence"]["slices"]
+    assert slices and all(s["slice"] and s["size"] >= 32 for s in slices), slices
 
     broken = test.iloc[600:1200].copy()
     broken["hours-per-week"] = 999  # a unit change upstream: every value far beyond training's range
