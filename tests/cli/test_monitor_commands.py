@@ -237,3 +237,14 @@ def _same(a, b, where: str = "") -> None:
         assert a == pytest.approx(b, rel=1e-9, abs=1e-12), where
     else:
         assert a == b, where
+
+
+def test_follow_runs_again_until_its_run_count(env):
+    f = env["folder"]
+    assert run(env, "monitor", "create", "ext", "--data", str(f / "log.parquet"), "--reference",
+               str(f / "reference.csv"), "--features", "x,c", "--time", "ts", "--score", "score", "--decision",
+               "decision").exit_code == 0
+    r = run(env, "monitor", "run", "ext", "--follow", "--every", "0.1", "--runs", "3", "--format", "json")
+    runs = [json.loads(line) for line in r.output.strip().splitlines() if line.startswith("{")]
+    assert [x["rows_read"] for x in runs] == [6000, 0, 0]  # each run reads only what is new
+    assert r.exit_code == (1 if runs[0]["alerts"] else 0)
