@@ -273,3 +273,36 @@ def test_extraction_on_a_reference_of_numbers_only():
         (_, _), = again.close_complete()
         sig = [s for s in again.results["#000001"]["signals"] if s["signal"] == "extraction"]
         assert len(sig) == 1 and sig[0]["judged"] and sig[0]["measures"]["queries"] == 600
+
+
+# --- missing evidence, and what a small window shows -----------------------------------------------------------
+
+
+def test_a_protected_attribute_gone_or_recoded_upstream_is_a_fairness_breach_not_silence(ref):
+    """Fairness that cannot be measured has failed: with sex missing on day 1 and recoded to lower case on day 2,
+    the reference group Male has no decisions, and each day says so (an alert on the first)."""
+    rng = np.random.default_rng(21)
+    days = [people(5_000, rng) for _ in range(3)]
+    days[1]["sex"] = None
+    days[2]["sex"] = days[2]["sex"].str.lower()
+    m, alerts = run(ref, days)
+    assert alerts[0] == QUIET
+    assert ("fairness", "sex:reference_group") in alerts[1]
+    missing = signal_of(m, 1, "fairness", "sex:reference_group")
+    assert missing["breach"] and missing["value"] == 0 and missing["measures"]["missing"] == 5_000
+    recoded = signal_of(m, 2, "fairness", "sex:reference_group")
+    assert recoded["breach"] and set(recoded["measures"]["groups_seen"]) == {"female", "male"}
+    assert not signal_of(m, 0, "fairness", "sex:reference_group")["breach"]
+
+
+def test_a_window_too_small_to_judge_shows_no_value_that_could_single_people_out(ref):
+    rng = np.random.default_rng(22)
+    m, alerts = run(ref, [people(5_000, rng), people(40, rng)], {"min_rows": 100})
+    small = (DAY0 + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    res = m.results[small]
+    assert not res["judged"] and res["fairness"] == [] and alerts[1] == QUIET
+    rows = [s for s in res["signals"] if s["signal"] in ("feature_drift", "data_quality", "fairness", "performance",
+                                                         "prediction_drift", "estimated_performance")]
+    assert rows and all(s["value"] is None and s["measures"] == {} and not s["judged"] for s in rows)
+    big = m.results[DAY0.strftime("%Y-%m-%d")]
+    assert all(s["value"] is not None for s in big["signals"] if s["signal"] == "feature_drift")

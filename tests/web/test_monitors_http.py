@@ -7,6 +7,7 @@ errors in the one JSON shape."""
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -35,6 +36,11 @@ def _policy(folder: Path) -> steward.Policy:
     doc = yaml.safe_load((folder / "serving-policy.yaml").read_text(encoding="utf-8"))
     for name in ("slices", "situation_testing", "proxies"):
         doc["tiers"]["low"]["checks"][name] = dict(doc["tiers"]["high"]["checks"][name], optional=True)
+    # the low tier's monitoring rules here: a broken pipeline pulls the kill switch; PRADA is off (it reads a
+    # constant column far out of range as a query pattern too; tested in tests/monitoring); reviewers may
+    # overturn many decisions of these tests
+    doc["tiers"]["low"]["monitor"] = {"data_quality": {"trip": True, "severity": "critical"},
+                                      "extraction": {"enabled": False}, "oversight": {"max_override_rate": 0.99}}
     doc["policy"]["version"] += "-monitor"
     path = folder / "monitor-policy.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
@@ -108,11 +114,7 @@ def test_a_broken_pipeline_in_served_traffic_raises_the_alert_that_pulls_the_kil
     # Created by an operator; the reference is the registry's own, never the client's.
     r = http.post("/api/monitors", json={
         "name": "watch", "deployment": DEPLOYMENT,
-        "settings": {"window": {"by": "count", "size": 600}, "min_rows": 100,
-                     "data_quality": {"trip": True, "severity": "critical"},
-                     "feature_drift": {"consecutive": 1},
-                     # PRADA reads a constant column far out of range as a query pattern too; it is tested elsewhere
-                     "extraction": {"enabled": False}}}, headers=_h(env, "operator"))
+        "settings": {"window": {"by": "count", "size": 600}, "min_rows": 100, "feature_drift": {"consecutive": 1}}}, headers=_h(env, "operator"))
     assert r.status_code == 201, r.text
     m = env["reg"].monitor("watch")
     ref = m["reference"]
@@ -235,8 +237,7 @@ def test_reviewers_overrides_by_group_reach_the_monitor_also_after_the_window_cl
                guard=guard_settings(review={"band": 0.2, "second_reviewer": False, "on_flags": False}))
     key = reg.create_key("reviewed-app", ["caller"], actor="setup", deployments=[name])["key"]
     r = env["http"].post("/api/monitors", json={"name": "watch-people", "deployment": name, "settings": {
-        "window": {"by": "count", "size": 400}, "min_rows": 100, "extraction": {"enabled": False},
-        "oversight": {"max_override_rate": 0.99}}}, headers=_h(env, "operator"))
+        "window": {"by": "count", "size": 400}, "min_rows": 100}}, headers=_h(env, "operator"))
     assert r.status_code == 201, r.text
     rows = rows_of(env["models"].test.iloc[1200:1600])
     got = env["http"].post(f"/api/deployments/{name}/predict", json={"rows": rows},
@@ -321,3 +322,55 @@ def test_the_deployment_and_model_pages_show_the_monitor_its_alerts_and_its_repo
         assert browser.get("/monitors/nope").status_code == 404
     anonymous = env["http"].get("/monitors/watch", follow_redirects=False)
     assert anonymous.status_code in (302, 303, 401)
+
+
+def test_a_monitor_may_be_stricter_than_its_tier_never_looser_nor_take_a_reference_for_a_deployment(env):
+    http = env["http"]
+
+    def create(**body):
+        return http.post("/api/monitors", json={"name": "strict", "deployment": DEPLOYMENT, **body},
+                         headers=_h(env, "developer"))
+
+    for settings, says in (({"fairness": {"enabled": False}}, "fairness.enabled: the tier turns it on"),
+                           ({"fairness": {"min_air": 0.5}}, "fairness.min_air: 0.5 is looser"),
+                           ({"feature_drift": {"trip": True}}, "only the policy's tier can make an alert pull"),
+                           ({"data_quality": {"trip": False}}, "a monitor cannot stop it"),
+                           ({"min_rows": 10**6}, "min_rows"),
+                           ({"feature_drift": {"consecutive": 5}}, "feature_drift.consecutive: 5 is looser"),
+                           ({"fairness": {"severity": "low"}}, "lower than the tier's high")):
+        r = create(settings=settings)
+        assert r.status_code == 400 and says in r.json()["error"], (settings, r.text)
+    r = create(reference=env["reg"].monitor("watch")["reference"])
+    assert r.status_code == 400 and r.json()["error"].startswith("reference:")
+    r = create(tier="high")
+    assert r.status_code == 400 and "--tier" in r.json()["error"]
+    r = create(settings={"fairness": {"min_air": 0.9}, "feature_drift": {"psi": 0.1}, "window": {"by": "hour"}})
+    assert r.status_code == 201, r.text
+    entry = next(e for e in env["reg"].trail(limit=50) if e["action"] == "monitor.create" and e["subject"] == "monitor:strict")
+    assert json.loads(entry["payload"])["settings"]["fairness"] == {"min_air": 0.9} and len(json.loads(entry["payload"])["reference"]["sha256"]) == 64
+
+
+def test_labels_name_decisions_of_the_deployment_and_a_replaced_label_is_in_the_trail(env):
+    reg = env["reg"]
+    pid = reg.prediction_log(DEPLOYMENT, limit=1)[0]["prediction_id"]
+    r = env["http"].post("/api/monitors/watch/labels", json={"labels": [{"prediction_id": "p" + "0" * 24, "label": 1}]},
+                         headers=_h(env, "operator"))
+    assert r.status_code == 400 and "name no decision" in r.json()["error"]
+    for label in (1, 0):
+        r = env["http"].post("/api/monitors/watch/labels", json={"labels": [{"prediction_id": pid, "label": label}]},
+                             headers=_h(env, "operator"))
+        assert r.status_code == 200, r.text
+    assert r.json() == {"added": 0, "replaced": 1}
+    entry = next(e for e in reg.trail(limit=50) if e["action"] == "monitor.labels")
+    assert json.loads(entry["payload"])["changes"] == [[pid, 1, 0, "Olga Operator"]]
+
+
+def test_a_protected_attribute_must_be_a_group_name_not_a_document(env):
+    row = rows_of(env["models"].test.iloc[:1])[0]
+    r = env["http"].post(f"/api/deployments/{DEPLOYMENT}/predict", json={"row": dict(row, sex="Z" * 201)},
+                         headers=_h(env, "app"))
+    assert r.status_code == 400 and "'sex' (a protected attribute)" in r.json()["error"], r.text
+    for bad in ({"nested": 1}, [1, 2]):  # sex is a model input too here: the screen refuses these first
+        r = env["http"].post(f"/api/deployments/{DEPLOYMENT}/predict", json={"row": dict(row, sex=bad)},
+                             headers=_h(env, "app"))
+        assert r.status_code == 400 and "field 'sex'" in r.json()["error"], r.text

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from steward.errors import ConflictError, DataValidationError, NotFoundError, StewardError
+from steward.errors import ConflictError, DataValidationError, NotFoundError, PolicyError, StewardError
 from steward.governance import _trail
 from steward.governance._outcomes import model_decision
 from steward.governance._tables import (
@@ -149,6 +149,7 @@ class MonitorsMixin:
         as ``MODEL:VERSION`` (protected attributes: ``protected``). ``model`` also links a file or records
         monitor to the model, so its alerts open incidents."""
         from steward.monitoring import Reference, load_monitor_settings
+        from steward.monitoring._settings import loosened
 
         if sum([deployment is not None, data is not None, bool(records)]) != 1:
             raise StewardError("a monitor watches one source: give a deployment (--deployment), a file (--data), "
@@ -162,10 +163,17 @@ class MonitorsMixin:
                 d = self._active(s, deployment)
                 v = s.get(Version, d.version_id)
                 m = s.get(Model, v.model_id)
-                if reference is None:
-                    reference = self._version_reference(s, m, v, list((d.guard or {}).get("protected") or []),
-                                                        favourable=int((d.guard or {}).get("favourable", 1)))
-                source = {"kind": "deployment"}
+                if reference is not None:
+                    raise DataValidationError("reference: a deployment's monitor compares with what the registry holds "
+                                              "for the deployed version (its training profile and audit); leave the "
+                                              "reference out")
+                if ((d.guard or {}).get("log") or {}).get("inputs", "store") != "store":
+                    raise StewardError(f"deployment {deployment!r} logs only a hash of each row's inputs (guard log.inputs),"
+                                       " so a monitor would see no feature; log the inputs (log: {inputs: store}) to "
+                                       "monitor it")
+                reference = self._version_reference(s, m, v, list((d.guard or {}).get("protected") or []),
+                                                    favourable=int((d.guard or {}).get("favourable", 1)))
+                source = {"kind": "deployment", "deployment_id": d.id}
             else:
                 if model:
                     mname, _, ver = model.partition(":")
@@ -188,20 +196,31 @@ class MonitorsMixin:
                         raise DataValidationError(f"columns: unknown role(s) {', '.join(unknown)}; the roles are "
                                                   f"{', '.join(SOURCE_COLUMNS)}")
                     source = {"kind": "file", "path": str(path.resolve()), "columns": dict(columns or {})}
-            Reference.from_dict(reference)  # refuse a malformed one now, not at the first run
-            if tier is None and m is not None:
-                ra = self._latest_risk(s, m)
-                tier = ra.tier if ra is not None else None
+            given = deployment is None and (v is None or reference is not None)
+            ref = Reference.from_dict(reference)  # refuse a malformed one now, not at the first run
+            if given:  # say on the server's side who gave it, whatever its "source" claims
+                ref.source = f"given by {actor}" + (f" ({ref.source})" if ref.source else "")
+                reference = ref.to_dict()
+            ra = self._latest_risk(s, m) if m is not None else None
+            if tier is None and ra is not None:
+                tier = ra.tier
             if tier is not None and tier not in self.policy.tiers:
                 raise StewardError(f"--tier: the policy has no tier {tier!r}; its tiers are: {', '.join(self.policy.tiers)}")
-            load_monitor_settings(self.policy.tier(tier).monitor if tier else {}, settings or {})
+            if ra is not None and tier != ra.tier:
+                raise StewardError(f"--tier: {m.name} is assessed {ra.tier!r}; its monitor follows that tier's rules "
+                                   f"(leave --tier out)")
+            base = self.policy.tier(tier).monitor if tier else {}
+            loose = loosened(load_monitor_settings(base), load_monitor_settings(base, settings or {}))
+            if loose:
+                raise PolicyError("settings: a monitor may be stricter than its tier, not looser: " + "; ".join(loose))
             row = MonitorRow(name=name, deployment=deployment, model_id=m.id if m else None,
                              version_id=v.id if v else None, tier=tier, source=source, reference=reference,
                              settings=settings or {}, state={}, watermark={}, created_by=actor)
             s.add(row)
             s.flush()
             _trail.append(s, actor, "monitor.create", f"monitor:{name}",
-                          {"source": source, "deployment": deployment, "tier": tier})
+                          {"source": source, "deployment": deployment, "tier": tier, "settings": settings or {},
+                           "reference": {"source": reference.get("source"), "sha256": _sha256(reference)}})
             return self._monitor_dict(s, row)
 
     def _version_reference(self, s, m: Model, v: Version, protected: list[str], favourable: int = 1) -> dict[str, Any]:
@@ -325,24 +344,40 @@ class MonitorsMixin:
             raise DataValidationError(f"label: must be 0 or 1, got {labels[bad[0]]!r} for prediction {bad[0]!r}")
         with self.tx() as s:
             row = self._monitor_row(s, name)
+            if row.source.get("kind") == "deployment":  # the registry knows every decision of its deployments
+                ids = select(Deployment.id).where(Deployment.name == row.deployment)
+                known: set[str] = set()
+                wanted = list(labels)
+                for i in range(0, len(wanted), 500):
+                    known.update(s.execute(select(Prediction.id).where(Prediction.deployment_id.in_(ids),
+                                                                       Prediction.id.in_(wanted[i:i + 500]))).scalars())
+                unknown = [k for k in wanted if k not in known]
+                if unknown:
+                    raise DataValidationError(f"prediction_id: {len(unknown):,} of the labels name no decision of "
+                                              f"{row.deployment!r} (e.g. {unknown[0]!r}); send labels of its decisions")
             existing = {l.prediction_id: l for l in s.execute(select(MonitorLabel).where(
                 MonitorLabel.monitor_id == row.id, MonitorLabel.prediction_id.in_(list(labels)))).scalars()} \
                 if len(labels) <= 5000 else {l.prediction_id: l for l in s.execute(
                     select(MonitorLabel).where(MonitorLabel.monitor_id == row.id)).scalars()}
-            added = replaced = 0
+            added = 0
+            changed: list[list[Any]] = []  # what a replacement changed, in the trail: [prediction, was, now, by]
             for pid, lab in labels.items():
                 if pid in existing:
-                    replaced += existing[pid].label != lab
-                    existing[pid].label = lab
+                    old = existing[pid]
+                    if old.label != lab:
+                        changed.append([pid, old.label, int(lab), old.given_by])
+                        old.label, old.given_by = int(lab), actor
                 else:
-                    s.add(MonitorLabel(monitor_id=row.id, prediction_id=str(pid), label=int(lab)))
+                    s.add(MonitorLabel(monitor_id=row.id, prediction_id=str(pid), label=int(lab), given_by=actor))
                     added += 1
             wm = dict(row.watermark or {})
             wm["labels_pending"] = True
             row.watermark = wm
             s.flush()
-            _trail.append(s, actor, "monitor.labels", f"monitor:{name}", {"added": added, "replaced": replaced})
-            return {"added": added, "replaced": int(replaced)}
+            _trail.append(s, actor, "monitor.labels", f"monitor:{name}",
+                          {"added": added, "replaced": len(changed), "changes": changed[:1000],
+                           "changes_left_out": max(len(changed) - 1000, 0)})
+            return {"added": added, "replaced": len(changed)}
 
     def _labels(self, s, monitor_id: int) -> dict[str, int]:
         return dict(s.execute(select(MonitorLabel.prediction_id, MonitorLabel.label)
@@ -497,6 +532,12 @@ def _clean_record(r: Any, i: int, allowed: set[str], when: datetime) -> tuple[di
         at = at.astimezone(timezone.utc)
     rec = {k: v for k, v in r.items() if k != "time"}
     return rec, at
+
+
+def _sha256(doc: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def _check_monitor_name(name: str) -> None:

@@ -29,10 +29,12 @@ __all__ = ["GOVERNED", "DamagedDatabaseError", "row_digest", "read_digests", "al
            "take_pending", "missing_tables", "missing_text", "damage", "sqlite_file_damage"]
 
 # The tables whose rows are records; the trail itself, login sessions and Alembic's bookkeeping are not, nor the
-# prediction log and its review items (one row per decision, written in group commits; see _predlog.py).
+# prediction log and its review items (one row per decision, written in group commits; see _predlog.py), nor a
+# monitor's windows (statistics re-derived from the source) and the records other systems send it (a log).
 GOVERNED = ("principals", "api_keys", "policies", "models", "versions", "risk_assessments", "audit_runs",
             "sign_offs", "acceptances", "reproductions", "incidents", "incident_entries", "key_scopes",
-            "training_profiles", "deployments", "review_decisions", "appeals", "harm_reports")
+            "training_profiles", "deployments", "review_decisions", "appeals", "harm_reports", "monitors",
+            "monitor_alerts", "monitor_labels")
 EXPECTED = tuple(sorted(Base.metadata.tables)) + ("alembic_version",)
 _PENDING = "trail_pending"
 

@@ -442,7 +442,7 @@ class MonitorAlert(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
     window: Mapped[str] = mapped_column(String(40))
     signal: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(Text)  # a feature, group or key: names that come from the data
     severity: Mapped[str] = mapped_column(String(20))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -461,6 +461,7 @@ class MonitorLabel(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
     prediction_id: Mapped[str] = mapped_column(String(200))
     label: Mapped[int] = mapped_column(Integer)
+    given_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

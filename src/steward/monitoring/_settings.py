@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from steward.errors import PolicyError
 
-__all__ = ["MonitorSettings", "monitor_problems", "load_monitor_settings", "SIGNALS"]
+__all__ = ["MonitorSettings", "monitor_problems", "load_monitor_settings", "loosened", "SIGNALS"]
 
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -163,3 +163,43 @@ def load_monitor_settings(tier_section: Mapping[str, Any] | None, own: Mapping[s
     if problems:
         raise PolicyError("; ".join(problems))
     return MonitorSettings.model_validate(merged)
+
+
+# Settings where a larger value judges less strictly (a breach is value >= threshold, or it takes more of it);
+# for the others (minimum ratios, Shapiro-Wilk's W) a smaller value does.
+_LOWER_IS_STRICTER = {"psi", "wasserstein", "jensen_shannon", "decision_rate_change", "missing_rate_increase",
+                      "unseen_rate", "out_of_range_rate", "accuracy_drop", "auc_drop", "slack", "limit", "min_effect",
+                      "max_rate", "max_training_row_rate", "max_duplicate_rate", "max_rows", "min_queries",
+                      "min_dimensions", "max_override_rate", "max_appeal_success_rate", "consecutive"}
+_HIGHER_IS_STRICTER = {"min_air", "min_error_ratio", "shapiro_w"}
+_FREE = {"window", "trigger", "history", "find_slices", "intersections"}
+
+
+def loosened(tier: MonitorSettings, own: MonitorSettings) -> list[str]:
+    """What a monitor's own settings would loosen against its tier's (one line each): a monitor may only be
+    stricter than the policy — turn on more, alert sooner, with a higher severity — never switch off a
+    signal, an incident or a kill-switch rule, or pull a kill switch the tier does not pull."""
+    out = []
+    order = ("low", "medium", "high", "critical")
+    if own.min_rows > tier.min_rows:
+        out.append(f"min_rows: {own.min_rows} judges fewer windows than the tier's {tier.min_rows}")
+    for name in SIGNALS:
+        a, b = getattr(tier, name), getattr(own, name)
+        for field, theirs in a.model_dump().items():
+            mine = getattr(b, field)
+            where = f"{name}.{field}"
+            if field in _FREE or mine == theirs:
+                continue
+            if field in ("enabled", "incident") and theirs and not mine:
+                out.append(f"{where}: the tier turns it on; a monitor cannot turn it off")
+            elif field == "trip" and mine and not theirs:
+                out.append(f"{where}: only the policy's tier can make an alert pull the kill switch")
+            elif field == "trip" and theirs and not mine:
+                out.append(f"{where}: the tier pulls the kill switch on this alert; a monitor cannot stop it")
+            elif field == "severity" and order.index(mine) < order.index(theirs):
+                out.append(f"{where}: {mine} is lower than the tier's {theirs}")
+            elif field in _LOWER_IS_STRICTER and mine > theirs:
+                out.append(f"{where}: {mine} is looser than the tier's {theirs} (lower is stricter)")
+            elif field in _HIGHER_IS_STRICTER and mine < theirs:
+                out.append(f"{where}: {mine} is looser than the tier's {theirs} (higher is stricter)")
+    return out

@@ -37,6 +37,10 @@ from steward.monitoring._window import WindowStats, group_table
 __all__ = ["evaluate", "psi", "binned_wasserstein", "binned_ks", "auc_from_bins", "signal"]
 
 EPS = 1e-4
+EXAMPLE_MIN = 10  # an unseen category is named as an example once this many rows of the window hold it
+# the families whose values describe the window's rows: shown only for a window large enough to be judged
+_ROW_FAMILIES = {"feature_drift", "data_quality", "prediction_drift", "performance", "estimated_performance",
+                 "fairness"}
 
 
 def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPS) -> float:
@@ -151,7 +155,8 @@ def _feature_signals(f: FeatureReference, cur: dict[str, Any], rows: int, s: Mon
         rate = unseen / present if present else float("nan")
         out.append(signal("data_quality", f"{f.name}:unseen_category", rate, dq.unseen_rate, rate >= dq.unseen_rate,
                           judged=judged and present > 0, why=why or "no value", unseen=int(unseen),
-                          examples=[c for c in cur["counts"] if c not in f.counts][:5]))
+                          # only values many rows share: a value one person sent is theirs, not an example
+                          examples=[c for c, n in cur["counts"].items() if c not in f.counts and n >= EXAMPLE_MIN][:5]))
     change = missing_rate - f.missing_rate
     out.append(signal("data_quality", f"{f.name}:missing", change, dq.missing_rate_increase,
                       change >= dq.missing_rate_increase, judged=judged, why=why, missing_rate=missing_rate,
@@ -397,10 +402,29 @@ def evaluate(ref: Reference, w: WindowStats, s: MonitorSettings, *, confidence: 
     rows = fairness_rows(ref, w, s, confidence, min_group_size)
     if s.fairness.enabled:
         sig.extend(_fairness_signals(rows, s, judged, why, min_group_size))
+        sig.extend(_reference_groups_present(ref, w, s, judged, why, min_group_size))
     sig.extend(x for x in _security_signals(ref, w, s) if getattr(s, x["signal"]).enabled)
     if s.oversight.enabled:
         sig.extend(_oversight_signals(ref, w, s, confidence, min_group_size))
+    if not judged:  # a small window's values could single people out: shown once the window is large enough
+        sig = [dict(x, value=None, measures={}) if x["signal"] in _ROW_FAMILIES else x for x in sig]
+        rows = []
     return {"rows": w.rows, "judged": judged, "why": why, "signals": sig, "fairness": _clean(rows)}
+
+
+def _reference_groups_present(ref: Reference, w: WindowStats, s: MonitorSettings, judged: bool, why: str,
+                              min_group_size: int) -> list[dict[str, Any]]:
+    """A judged window where a protected attribute's reference group has too few decisions to compare with
+    (the attribute missing, or recoded upstream) is a breach: fairness that cannot be measured has failed."""
+    out = []
+    for a, ref_group in ref.reference_groups.items():
+        g = group_table(w, ref.protected, [a]).set_index("group")
+        n = int(g["decided"].get(ref_group, 0)) if len(g) else 0
+        seen = [str(x) for x in g.sort_values("decided", ascending=False).index[:5]] if len(g) else []
+        out.append(signal("fairness", f"{a}:reference_group", float(n), float(min_group_size), n < min_group_size,
+                          judged=judged, why=why, reference_group=ref_group, groups_seen=seen,
+                          missing=int(g["decided"].get("(missing)", 0)) if len(g) else 0))
+    return out
 
 
 def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -157,7 +157,7 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
         if f.kind == "number":
             x = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
             ok = np.isfinite(x)
-            xs = x[ok]
+            xs = x if ok.all() else x[ok]
             idx = bin_index(np.asarray(f.edges, dtype=np.float64), xs)
             bins = np.bincount(idx, minlength=len(f.edges) + 1)
             sums = np.bincount(idx, weights=xs, minlength=len(f.edges) + 1)
@@ -264,7 +264,7 @@ def bin_index(edges: np.ndarray, xs: np.ndarray) -> np.ndarray:
             c = np.subtract(v, lo)
             c *= scale
         np.clip(c, 0, GRID - 1, out=c)
-        return c.astype(np.intp)
+        return c.astype(np.int32)
 
     at = cell(edges)
     per = np.bincount(at, minlength=GRID)  # edges per cell
@@ -273,8 +273,8 @@ def bin_index(edges: np.ndarray, xs: np.ndarray) -> np.ndarray:
     c = cell(xs)
     idx = below[c]
     idx += first[c] < xs
-    many = per[c] > 1
-    if many.any():
+    if per.max() > 1:
+        many = per[c] > 1
         idx[many] = np.searchsorted(edges, xs[many], side="left")
     return idx
 
@@ -342,6 +342,9 @@ def group_table(w: WindowStats, protected: Sequence[str], attributes: Sequence[s
                "scored_decided"]
     if not w.cells:
         return pd.DataFrame(columns=columns)
+    fast = _group_parts(w.cells, list(protected), list(attributes))
+    if fast is not None:
+        return pd.DataFrame(fast).groupby("group", sort=True).sum().reset_index()
     f = pd.DataFrame(w.cells, columns=[*protected, "label", "decision", "rows", "scored", "score_sum", "expected"])
     f["group"] = f[list(attributes)].astype(str).agg("*".join, axis=1) if attributes else "all"
     lab, dec = f["label"], f["decision"]
@@ -353,3 +356,29 @@ def group_table(w: WindowStats, protected: Sequence[str], attributes: Sequence[s
              "scored_decided": f["scored"].where(dec >= 0, 0)}
     g = pd.DataFrame({"group": f["group"], **parts}).groupby("group", sort=True).sum().reset_index()
     return g
+
+
+def _group_parts(cells: list[list[Any]], protected: list[str], attributes: list[str]) -> dict[str, Any] | None:
+    """:func:`group_table`'s columns before the groupby, built from the cells directly (no row-wise ``agg``),
+    when the cells hold what :func:`reduce_batch` and :meth:`WindowStats.merge` write (text groups, int counts,
+    float sums), so the frame and its sums are those of the general path; None otherwise."""
+    k = len(protected)
+    if len(set(protected)) != k or any(a not in protected for a in attributes):
+        return None
+    at = [protected.index(a) for a in attributes]
+    for c in cells:
+        if (len(c) != k + 6 or any(type(c[i]) is not str for i in at)
+                or any(type(v) is not int for v in c[k:k + 4]) or type(c[k + 5]) is not float):
+            return None
+    lab = np.array([c[k] for c in cells], dtype=np.int64)
+    dec = np.array([c[k + 1] for c in cells], dtype=np.int64)
+    r = np.array([c[k + 2] for c in cells], dtype=np.int64)
+    scored = np.array([c[k + 3] for c in cells], dtype=np.int64)
+    expected = np.array([c[k + 5] for c in cells], dtype=np.float64)
+    decided = dec >= 0
+    return {"group": ["*".join(c[i] for i in at) for c in cells] if attributes else ["all"] * len(cells),
+            "rows": r, "decided": np.where(decided, r, 0), "favourable": np.where(dec == 1, r, 0),
+            "labelled": np.where((lab >= 0) & decided, r, 0), "tp": np.where((lab == 1) & (dec == 1), r, 0),
+            "fp": np.where((lab == 0) & (dec == 1), r, 0), "tn": np.where((lab == 0) & (dec == 0), r, 0),
+            "fn": np.where((lab == 1) & (dec == 0), r, 0), "expected": np.where(decided, expected, 0.0),
+            "scored_decided": np.where(decided, scored, 0)}

@@ -119,6 +119,11 @@ class Guard:
                                                f"{type(row).__name__}")
             try:
                 out.append(self.screen.validate(row))
+                for p in self.settings.protected:  # recorded with the decision, for monitoring: a group's name
+                    v = row.get(p)
+                    if not (v is None or isinstance(v, (bool, int, float)) or isinstance(v, str) and len(v) <= 200):
+                        raise FieldError(p, f"field {p!r} (a protected attribute) must be text of at most 200 "
+                                            f"characters, a number, true/false or null; send the person's group")
             except FieldError as exc:
                 where = exc.field if len(rows) == 1 else f"rows[{i}].{exc.field}"
                 raise FieldError(where, str(exc) if len(rows) == 1 else f"rows[{i}]: {exc}") from None
