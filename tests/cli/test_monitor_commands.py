@@ -248,3 +248,36 @@ def test_follow_runs_again_until_its_run_count(env):
     runs = [json.loads(line) for line in r.output.strip().splitlines() if line.startswith("{")]
     assert [x["rows_read"] for x in runs] == [6000, 0, 0]  # each run reads only what is new
     assert r.exit_code == (1 if runs[0]["alerts"] else 0)
+
+
+def test_two_runs_at_once_store_one_result(env, monkeypatch):
+    """A run that finds another run's result stored while it read refuses to store its own (which would count
+    the same rows twice and raise the same alerts again)."""
+    from steward.errors import ConflictError
+    from steward.governance import Registry
+    from steward.governance._monitor_run import MonitorRunMixin
+
+    f = env["folder"]
+    assert run(env, "monitor", "create", "ext", "--data", str(f / "log.parquet"), "--reference",
+               str(f / "reference.csv"), "--features", "x,c", "--time", "ts", "--score", "score", "--decision",
+               "decision", "--tier", "high").exit_code == 0
+    reg = Registry(env["db"])
+    store = MonitorRunMixin._store_run
+    calls = []
+
+    def interleaved(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # the first run is about to store: a second run starts and finishes first
+            second = self.run_monitor("ext", actor="other", close_all=True)
+            assert second["alerts"]
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(MonitorRunMixin, "_store_run", interleaved)
+    try:
+        with pytest.raises(ConflictError, match="another run of monitor 'ext' finished"):
+            reg.run_monitor("ext", actor="first", close_all=True)
+        shown = reg.monitor("ext")
+    finally:
+        reg.close()
+    assert len({(a["window"], a["signal"], a["subject"]) for a in shown["alerts"]}) == len(shown["alerts"]) > 0
+    assert sum(w["rows"] for w in shown["windows"]) == 6000

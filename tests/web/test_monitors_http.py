@@ -374,3 +374,33 @@ def test_a_protected_attribute_must_be_a_group_name_not_a_document(env):
         r = env["http"].post(f"/api/deployments/{DEPLOYMENT}/predict", json={"row": dict(row, sex=bad)},
                              headers=_h(env, "app"))
         assert r.status_code == 400 and "field 'sex'" in r.json()["error"], r.text
+
+
+def test_a_malformed_reference_is_refused_naming_its_part(env):
+    from steward.monitoring import build_reference
+    import pandas as pd
+
+    good = build_reference(pd.DataFrame({"x": np.arange(1000.0), "c": ["a", "b"] * 500}), features=["x", "c"]).to_dict()
+
+    def with_(change) -> dict:
+        doc = json.loads(json.dumps(good))
+        change(doc)
+        return doc
+
+    cases = [
+        (lambda d: d["features"][0].update(kind="weird"), "reference.features[0].kind"),
+        (lambda d: d["features"][0].update(counts=[1, 2, 3]), "reference.features[0].counts"),
+        (lambda d: d["features"][0].update(edges=list(range(300_000))), "reference.features[0].edges"),
+        (lambda d: d["features"][0].update(edges=d["features"][0]["edges"][::-1]), "reference.features[0].edges"),
+        (lambda d: d["features"][1].update(counts=["a", "b"]), "reference.features[1].counts"),
+        (lambda d: d.update(features="x"), "reference.features"),
+        (lambda d: d.update(rows="abc"), "reference.rows"),
+        (lambda d: d.update(decision_rate="hi"), "reference.decision_rate"),
+        (lambda d: d.update(score_counts=[1, 2, 3]), "reference.score_counts"),
+        (lambda d: d["features"][0].update(std=-1), "reference.features[0].std"),
+        (lambda d: d.update(favourable=7), "reference.favourable"),
+    ]
+    for change, names in cases:
+        r = env["http"].post("/api/monitors", json={"name": "malformed", "records": True, "reference": with_(change)},
+                             headers=_h(env, "developer"))
+        assert r.status_code == 400 and r.json()["error"].startswith(names), (names, r.text[:300])

@@ -5,6 +5,7 @@ label-dependent signals judged again. See :mod:`steward.governance._monitors` fo
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from steward.errors import ConflictError
 from steward.governance import _trail
 from steward.governance._tables import Deployment, Incident, IncidentEntry, Model, MonitorAlert, MonitorRow, MonitorWindow, Version, now
 
@@ -45,8 +47,8 @@ class MonitorRunMixin:
         ref = Reference.from_dict(row.reference)
         mon = Monitor(ref, settings, confidence=confidence, min_group_size=min_group,
                       windows={k: WindowStats.from_dict(w.stats) for k, w in stored.items() if not w.closed},
-                      state=row.state)
-        watermark = dict(row.watermark or {})
+                      state=copy.deepcopy(row.state))  # the stored one stays as read (see _store_run)
+        watermark = copy.deepcopy(row.watermark or {})
         read = 0
         if row.source["kind"] == "deployment":
             with self._sessions() as s:
@@ -173,7 +175,12 @@ class MonitorRunMixin:
         tripped: list[str] = []
         incident_id = None
         with self.tx() as s:
-            live = self._monitor_row(s, row.name)
+            live = s.execute(select(MonitorRow).where(MonitorRow.name == row.name).with_for_update()).scalar_one()
+            if live.watermark != row.watermark or live.state != row.state or live.last_run_at != row.last_run_at:
+                # another run of this monitor stored its result while this one read: storing this one too would
+                # count its rows twice and raise its alerts again
+                raise ConflictError(f"another run of monitor {row.name!r} finished while this one ran; nothing of "
+                                    "this run was stored; run it again (it reads from where that one stopped)")
             windows = {w.key: w for w in s.execute(select(MonitorWindow).where(MonitorWindow.monitor_id == live.id))
                        .scalars()}
             results = getattr(mon, "results", {})

@@ -127,8 +127,9 @@ class Reference:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Reference:
-        if not isinstance(d, Mapping) or d.get("format") != 1:
-            raise DataValidationError("monitor reference is malformed: it must be the JSON Reference.to_dict() wrote")
+        from steward.monitoring._validate import check_reference
+
+        check_reference(d)
         feats = {f["name"]: FeatureReference.from_dict(f) for f in d["features"]}
         return cls(features=feats, rows=int(d["rows"]), protected=list(d.get("protected") or []),
                    reference_groups=dict(d.get("reference_groups") or {}), favourable=int(d.get("favourable", 1)),
