@@ -194,8 +194,11 @@ def test_a_records_monitor_takes_posted_predictions_and_late_labels(env):
                                          "settings": {"window": {"by": "count", "size": 500}}},
                   headers=_h(env, "developer"))
     assert r.status_code == 201, r.text
+    from datetime import datetime, timedelta, timezone
+
+    sent_at = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
     recs = [{"x": float(v), "sex": str(g), "score": float(p), "decision": int(p >= 0.5), "prediction_id": f"e{i}",
-             "key_id": "other-system", "time": "2026-11-30T10:00:00Z"}
+             "key_id": "other-system", "time": sent_at}
             for i, (v, g, p) in enumerate(zip(ref_frame["x"][:1000], ref_frame["sex"][:1000], s[:1000]))]
     r = http.post("/api/monitors/ext/records", json={"records": recs}, headers=_h(env, "developer"))
     assert r.status_code == 202 and r.json() == {"accepted": 1000}
@@ -204,6 +207,11 @@ def test_a_records_monitor_takes_posted_predictions_and_late_labels(env):
     bad = [dict(recs[0]), dict(recs[1], score=1.5)]
     r = http.post("/api/monitors/ext/records", json={"records": bad}, headers=_h(env, "developer"))
     assert r.status_code == 400 and "records[1].score" in r.json()["error"]
+    for bad, says in (([dict(recs[0], sex="Z" * 201)], "records[0].sex: 201 characters"),
+                      ([dict(recs[0], time="9999-12-31T00:00:00Z")], "records[0].time"),
+                      ([dict(recs[0], time="2026-11-30T10:00:00")], "has no time zone")):
+        r = http.post("/api/monitors/ext/records", json={"records": bad}, headers=_h(env, "developer"))
+        assert r.status_code == 400 and says in r.json()["error"], r.text
     bad = [dict(recs[0], salary=1)]
     r = http.post("/api/monitors/ext/records", json={"records": bad}, headers=_h(env, "developer"))
     assert r.status_code == 400 and "records[0].salary" in r.json()["error"]
@@ -404,3 +412,28 @@ def test_a_malformed_reference_is_refused_naming_its_part(env):
         r = env["http"].post("/api/monitors", json={"name": "malformed", "records": True, "reference": with_(change)},
                              headers=_h(env, "developer"))
         assert r.status_code == 400 and r.json()["error"].startswith(names), (names, r.text[:300])
+
+
+def test_a_decision_committed_after_a_later_one_is_still_read(env):
+    """A prediction is stamped when its request arrives and committed with its answer: one stamped a moment
+    before the last row a run read can land after that run. The next run reads it (once)."""
+    from datetime import timedelta
+
+    from steward.governance._tables import Prediction
+
+    reg = env["reg"]
+    reg.create_monitor("late", actor="Olga Operator", deployment=DEPLOYMENT,
+                       settings={"window": {"by": "count", "size": 100_000}})
+    _send(env, rows_of(env["models"].test.iloc[:5]))
+    before = reg.run_monitor("late", actor="Olga Operator")
+    last = reg.prediction_log(DEPLOYMENT, limit=1, newest=True)[0]
+    with reg.tx() as s:
+        p = s.get(Prediction, last["prediction_id"])
+        late = Prediction(id="p" + "f" * 24, deployment_id=p.deployment_id, version_id=p.version_id, key_id=p.key_id,
+                          subject_id=None, inputs=p.inputs, inputs_sha256=p.inputs_sha256, score=p.score,
+                          decision=p.decision, route=p.route, flags=p.flags, reasons=p.reasons, detail=p.detail,
+                          created_at=p.created_at - timedelta(seconds=2))
+        s.add(late)
+    after = reg.run_monitor("late", actor="Olga Operator")
+    again = reg.run_monitor("late", actor="Olga Operator")
+    assert before["rows_read"] >= 5 and after["rows_read"] == 1 and again["rows_read"] == 0

@@ -53,12 +53,18 @@ class MonitorRunMixin:
         if row.source["kind"] == "deployment":
             with self._sessions() as s:
                 after = tuple(watermark["log"]) if watermark.get("log") else None
-                for frame, after in self._log_batches(s, row, after):
+                seen = dict(watermark.get("seen") or {})  # ids read within the overlap behind the watermark
+                for frame, after in self._log_batches(s, row, after, seen=seen):
                     mon.add(frame)
                     read += len(frame)
                     watermark["log"] = list(after)
                     if on_progress:
                         on_progress("reading", read)
+                if watermark.get("log"):
+                    from steward.governance._monitors import LOG_OVERLAP
+
+                    floor = (datetime.fromisoformat(watermark["log"][0]) - LOG_OVERLAP).isoformat()
+                    watermark["seen"] = {k: t for k, t in seen.items() if t > floor}
         elif row.source["kind"] == "records":
             with self._sessions() as s:
                 for frame, after in self._record_batches(s, row, watermark.get("records")):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ __all__ = ["MonitorsMixin", "SOURCE_COLUMNS"]
 SOURCE_COLUMNS = ("time", "score", "decision", "label", "key_id", "prediction_id")
 BATCH = 200_000
 MAX_RECORDS = 10_000  # per request
+LOG_OVERLAP = timedelta(seconds=10)  # read again behind a deployment's log watermark (see _log_batches)
+RECORDS_PAST, RECORDS_SKEW = timedelta(days=400), timedelta(minutes=5)  # how old or how far ahead a record's time may be
 
 
 def _audit_reference(report_json: str | None) -> tuple[dict, dict, float | None, float | None]:
@@ -429,9 +431,12 @@ class MonitorsMixin:
     # --- sources ----------------------------------------------------------------------------------
 
     def _log_batches(self, s, row: MonitorRow, after: tuple[str, str] | None,
-                     span: tuple[datetime, datetime] | None = None) -> Iterator[pd.DataFrame]:
+                     span: tuple[datetime, datetime] | None = None,
+                     seen: dict[str, str] | None = None) -> Iterator[pd.DataFrame]:
         """The deployment's logged predictions after the watermark (or within ``span``), in the monitor's
-        column layout, oldest first."""
+        column layout, oldest first. A prediction is stamped when its request arrives and committed with its
+        answer, so one stamped just before the watermark may land after it: from the watermark, the last
+        :data:`LOG_OVERLAP` are read again, leaving out the ids ``seen`` there before."""
         ref = row.reference
         features = [f["name"] for f in ref["features"]]
         protected = ref.get("protected") or []
@@ -440,14 +445,23 @@ class MonitorsMixin:
         if span is not None:
             q = q.where(Prediction.created_at >= span[0], Prediction.created_at < span[1])
         labels = self._labels(s, row.id)
+        first = after is not None and seen is not None
         while True:
             page = q
-            if after is not None:
+            if first:  # the overlap: from LOG_OVERLAP before the watermark
+                page = q.where(Prediction.created_at > datetime.fromisoformat(after[0]) - LOG_OVERLAP)
+            elif after is not None:
                 t, pid = datetime.fromisoformat(after[0]), after[1]
                 page = q.where((Prediction.created_at > t) | ((Prediction.created_at == t) & (Prediction.id > pid)))
             recs = list(s.execute(page.limit(BATCH)).scalars())
+            first = False
             if not recs:
                 return
+            last = recs[-1]
+            after = (iso(last.created_at), last.id)
+            recs = [p for p in recs if seen is None or p.id not in seen]
+            if not recs:
+                continue
             out = []
             acts = _oversight(s, [p.id for p in recs])
             for p in recs:
@@ -468,8 +482,8 @@ class MonitorsMixin:
                            appeals_decided=sum(1 for a in appeals if a in ("upheld", "overturned")),
                            appeals_overturned=sum(1 for a in appeals if a == "overturned"))
                 out.append(rec)
-            last = recs[-1]
-            after = (iso(last.created_at), last.id)
+            if seen is not None:
+                seen.update((p.id, iso(p.created_at)) for p in recs)
             yield pd.DataFrame(out), after
 
     def _file_batches(self, row: MonitorRow, done: dict[str, str],
@@ -507,6 +521,9 @@ def _clean_record(r: Any, i: int, allowed: set[str], when: datetime) -> tuple[di
         if isinstance(v, (dict, list)):
             raise DataValidationError(f"{where}.{k}: must be a number, text, true/false or null, not a JSON "
                                       f"{'object' if isinstance(v, dict) else 'array'}")
+        if isinstance(v, str) and len(v) > 200:
+            raise DataValidationError(f"{where}.{k}: {len(v):,} characters; a value is at most 200 (a category, a "
+                                      "group, an id)")
     for k in ("score",):
         v = r.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0):
@@ -530,6 +547,10 @@ def _clean_record(r: Any, i: int, allowed: set[str], when: datetime) -> tuple[di
         if at.tzinfo is None:
             raise DataValidationError(f"{where}.time: {t!r} has no time zone; add Z for UTC or an offset like +01:00")
         at = at.astimezone(timezone.utc)
+        if not when - RECORDS_PAST <= at <= when + RECORDS_SKEW:  # else a window that never closes, or one long gone
+            raise DataValidationError(f"{where}.time: {t!r} is not within the last {RECORDS_PAST.days} days or the "
+                                      f"next {int(RECORDS_SKEW.total_seconds() // 60)} minutes; send when the "
+                                      "prediction was made")
     rec = {k: v for k, v in r.items() if k != "time"}
     return rec, at
 
