@@ -281,3 +281,20 @@ def test_two_runs_at_once_store_one_result(env, monkeypatch):
         reg.close()
     assert len({(a["window"], a["signal"], a["subject"]) for a in shown["alerts"]}) == len(shown["alerts"]) > 0
     assert sum(w["rows"] for w in shown["windows"]) == 6000
+
+
+def test_column_names_with_quotes_are_read_as_names(env, tmp_path):
+    ref = pd.DataFrame({'inc"ome': np.arange(500.0), "c": ["a", "b"] * 250})
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    ref.assign(**{'inc"ome': ref['inc"ome'] + 1000}).to_parquet(tmp_path / "log.parquet")
+    r = CliRunner().invoke(cli, ["monitor", "run", "--data", str(tmp_path / "log.parquet"), "--reference",
+                                 str(tmp_path / "ref.csv"), "--features", 'inc"ome,c', "--window", "count", "--size",
+                                 "500", "--format", "json"], env=CLEAN_ENV)
+    assert r.exit_code == 1, r.output  # the shifted column alerts; nothing is read as SQL
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert {(a["signal"], a["subject"]) for a in out["alerts"]} >= {("feature_drift", 'inc"ome')}
+    (tmp_path / "glob").mkdir()
+    (tmp_path / "glob" / "p*.parquet").write_bytes((tmp_path / "log.parquet").read_bytes())
+    r = CliRunner().invoke(cli, ["monitor", "run", "--data", str(tmp_path / "glob"), "--reference",
+                                 str(tmp_path / "ref.csv"), "--features", 'inc"ome,c'], env=CLEAN_ENV)
+    assert r.exit_code == 2 and "glob character" in r.output

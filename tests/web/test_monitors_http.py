@@ -437,3 +437,22 @@ def test_a_decision_committed_after_a_later_one_is_still_read(env):
     after = reg.run_monitor("late", actor="Olga Operator")
     again = reg.run_monitor("late", actor="Olga Operator")
     assert before["rows_read"] >= 5 and after["rows_read"] == 1 and again["rows_read"] == 0
+
+
+def test_after_a_redeploy_of_another_version_the_monitor_says_so_instead_of_comparing_with_the_old_reference(env):
+    """A monitor made while another version served (here: its record moved to 0.8, the version before, as if 1.0
+    had been deployed since) is not run against the new version's log with the old reference."""
+    from sqlalchemy import select
+
+    from steward.governance._tables import Model, MonitorRow, Version
+
+    reg, http = env["reg"], env["http"]
+    reg.create_monitor("before", actor="Olga Operator", deployment=DEPLOYMENT)
+    with reg.tx() as s:
+        old = s.execute(select(Version).join(Model).where(Model.name == "credit", Version.version == "0.8")).scalar_one()
+        s.execute(select(MonitorRow).where(MonitorRow.name == "before")).scalar_one().version_id = old.id
+        s.flush()
+        from steward.governance import _trail
+        _trail.append(s, "test", "monitor.test", "monitor:before", {"version": "0.8"})
+    r = http.post("/api/monitors/before/run", json={}, headers=_h(env, "operator"))
+    assert r.status_code == 400 and "now serves credit:1.0, not the version monitor 'before'" in r.json()["error"], r.text

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from steward.errors import ConflictError
+from steward.errors import ConflictError, StewardError
 from steward.governance import _trail
 from steward.governance._tables import Deployment, Incident, IncidentEntry, Model, MonitorAlert, MonitorRow, MonitorWindow, Version, now
 
@@ -40,6 +40,15 @@ class MonitorRunMixin:
                       .scalars()}
             for w in stored.values():
                 s.expunge(w)
+        if row.source["kind"] == "deployment":
+            with self._sessions() as s:
+                d = s.execute(select(Deployment).where(Deployment.name == row.deployment,
+                                                       Deployment.status == "active")).scalar_one_or_none()
+                if d is not None and d.version_id != row.version_id:
+                    v = s.get(Version, d.version_id)
+                    raise StewardError(
+                        f"deployment {row.deployment!r} now serves {v.model.name}:{v.version}, not the version monitor "
+                        f"{row.name!r} compares with; create a monitor for it (its reference is that version's)")
         tier = self.policy.tier(row.tier) if row.tier else None
         settings = load_monitor_settings(tier.monitor if tier else {}, row.settings)
         confidence = tier.confidence if tier else 0.95

@@ -37,7 +37,15 @@ def file_tag(f: Path) -> str:
 
 
 def _sq(p: Path) -> str:
+    if any(c in p.name for c in "*?[]{}"):  # DuckDB reads a path as a glob pattern: such a name is not one file
+        raise DataValidationError(f"--data: {p.name!r} has a glob character (* ? [ ] {{ }}) in its name; rename it")
     return str(p).replace("'", "''")
+
+
+def _qi(name: str) -> str:
+    """A column name as a DuckDB identifier (quoted, its double quotes doubled)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
 
 
 def read_log(f: Path, want: Sequence[str], columns: Mapping[str, str], batch: int = BATCH) -> Iterator[pd.DataFrame]:
@@ -62,7 +70,7 @@ def read_log(f: Path, want: Sequence[str], columns: Mapping[str, str], batch: in
                 raise DataValidationError(f"--{role.replace('_', '-')}: column {col!r} is not in {f.name}; its columns "
                                           f"are: {', '.join(have[:30])}")
         names = list(dict.fromkeys(want))
-        sel = [f'"{c}"' for c in names] + [f'"{col}" AS "{role}"' for role, col in cols.items() if role not in names]
+        sel = [_qi(c) for c in names] + [f"{_qi(col)} AS {_qi(role)}" for role, col in cols.items() if role not in names]
         query = con.sql(f"SELECT {', '.join(sel)} FROM {rel}")
         # DuckDB 2 renamed fetch_record_batch (deprecated there) to to_arrow_reader
         reader = query.to_arrow_reader(batch) if hasattr(query, "to_arrow_reader") else query.fetch_record_batch(batch)
