@@ -121,22 +121,27 @@ class MonitorRunMixin:
                 alerts.extend(new)
         return self._store_run(row, mon, closed, relabelled, alerts, watermark, actor, read)
 
-    def _window_frames(self, row: MonitorRow, key: str, window: Any, watermark: dict[str, Any]) -> list:
+    def _source_frames(self, row: MonitorRow, watermark: dict[str, Any]) -> list:
+        """The whole source, in the order it was read."""
+        kind = row.source["kind"]
+        if kind in ("deployment", "records"):
+            batches = self._log_batches if kind == "deployment" else self._record_batches
+            with self._sessions() as s:
+                return [f for f, _ in batches(s, row, None)]
+        return [f for f, _, _ in self._file_batches(row, {}, only=list(watermark.get("files") or {}))]
+
+    def _window_frames(self, row: MonitorRow, key: str, window: Any, watermark: dict[str, Any],
+                       source: list | None = None) -> list:
         """Every row of the source in window ``key``, read again (for its slices, or its late labels): the
-        rows in its time span, or for a count window the rows at its positions in the source's order."""
+        rows in its time span, or for a count window the rows at its positions in the source's order (from
+        ``source``, the whole source read once, when given)."""
         from steward.monitoring import window_span
 
         if window.by != "count":
             return self._span_frames(row, window_span(key, window.by), watermark)
         start = int(key.lstrip("#")) * window.size
         end, seen, out = start + window.size, 0, []
-        kind = row.source["kind"]
-        if kind in ("deployment", "records"):
-            batches = self._log_batches if kind == "deployment" else self._record_batches
-            with self._sessions() as s:
-                frames = [f for f, _ in batches(s, row, None)]
-        else:
-            frames = [f for f, _, _ in self._file_batches(row, {}, only=list(watermark.get("files") or {}))]
+        frames = source if source is not None else self._source_frames(row, watermark)
         for f in frames:
             lo, hi = max(start - seen, 0), min(end - seen, len(f))
             if lo < hi:
@@ -163,10 +168,12 @@ class MonitorRunMixin:
         from steward.monitoring import WindowStats, reduce_batch, window_span
 
         out: dict[str, Any] = {}
+        # count windows are positions in the source: read it once for all of them (not once per window)
+        source = self._source_frames(row, row.watermark or {}) if settings.window.by == "count" and stored else None
         for key, w in sorted(stored.items()):
             if not w.closed:
                 continue
-            frames = self._window_frames(row, key, settings.window, row.watermark or {})
+            frames = self._window_frames(row, key, settings.window, row.watermark or {}, source)
             if not frames:
                 continue
             stats = WindowStats.combine(reduce_batch(f, mon.ref) for f in frames if len(f))
