@@ -13,19 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from steward.cli import cli
+from tests.monitoring._data import CLEAN_ENV, log_rows
 
 pytest.importorskip("sqlalchemy")
-
-CLEAN_ENV = {"STEWARD_API_KEY": None, "STEWARD_DATABASE_URL": None, "STEWARD_POLICY": None, "STEWARD_SERVER": None}
-
-
-def _rows(rng: np.random.Generator, n: int, shift: float, start: str, days: int) -> pd.DataFrame:
-    x = rng.normal(shift, 1, n)
-    s = 1 / (1 + np.exp(-x))
-    return pd.DataFrame({"x": x, "c": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["F", "M"], n), "score": s,
-                         "decision": (s >= 0.5).astype(int), "label": (rng.random(n) < s).astype(int),
-                         "ts": pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.integers(0, days * 86400, n),
-                                                                               unit="s")})
 
 
 @pytest.fixture()
@@ -33,8 +23,8 @@ def env(tmp_path: Path):
     from steward.governance import Registry
 
     rng = np.random.default_rng(7)
-    _rows(rng, 6000, 0.0, "2026-10-01", 30).to_csv(tmp_path / "reference.csv", index=False)
-    log = pd.concat([_rows(rng, 3000, 0.0, "2026-11-01", 3), _rows(rng, 3000, 1.0, "2026-11-04", 3)],
+    log_rows(rng, 6000, 0.0, "2026-10-01", 30).to_csv(tmp_path / "reference.csv", index=False)
+    log = pd.concat([log_rows(rng, 3000, 0.0, "2026-11-01", 3), log_rows(rng, 3000, 1.0, "2026-11-04", 3)],
                     ignore_index=True)
     log["pid"] = [f"id{i}" for i in range(len(log))]
     log.drop(columns=["label"]).to_parquet(tmp_path / "log.parquet")

@@ -21,18 +21,10 @@ import pytest
 
 from steward.monitoring import Monitor, MonitorSettings, build_reference
 from steward.monitoring._report import FAMILIES, monitor_report_html
+from tests.monitoring._data import log_rows
 
 
 # --- a monitor through the registry -------------------------------------------------------------------
-
-
-def _rows(rng: np.random.Generator, n: int, shift: float, start: str, days: int) -> pd.DataFrame:
-    x = rng.normal(shift, 1, n)
-    s = 1 / (1 + np.exp(-x))
-    return pd.DataFrame({"x": x, "c": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["F", "M"], n), "score": s,
-                         "decision": (s >= 0.5).astype(int), "label": (rng.random(n) < s).astype(int),
-                         "ts": pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.integers(0, days * 86400, n),
-                                                                               unit="s")})
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +34,8 @@ def registry_monitor(tmp_path_factory) -> dict:
 
     folder = tmp_path_factory.mktemp("monitor")
     rng = np.random.default_rng(7)
-    _rows(rng, 6000, 0.0, "2026-10-01", 30).to_csv(folder / "reference.csv", index=False)
-    log = pd.concat([_rows(rng, 3000, 0.0, "2026-11-01", 3), _rows(rng, 3000, 1.0, "2026-11-04", 3)],
+    log_rows(rng, 6000, 0.0, "2026-10-01", 30).to_csv(folder / "reference.csv", index=False)
+    log = pd.concat([log_rows(rng, 3000, 0.0, "2026-11-01", 3), log_rows(rng, 3000, 1.0, "2026-11-04", 3)],
                     ignore_index=True)
     log.drop(columns=["label"]).to_parquet(folder / "log.parquet")
     ref = build_reference(pd.read_csv(folder / "reference.csv"), features=["x", "c"], protected=["sex"],
