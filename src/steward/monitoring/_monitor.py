@@ -39,6 +39,14 @@ RowsOf = Callable[[str], pd.DataFrame]
 def window_keys(times: pd.Series, by: str) -> np.ndarray:
     """The window of each time: ``2026-11-30T15`` (hour), ``2026-11-30`` (day), ``2026-W48`` (ISO week)."""
     t = pd.to_datetime(times, utc=True)
+    if by in ("hour", "day") and len(t) and t.notna().all():
+        # each distinct hour or day written once (not once per row): a log's batch holds a few of them
+        unit = "datetime64[h]" if by == "hour" else "datetime64[D]"
+        stamps = t.dt.tz_convert(None).to_numpy().astype(unit)
+        codes, uniq = pd.factorize(stamps.view(np.int64))
+        names = np.datetime_as_string(np.asarray(uniq, dtype=np.int64).astype(unit))
+        if all(len(n) == (13 if by == "hour" else 10) for n in names):  # years 1000-9999, as strftime writes them
+            return np.asarray(names.tolist(), dtype=object)[codes]
     if by == "hour":
         return t.dt.strftime("%Y-%m-%dT%H").to_numpy(dtype=object)
     if by == "day":
@@ -109,8 +117,12 @@ class Monitor:
         if late.any():  # rows for a window already judged: counted, left out (the judgement stands)
             self.state["late_rows"] = int(self.state.get("late_rows", 0)) + int(late.sum())
             batch, keys = batch[~late], keys[~late]
-        for key in pd.unique(keys):
-            part = batch[keys == key]
+        codes, uniq = pd.factorize(keys)
+        runs = None
+        if len(codes) and bool((np.diff(codes) >= 0).all()):  # a log in time order: each window is one run of rows
+            runs = np.searchsorted(codes, np.arange(len(uniq) + 1))
+        for i, key in enumerate(uniq):
+            part = batch.iloc[runs[i]:runs[i + 1]] if runs is not None else batch[codes == i]
             stats = reduce_batch(part, self.ref)
             self.windows[key] = self.windows[key].merge(stats) if key in self.windows else stats
             self.touched.add(key)
