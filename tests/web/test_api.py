@@ -84,6 +84,12 @@ ROUTES = [
     ("GET", "/api/harm-reports/1?token=t", "public", None),
     ("GET", "/api/harm-reports", "harm_triage", None),
     ("POST", "/api/harm-reports/1/triage", "harm_triage", {"outcome": "o"}),
+    ("GET", "/api/monitors", "read", None),
+    ("POST", "/api/monitors", "monitor", {"name": "mon-{role}", "records": True}),
+    ("GET", "/api/monitors/mon", "read", None),
+    ("POST", "/api/monitors/mon/run", "monitor", {}),
+    ("POST", "/api/monitors/mon/records", "monitor", {"records": [{"x": 1}]}),
+    ("POST", "/api/monitors/mon/labels", "monitor", {"labels": [{"prediction_id": "p", "label": 1}]}),
 ]
 # The routes anyone may call without a key (permission "public"): reporting a harm and following the report
 # with its token. A key sent to them is not looked at.
