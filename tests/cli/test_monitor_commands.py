@@ -288,3 +288,15 @@ def test_column_names_with_quotes_are_read_as_names(env, tmp_path):
     r = CliRunner().invoke(cli, ["monitor", "run", "--data", str(tmp_path / "glob"), "--reference",
                                  str(tmp_path / "ref.csv"), "--features", 'inc"ome,c'], env=CLEAN_ENV)
     assert r.exit_code == 2 and "glob character" in r.output
+
+
+def test_windows_by_time_without_a_time_column_are_refused_naming_the_option(env):
+    f = env["folder"]
+    source = ["--reference", str(f / "reference.csv"), "--features", "x,c", "--score", "score", "--decision",
+              "decision", "--tier", "high"]  # the high tier windows by day
+    r = run(env, "monitor", "create", "no-time", "--data", str(f / "log.parquet"), *source)
+    assert r.exit_code == 2 and "--time: windows by day need each prediction's time" in r.output, r.output
+    r = CliRunner().invoke(cli, ["monitor", "run", "--data", str(f / "log.parquet"), *source], env=CLEAN_ENV)
+    assert r.exit_code == 2 and "--time" in r.output and "Traceback" not in r.output, r.output
+    r = run(env, "monitor", "create", "no-time", "--data", str(f / "log.parquet"), *source, "--window", "count")
+    assert r.exit_code == 0, r.output

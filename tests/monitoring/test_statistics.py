@@ -287,6 +287,25 @@ def test_auc_from_bins_is_within_2e_3_of_sklearns(ref, train, partly_known):
     assert ref.auc == pytest.approx(roc_auc_score(train["label"], train["score"]), rel=1e-12)
 
 
+def test_auc_interval_and_calibration_error_by_hand(ref, partly_known):
+    """The AUC's interval is Hanley and McNeil's (1982) standard error at the 95% level, and the expected
+    calibration error is sum over ten equal score bins of |positives - sum of scores| / n, here on the raw
+    scores (the monitor's uses each 1/1000 bin's centre: within 5e-4 of it)."""
+    res = evaluate(ref, reduce_batch(partly_known, ref), MonitorSettings())
+    known = partly_known.dropna(subset=["label"])
+    y, sc = known["label"].to_numpy(), known["score"].to_numpy()
+    auc = one(res, "performance", "auc")["measures"]
+    a, n1, n0 = auc["auc"], int((y == 1).sum()), int((y == 0).sum())
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt((a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0))
+    assert auc["ci_low"] == pytest.approx(a - 1.959963984540054 * se, rel=1e-9)
+    assert auc["ci_high"] == pytest.approx(a + 1.959963984540054 * se, rel=1e-9)
+    b = np.minimum((sc * 10).astype(int), 9)
+    ece = sum(abs(y[b == k].sum() - sc[b == k].sum()) for k in range(10)) / len(y)
+    got = one(res, "performance", "calibration")["measures"]["expected_calibration_error"]
+    assert abs(got - ece) < 5e-4 and ece > 0
+
+
 def test_auc_from_bins_counts_ties_within_a_bin_as_half():
     # positives and negatives in the same bin: the pairs within it count half, as roc_auc_score's ties do
     pos, neg = [0, 2, 1], [1, 2, 0]

@@ -212,9 +212,13 @@ class MonitorsMixin:
                 raise StewardError(f"--tier: {m.name} is assessed {ra.tier!r}; its monitor follows that tier's rules "
                                    f"(leave --tier out)")
             base = self.policy.tier(tier).monitor if tier else {}
-            loose = loosened(load_monitor_settings(base), load_monitor_settings(base, settings or {}))
+            resolved = load_monitor_settings(base, settings or {})
+            loose = loosened(load_monitor_settings(base), resolved)
             if loose:
                 raise PolicyError("settings: a monitor may be stricter than its tier, not looser: " + "; ".join(loose))
+            if source["kind"] == "file" and resolved.window.by != "count" and "time" not in source["columns"]:
+                raise DataValidationError(f"--time: windows by {resolved.window.by} need each prediction's time; "
+                                          "name its column (--time COLUMN), or window by count (--window count)")
             row = MonitorRow(name=name, deployment=deployment, model_id=m.id if m else None,
                              version_id=v.id if v else None, tier=tier, source=source, reference=reference,
                              settings=settings or {}, state={}, watermark={}, created_by=actor)

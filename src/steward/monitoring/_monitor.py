@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward.errors import DataValidationError
 from steward.metrics._inference import z_value
 from steward.monitoring._detectors import ExtractionDetector, cusum_update
 from steward.monitoring._reference import Reference
@@ -99,10 +100,11 @@ class Monitor:
             self.state["count"] = start + len(batch)
             return np.array([f"#{i:06d}" for i in idx // self.settings.window.size], dtype=object)
         if "time" not in batch.columns:
-            raise ValueError(f"windows by {by} need a time column; give --time COLUMN or window by count")
+            raise DataValidationError(f"--time: windows by {by} need each prediction's time; name its column "
+                                      "(--time COLUMN), or window by count (--window count --size N)")
         keys = window_keys(batch["time"], by)
         if pd.isna(batch["time"]).any():
-            raise ValueError("time: some rows have no time; every row needs one to fall in a window")
+            raise DataValidationError("--time: some rows have no time; every row needs one to fall in a window")
         return keys
 
     def add(self, batch: pd.DataFrame) -> None:
