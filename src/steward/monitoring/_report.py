@@ -20,7 +20,7 @@ from steward._html import number, page
 from steward._svgplot import _text_width, esc, svg_document
 from steward.monitoring._report_charts import (  # the pictures, in a module of their own
     _ABSENT, _CAP, _CSS, _HARD_CAP, _LONG, _TITLES, _chart, _closeness, _direction, _finite, _heat, _interval,
-    _legend, _rest_table, _series, _tick_indices, _value, _why_line, _x_labels)
+    _grid_ticks, _legend, _rest_table, _series, _value, _why_line, _x_labels)
 from steward.monitoring._report_families import FAMILIES
 
 __all__ = ["monitor_report_html", "FAMILIES"]
@@ -127,12 +127,7 @@ def _overview(families: Sequence[tuple[str, str]], series: Mapping[str, Mapping[
                 parts.append(f'<text x="{x + cell / 2:.1f}" y="{y + 15}" text-anchor="middle" font-size="10" '
                              f'fill="{"#fff" if k else "#7b241c"}">{k if k else len(breach)}</text>')
     yb = top + row * len(families)
-    for i in _tick_indices(n, cell * n, longest):
-        parts.append(f'<text x="{label_w + (i + 0.5) * cell:.1f}" y="{yb + 12}" text-anchor="middle" font-size="9" '
-                     f'fill="#555">{esc(shown[i])}</text>')
-    if year:
-        parts.append(f'<text x="{label_w + cell * n / 2:.1f}" y="{yb + 25}" text-anchor="middle" font-size="9" '
-                     f'fill="#777">{esc(year)}</text>')
+    parts.extend(_grid_ticks(n, cell, label_w, yb, shown, year, longest))
     svg = svg_document(width, height, "Breaches and alerts per signal family and window", "".join(parts))
     key_ = ('<div class="mon-legend">'
             + "".join(f'<span><svg xmlns="http://www.w3.org/2000/svg" width="16" height="12" aria-hidden="true">'

@@ -190,6 +190,17 @@ def _x_labels(keys: Sequence[str]) -> tuple[list[str], str]:
     return shown, note
 
 
+def _grid_ticks(n: int, cell: float, label_w: float, yb: float, shown: Sequence[str], year: str,
+                longest: int) -> list[str]:
+    """The window labels under a grid of ``n`` cells (and the year, when the labels leave it out)."""
+    out = [f'<text x="{label_w + (i + 0.5) * cell:.1f}" y="{yb + 12}" text-anchor="middle" font-size="9" '
+           f'fill="#555">{esc(shown[i])}</text>' for i in _tick_indices(n, cell * n, longest)]
+    if year:
+        out.append(f'<text x="{label_w + cell * n / 2:.1f}" y="{yb + 25}" text-anchor="middle" font-size="9" '
+                   f'fill="#777">{esc(year)}</text>')
+    return out
+
+
 def _tick_indices(n: int, width: float, longest: int) -> list[int]:
     room = max(1, int(width // (longest * 5.6 + 10)))
     step = max(1, math.ceil(n / room))
@@ -488,12 +499,7 @@ def _heat(signal: str, title: str, subjects: Sequence[str], series: Mapping[str,
                              f'fill="#fff" stroke="#641e16" stroke-width="1.5"><title>{esc(_alert_tip(a))}</title>'
                              f'</circle>')
     yb = top + row * len(rows)
-    for i in _tick_indices(n, cell * n, longest):
-        parts.append(f'<text x="{label_w + (i + 0.5) * cell:.1f}" y="{yb + 12}" text-anchor="middle" font-size="9" '
-                     f'fill="#555">{esc(shown[i])}</text>')
-    if year:
-        parts.append(f'<text x="{label_w + cell * n / 2:.1f}" y="{yb + 25}" text-anchor="middle" font-size="9" '
-                     f'fill="#777">{esc(year)}</text>')
+    parts.extend(_grid_ticks(n, cell, label_w, yb, shown, year, longest))
     svg = svg_document(width, height, f"{title}: every subject's value per window, as a share of its threshold",
                        "".join(parts))
     legend = ('<div class="mon-legend">' + "".join(
