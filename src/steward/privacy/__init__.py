@@ -1,0 +1,1 @@
+"""Privacy and security probes."""
