@@ -49,11 +49,13 @@ def test_overfit_model_leaks_membership(adult, overfit):
     train, test = adult
     rep = membership_inference(overfit, train, test, label="y", protected=["sex"])
     a = rep.attacks.set_index("attack")
-    assert list(rep.attacks["attack"]) == ["baseline", "loss_threshold", "rule_based", "black_box"]
+    assert list(rep.attacks["attack"]) == ["baseline", "loss_threshold", "loss_ratio", "rule_based", "black_box"]
     assert a.loc["baseline", "advantage"] == 0 and a.loc["baseline", "auc"] == 0.5
     assert rep.train_accuracy > 0.99 and rep.test_accuracy < 0.85  # the forest memorised its rows
     assert a.loc["loss_threshold", "advantage"] > 0.2 and a.loc["loss_threshold", "auc_low"] > 0.6
     assert a.loc["black_box", "auc"] > 0.6
+    # the per-class loss ratio is at least as strong as ART's trained attack on the same rows
+    assert a.loc["loss_ratio", "auc"] >= a.loc["black_box", "auc"] - 0.01
     # the rule-based attack's advantage is the generalisation gap on the judged rows (Yeom et al.)
     assert a.loc["rule_based", "tpr"] > 0.99
     # per group: each group's AUC recomputed with scikit-learn on that group's judged rows is in the table
@@ -86,6 +88,23 @@ def test_loss_attack_auc_equals_sklearn(adult, overfit):
     t = best_threshold(lm[fit_m], ln[fit_n])
     assert row["tpr"] == pytest.approx(float((lm[~fit_m] >= t).mean()))
     assert row["fpr"] == pytest.approx(float((ln[~fit_n] >= t).mean()))
+
+
+def test_loss_ratio_by_hand():
+    """Class 0: the attacker's members lost -0.1 and -0.2, its non-members -1 and -2; the one inner edge of two
+    bins is their median, -0.6. Members per bin [0, 2] + 1, others [2, 0] + 1: shares 1/4 and 3/4. Class 1 has
+    no attacker rows: every class-1 row keeps 1/2."""
+    from steward.privacy._membership import _loss_ratio
+
+    l_m = np.array([-0.1, -0.2, -0.3, -5.0, -0.1])
+    y_m = np.array([0, 0, 0, 0, 1])
+    l_n = np.array([-1.0, -2.0, -0.05, -3.0])
+    y_n = np.array([0, 0, 0, 1])
+    fit_m = np.array([True, True, False, False, False])
+    fit_n = np.array([True, True, False, False])
+    s_m, s_n = _loss_ratio(l_m, y_m, l_n, y_n, fit_m, fit_n, bins=2)
+    assert s_m.tolist() == [0.75, 0.75, 0.75, 0.25, 0.5]
+    assert s_n.tolist() == [0.25, 0.25, 0.75, 0.5]
 
 
 def test_regularised_model_sits_at_the_baseline(adult, regular):

@@ -8,6 +8,10 @@ Every attack is judged on the same rows, apart from those it was fitted on, besi
 - ``baseline``: an attacker who ignores the model (calls everyone a member): AUC 0.5, advantage 0.
 - ``loss_threshold`` (Steward's probe, Yeom et al.): a row whose loss under the model is small is called a
   member; the threshold is the one an attacker with a labelled half of the rows would pick.
+- ``loss_ratio`` (Steward's probe): the same loss, read within each true class as a likelihood ratio: the
+  attacker's half is cut into quantile bins of the loss per class, and a row's signal is the share of members
+  in its bin (a Neyman-Pearson reading of the loss; it can set a different threshold for each class, as a
+  trained attack model does, at the cost of a histogram).
 - ``rule_based``: a row the model classifies correctly is called a member (ART's
   ``MembershipInferenceBlackBoxRuleBased``); its advantage is the generalisation gap.
 - ``black_box``: ART's ``MembershipInferenceBlackBox``, a random forest trained on the model's class
@@ -42,7 +46,8 @@ from steward.privacy._attack import (
 
 __all__ = ["MembershipReport", "membership_inference", "rule_based_guesses", "ATTACKS"]
 
-ATTACKS = ("loss_threshold", "rule_based", "black_box")
+ATTACKS = ("loss_threshold", "loss_ratio", "rule_based", "black_box")
+RATIO_BINS = 50
 _EPS = 1e-12
 
 
@@ -103,6 +108,26 @@ def rule_based_guesses(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _loss_signal(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Minus the cross-entropy loss of each row: larger for rows the model fits well (members, if it overfits)."""
     return np.log(np.clip(proba[np.arange(len(y)), y], _EPS, 1.0))
+
+
+def _loss_ratio(l_m: np.ndarray, y_m: np.ndarray, l_n: np.ndarray, y_n: np.ndarray, fit_m: np.ndarray,
+                fit_n: np.ndarray, bins: int = RATIO_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's share of members among the attacker's rows of its true class and loss bin (quantile bins of
+    the attacker's half, per class; one pseudo-row of each side per bin keeps empty bins at 1/2)."""
+    s_m, s_n = np.full(len(l_m), 0.5), np.full(len(l_n), 0.5)
+    for c in (0, 1):
+        fm, fn = l_m[fit_m & (y_m == c)], l_n[fit_n & (y_n == c)]
+        pool = np.concatenate([fm, fn])
+        if not len(pool):
+            continue
+        edges = np.unique(np.quantile(pool, np.linspace(0, 1, bins + 1)[1:-1]))
+        members = np.bincount(np.searchsorted(edges, fm, side="right"), minlength=len(edges) + 1) + 1.0
+        others = np.bincount(np.searchsorted(edges, fn, side="right"), minlength=len(edges) + 1) + 1.0
+        share = members / (members + others)
+        sel_m, sel_n = y_m == c, y_n == c
+        s_m[sel_m] = share[np.searchsorted(edges, l_m[sel_m], side="right")]
+        s_n[sel_n] = share[np.searchsorted(edges, l_n[sel_n], side="right")]
+    return s_m, s_n
 
 
 def _sample(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -188,6 +213,14 @@ def membership_inference(
         signals["loss_threshold"] = (s_m, s_n, g_m, g_n)
         rows.append(_row("loss_threshold", s_m[jm], s_n[jn], g_m[jm], g_n[jn], confidence,
                          time.perf_counter() - t0, t))
+    if "loss_ratio" in attacks:
+        t0 = time.perf_counter()
+        l_m, l_n = _loss_signal(p_mem, y_mem), _loss_signal(p_non, y_non)
+        s_m, s_n = _loss_ratio(l_m, y_mem, l_n, y_non, fit_m, fit_n)
+        t = best_threshold(s_m[fit_m], s_n[fit_n])
+        g_m, g_n = (s_m >= t).astype(np.int64), (s_n >= t).astype(np.int64)
+        signals["loss_ratio"] = (s_m, s_n, g_m, g_n)
+        rows.append(_row("loss_ratio", s_m[jm], s_n[jn], g_m[jm], g_n[jn], confidence, time.perf_counter() - t0, t))
     if "rule_based" in attacks:
         t0 = time.perf_counter()
         g_m, g_n = rule_based_guesses(p_mem, y_mem), rule_based_guesses(p_non, y_non)
