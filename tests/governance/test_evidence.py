@@ -372,3 +372,55 @@ def test_a_reproduction_is_a_new_run(guarded, guarded_audit):
     stored = json.loads(guarded.audit_run(run["id"])["report_json"])
     with pytest.raises(StewardError, match="before audit #1 was recorded"):
         guarded.record_reproduction("compas", "1", report=dict(stored, created="2020-01-01T00:00:00+00:00"), actor="Val")
+
+
+def test_privacy_findings_must_follow_from_the_reports_probes():
+    """A membership, re-identification or extraction finding is judged by the registry's own thresholds on the
+    report's probe values; a PII finding must name a column the report's own scan found, and breach exactly when
+    that column is a recorded feature."""
+    from steward.audit.policy import load_policy
+
+    tier = load_policy().tier("high")  # the shipped policy's thresholds
+    mp = tier.checks["membership_inference"]
+    analyses = {"membership_inference": {"attacks": [{"attack": "loss_ratio", "advantage": 0.25}],
+                                         "groups": [{"attribute": "sex", "group": "F", "advantage": 0.31}]}}
+    honest = dict(id="membership_inference", check="membership_inference", status="fail", severity="fail",
+                  value=0.25, metric="membership_advantage", message="leaks")
+    assert _client_findings("membership_inference", mp, [honest], analyses)[0].status == "fail"
+    for claim, message in [(dict(honest, status="pass"), "breaches the policy's max_advantage 0.1"),
+                           (dict(honest, value=0.05, status="pass"), "is not the advantage"),
+                           (dict(honest, status="pass", value=None), "without a value")]:
+        with pytest.raises(EvidenceError, match=message):
+            _client_findings("membership_inference", mp, [claim], analyses)
+    small = dict(honest, status="insufficient_data", value=None, attribute="race", group="Other")
+    assert _client_findings("membership_inference", mp, [small], analyses)[0].status == "insufficient_data"
+
+    pp = tier.checks["pii_in_features"]
+    scan = {"min_share": pp.min_share, "findings": [
+        {"column": "email", "kind": "email", "share": 0.97, "identifier": True},
+        {"column": "notes", "kind": "phone", "share": 0.02, "identifier": False}]}
+    feature = dict(id="pii_in_features[email]", check="pii_in_features", status="fail", severity="fail", value=0.97,
+                   metric="identifier_share", group="email", message="e-mail is a feature")
+    ok = {"pii": scan, "pii_features": ["email", "age"]}
+    assert _client_findings("pii_in_features", pp, [feature], ok)[0].status == "fail"
+    elsewhere = dict(feature, status="warn", severity="warn")
+    assert _client_findings("pii_in_features", pp, [elsewhere], {"pii": scan, "pii_features": ["age"]})[0].status == "warn"
+    for claim, where, message in [
+        (dict(feature, status="pass", value=None, group=None), ok, "found identifiers in email"),
+        (elsewhere, ok, "says warn but column 'email' is a feature"),
+        (dict(feature, group="notes", value=0.02), ok, "not an identifier column"),
+        (dict(feature, value=0.5), ok, "not the share"),
+        (feature, {"pii": dict(scan, min_share=0.9), "pii_features": ["email"]}, "min_share 0.9"),
+    ]:
+        with pytest.raises(EvidenceError, match=message):
+            _client_findings("pii_in_features", pp, [claim], where)
+    clean = dict(feature, status="pass", value=None, group=None)
+    assert _client_findings("pii_in_features", pp, [clean], {"pii": dict(scan, findings=scan["findings"][1:])})
+
+    ep = tier.checks["extraction_resistance"]
+    copied = dict(id="extraction_resistance", check="extraction_resistance", status="warn", severity="warn",
+                  value=0.25, metric="hours_to_copy", message="15 min")
+    ext = {"extraction": {"time_needed_hours": 0.25, "queries_needed": 10000}}
+    assert _client_findings("extraction_resistance", ep, [copied], ext)[0].status == "warn"
+    with pytest.raises(EvidenceError, match="breaches the policy's min_hours 24"):
+        _client_findings("extraction_resistance", ep, [dict(copied, status="pass")], ext)

@@ -31,7 +31,8 @@ MODEL = "credit"
 LOW_RISK = dict(domain="operations", people_affected=200, decisions_per_day=10, human_review=True,
                 wrong_decision_cost="low")
 OPTIONAL = ("standardized_mean_difference", "benchmark", "residual_concentration", "prediction_churn", "reason_codes",
-            "monotonicity", "explanation_stability", "flip_test", "stress_scenarios", "adversarial_robustness")
+            "monotonicity", "explanation_stability", "flip_test", "stress_scenarios", "adversarial_robustness",
+            "membership_inference", "attribute_inference", "extraction_resistance")
 REASONS = {f: f"{f.replace('-', ' ')} weighed against the application" for f in FEATURES if f not in PROTECTED}
 
 

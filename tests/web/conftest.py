@@ -49,7 +49,8 @@ LOW_RISK = dict(domain="operations", people_affected=200, decisions_per_day=10, 
 # Everything else is the default policy (COMPAS is held to its high tier unchanged).
 LOW_TIER_OPTIONAL = ("standardized_mean_difference", "benchmark", "residual_concentration", "prediction_churn",
                      "reason_codes", "monotonicity", "explanation_stability", "flip_test", "stress_scenarios",
-                     "adversarial_robustness")
+                     "adversarial_robustness", "membership_inference", "attribute_inference",
+                     "extraction_resistance")
 
 
 @dataclass

@@ -150,6 +150,11 @@ def run_analyses(
     if features:
         _probes(out, frame, decision, model, features, protected, references or {}, roles.favourable, threshold,
                 inputs.scenarios, tier, confidence, stage)
+    from steward.audit._privacy import privacy_probes
+
+    if frame is not None and not frame.empty:
+        privacy_probes(out, frame, roles=roles, features=features, model=model, train=inputs.train, tier=tier,
+                       confidence=confidence, stage=stage)
     if inputs.previous is not None:
         with stage("churn"):
             old = inputs.previous.predict(frame, threshold=threshold)

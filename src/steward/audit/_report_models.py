@@ -42,6 +42,7 @@ def analysis_sections(result: "AuditResult") -> list[dict[str, Any]]:
     if "churn" in a:
         out.append(_section("churn", "Prediction churn against the previous version", a["churn"].html(_SUB)))
     out += _probe_sections(a)
+    out += _privacy_sections(a)
     if "explanations" in a:
         out.append(_section("explanations", "Explanations", a["explanations"].html(_SUB)))
     elif "explanations_skipped" in a:
@@ -65,4 +66,20 @@ def _probe_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_section("stress", "Stress scenarios", a["stress"].html(_SUB)))
     if a.get("adversarial") is not None:
         out.append(_section("adversarial", "Adversarial search", a["adversarial"].html(_SUB)))
+    return out
+
+
+_PRIVACY = (("pii", "Direct identifiers in the data (PII scan)"), ("reidentification", "Re-identification risk"),
+            ("membership_inference", "Membership inference"), ("attribute_inference", "Attribute inference"),
+            ("extraction", "Model extraction"))
+
+
+def _privacy_sections(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """The privacy and security probes, or why each did not run."""
+    out: list[dict[str, Any]] = []
+    for key, title in _PRIVACY:
+        if a.get(key) is not None:
+            out.append(_section(key, title, a[key].html(_SUB)))
+        elif a.get(f"{key}_skipped"):
+            out.append(_section(key, title, paragraphs=[f"Not run: {a[f'{key}_skipped']}."]))
     return out

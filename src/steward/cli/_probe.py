@@ -89,7 +89,12 @@ def _common(fn):
 def register_commands(cli: click.Group) -> None:
     @cli.group("probe")
     def probe() -> None:
-        """Probes beyond group averages: individual disparity, proxies, sensitivity, adversarial search."""
+        """Probes beyond group averages (individual disparity, proxies, sensitivity, adversarial search) and of
+        privacy and security (membership and attribute inference, extraction, PII, re-identification)."""
+
+    from steward.cli._probe_privacy import register_privacy
+
+    register_privacy(probe)
 
     @probe.command("individual")
     @_common

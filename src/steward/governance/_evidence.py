@@ -40,6 +40,8 @@ ANALYSIS_OF = {
     "prediction_churn": "churn", "reason_codes": "explanations", "monotonicity": "explanations",
     "explanation_stability": "explanations", "flip_test": "flip_test", "situation_testing": "situation_testing",
     "proxies": "proxies", "stress_scenarios": "stress", "adversarial_robustness": "adversarial",
+    "membership_inference": "membership_inference", "attribute_inference": "attribute_inference",
+    "extraction_resistance": "extraction", "pii_in_features": "pii", "reidentification": "reidentification",
 }
 # Analyses' tables are written with ten decimal places (pandas' to_json), so a finding's full-precision value
 # may differ from its table's copy by up to 5e-11: the tolerance is that rounding, not a looser judgement.
@@ -217,15 +219,19 @@ _JUDGED: dict[tuple[str, str], tuple[tuple[str, ...], str | float, str]] = {
     ("proxies", "adversary_auc"): (("auc",), "max_adversary_auc", "max"),
     ("stress_scenarios", "share_changed"): (("share_changed",), "max_share_changed", "max"),
     ("adversarial_robustness", "flip_rate"): (("flip_rate",), "max_flip_rate", "max"),
+    ("membership_inference", "membership_advantage"): (("advantage",), "max_advantage", "max"),
+    ("attribute_inference", "attribute_advantage"): (("advantage",), "max_advantage", "max"),
+    ("extraction_resistance", "hours_to_copy"): (("time_needed_hours",), "min_hours", "min"),
+    ("reidentification", "share_below_k"): (("share_below_k",), "max_share_below_k", "max"),
 }
 # Findings whose breach may come from a second measure (a proxy's Cramér's V) or that only warn.
 _ONE_WAY = {("proxies", "proxy_auc"), ("reason_codes", "protected_inputs")}
 # A pass that may carry no value: nothing of the kind was measured (no slice big enough, no proxy).
-_PASS_WITHOUT_VALUE = {"slices", "proxies"}
+_PASS_WITHOUT_VALUE = {"slices", "proxies", "extraction_resistance", "pii_in_features"}
 # A pass of zero with nothing of the kind in the analysis: the model reads no protected attribute.
 _NOTHING_FOUND = {"flip_test"}
 # A check that judges each group may say a group was too small to judge.
-_PER_GROUP = {"situation_testing"}
+_PER_GROUP = {"situation_testing", "membership_inference"}
 
 
 def _fields(obj: Any, names: tuple[str, ...], out: list[float]) -> list[float]:
@@ -249,10 +255,16 @@ def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], ana
     analysis = analyses.get(key) if key else None
     allowed = {"pass", params.severity, "not_evidenced", "not_applicable"} | (
         {"insufficient_data"} if check in _PER_GROUP else set())
+    if check == "pii_in_features":
+        allowed.add("warn")  # an identifier column that is not a feature is a warning whatever the severity
     out = []
     for f in claimed:
         fid = f.get("id", check)
         status, value, metric = f["status"], f.get("value"), f.get("metric")
+        if check == "pii_in_features" and status in ("pass", "fail", "warn"):
+            _pii_follows(fid, f, params, analysis, analyses.get("pii_features"))
+            if status == "warn" and params.severity != "warn":
+                f = dict(f, severity=params.severity)  # judged by _pii_follows; the severity is the policy's
         if status not in allowed:
             _fail(f"finding {fid} says {status}, which check {check} under this policy never gives "
                   f"(a breach is {params.severity!r})")
@@ -291,7 +303,8 @@ def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], ana
                     threshold[rule[1] if isinstance(rule[1], str) else rule[2]] = bound
         if judged and check == "benchmark":
             _benchmark_follows(fid, status, value, metric, params, analysis)
-        elif judged and value is None and metric is not None and (check, metric) not in _JUDGED and check != "slices":
+        elif (judged and value is None and metric is not None and (check, metric) not in _JUDGED
+              and check not in _PASS_WITHOUT_VALUE):
             _fail(f"finding {fid}: metric {metric!r} is not one check {check} reports")
         ci = f.get("ci")
         out.append(Finding(
@@ -303,6 +316,32 @@ def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], ana
             threshold=threshold, rows=f.get("rows") if isinstance(f.get("rows"), int) else None,
             source=params.source, needs=_text(f.get("needs"))))
     return out
+
+
+def _pii_follows(fid: str, f: dict[str, Any], params: Any, analysis: Any, features: Any) -> None:
+    """A PII finding must name a column the report's own scan found (its share that column's), breach the
+    policy's severity exactly when that column is among the recorded features, and warn otherwise; a pass must
+    come with no identifier column found."""
+    rows = [r for r in ((analysis or {}).get("findings") or []) if isinstance(r, dict) and r.get("identifier")]
+    share = (analysis or {}).get("min_share")
+    if share is not None and share != params.min_share:
+        _fail(f"finding {fid}: the report's scan used min_share {share!r}, not the policy's {params.min_share:g}")
+    feats = {str(x) for x in features} if isinstance(features, list) else set()
+    if f["status"] == "pass":
+        if rows:
+            _fail(f"finding {fid} says pass but the report's own scan found identifiers in "
+                  f"{', '.join(sorted({str(r.get('column')) for r in rows}))}")
+        return
+    column = f.get("group")
+    mine = [r for r in rows if str(r.get("column")) == str(column)]
+    if not mine:
+        _fail(f"finding {fid}: column {column!r} is not an identifier column of the report's own scan")
+    if not any(_close(r.get("share"), f.get("value")) for r in mine):
+        _fail(f"finding {fid}: its value {f.get('value')!r} is not the share the scan found in {column!r}")
+    want = params.severity if str(column) in feats else "warn"
+    if f["status"] != want:
+        _fail(f"finding {fid} says {f['status']} but column {column!r} is {'' if str(column) in feats else 'not '}a "
+              f"feature, which gives {want}")
 
 
 def _benchmark_follows(fid: str, status: str, value: float, metric: Any, params: Any, analysis: Any) -> None:

@@ -9,6 +9,6 @@ from steward.audit.checks._registry import (
     get_check,
     register,
 )
-from steward.audit.checks import _discrimination, _documentation, _explain, _models, _probes  # noqa: F401  (registers the built-in checks)
+from steward.audit.checks import _discrimination, _documentation, _explain, _models, _privacy, _probes  # noqa: F401  (registers the built-in checks)
 
 __all__ = ["CHECKS", "Check", "CheckContext", "CheckParams", "GroupCheckParams", "get_check", "register"]
