@@ -223,6 +223,10 @@ def models_show(backend, actor, name, as_json):
         audit = v["audits"][0] if v["audits"] else None
         console.print(f"  version {escape(v['version'])} {escape('[' + v['status'] + ']')}: {_verdict(audit)}",
                       highlight=False)
+        if v.get("privacy"):
+            from steward.governance._privacy import privacy_line
+
+            console.print(f"    {privacy_line(v['privacy'])}", highlight=False, markup=False)
         for x in v["sign_offs"]:
             mark = "" if x["current"] else " (on an earlier audit)"
             console.print(f"    {x['decision']} by {x['person']} as {x['role']}{mark}: {x['comment']}", highlight=False,
@@ -254,8 +258,12 @@ def models_register(backend, actor, name, purpose, domain, owner, accountable_ex
 @click.option("--code-revision", help="[default: the git commit here, if any]")
 @click.option("--features", "features", help="The model's input columns, comma-separated, for the training profile "
               "[default: the model file's own feature names].")
+@click.option("--privacy", "privacy_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="How the version was trained with differential privacy: a private_training.json "
+              "(steward probe private-training) or a bare record.")
+@click.option("--epsilon", type=float, help="The ε chosen for this version, one of those tried in --privacy.")
 @backend_options(permission="register")
-def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision, features):
+def models_version(backend, actor, ref, artifact, training_data, seeds, code_revision, features, privacy_file, epsilon):
     """Register a version; the Python, platform and package versions are captured automatically.
 
     With --training-data, its training profile is recorded too (each feature's type, range, categories
@@ -266,6 +274,7 @@ def models_version(backend, actor, ref, artifact, training_data, seeds, code_rev
     from steward.governance._environment import capture_environment, code_revision as git_revision
 
     model, version = parse_ref(ref)
+    privacy = _privacy_record(privacy_file, epsilon)
     seed_map = {}
     for s in seeds:
         if "=" not in s:
@@ -279,12 +288,47 @@ def models_version(backend, actor, ref, artifact, training_data, seeds, code_rev
     backend.register_version(model, version, actor=actor, artifact_uri=artifact, artifact_sha256=art_sha,
                              training_data_sha256=file_sha256(Path(training_data)) if training_data else None,
                              environment=capture_environment(), seeds=seed_map,
-                             code_revision=code_revision or git_revision())
+                             code_revision=code_revision or git_revision(), privacy=privacy)
     console.print(f"registered version {model}:{version}", markup=False)
+    if privacy is not None:
+        from steward.governance._privacy import privacy_line
+
+        console.print(privacy_line(privacy), markup=False, highlight=False)
     if profile is not None:
         backend.record_profile(model, version, profile.to_dict(), actor=actor)
         console.print(f"recorded its training profile: {len(profile.features)} features, {profile.rows:,} rows",
                       markup=False)
+
+
+def _privacy_record(path: Path | None, epsilon: float | None) -> dict | None:
+    """The differential-privacy record of --privacy (its "record" key, or the file itself), with --epsilon chosen."""
+    from steward.governance._privacy import check_privacy_record
+
+    if path is None:
+        if epsilon is not None:
+            raise StewardError("--epsilon chooses one of the epsilons tried in a --privacy file; give --privacy FILE too")
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StewardError(f"--privacy {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StewardError(f"--privacy {str(path)!r} is not JSON ({exc}); give the private_training.json that "
+                           f"steward probe private-training wrote") from None
+    record = doc.get("record") if isinstance(doc, dict) and isinstance(doc.get("record"), dict) else doc
+    try:
+        record = check_privacy_record(record)
+    except StewardError as exc:
+        raise type(exc)(f"--privacy {str(path)!r}: {exc}") from None
+    if record is None:
+        raise StewardError(f"--privacy {str(path)!r} holds null, not a privacy record; give the private_training.json "
+                           f"that steward probe private-training wrote")
+    if epsilon is not None:
+        if epsilon not in record["epsilons"]:
+            raise StewardError(f"--epsilon {epsilon:g} was not tried in --privacy {str(path)!r}; use one of "
+                               f"{', '.join(f'{e:g}' for e in record['epsilons'])}")
+        record["chosen_epsilon"] = float(epsilon)
+    return record
 
 
 def _training_profile(path: Path, artifact: str | None, features: str | None):

@@ -52,8 +52,10 @@ class RemoteRegistry:
     def register_model(self, name: str, *, actor: str = "", **fields: Any) -> dict:
         return self._call("POST", "/api/models", json={"name": name, **fields})
 
-    def register_version(self, model: str, version: str, *, actor: str = "", **fields: Any) -> dict:
-        return self._call("POST", f"/api/models/{quote(model)}/versions", json={"version": version, **fields})
+    def register_version(self, model: str, version: str, *, actor: str = "", privacy: dict | None = None,
+                         **fields: Any) -> dict:
+        body = {"version": version, **fields, **({"privacy": privacy} if privacy is not None else {})}
+        return self._call("POST", f"/api/models/{quote(model)}/versions", json=body)
 
     def assess_risk(self, model: str, answers: dict, *, actor: str = "") -> dict:
         return self._call("POST", f"/api/models/{quote(model)}/risk", json={"answers": answers})

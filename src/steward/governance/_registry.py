@@ -216,12 +216,18 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
     def register_version(self, model: str, version: str, *, actor: str, artifact_uri: str | None = None,
                          artifact_sha256: str | None = None, training_data_sha256: str | None = None,
                          environment: dict[str, Any] | None = None, seeds: dict[str, Any] | None = None,
-                         code_revision: str | None = None) -> dict[str, Any]:
+                         code_revision: str | None = None, privacy: dict[str, Any] | None = None) -> dict[str, Any]:
         """Register a version; the environment is captured here when not given. Earlier approved
-        versions are superseded: a new version resets approval."""
+        versions are superseded: a new version resets approval.
+
+        ``privacy`` records how the version was trained with differential privacy (the ``record`` of
+        :func:`steward.privacy.private_training`): checked here (a :class:`DataValidationError` naming the
+        field), stored on the version and in its trail entry."""
         from steward.governance._environment import capture_environment
+        from steward.governance._privacy import check_privacy_record
 
         _check_name("version", version)
+        privacy = check_privacy_record(privacy)
         for what, digest in (("artifact_sha256", artifact_sha256), ("training_data_sha256", training_data_sha256)):
             if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
                 raise StewardError(f"{what} must be 64 lowercase hex digits (a SHA-256), got {digest!r}")
@@ -236,14 +242,14 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
                         superseded.append(old.version)
                 v = Version(model_id=m.id, version=version, artifact_uri=artifact_uri, artifact_sha256=artifact_sha256,
                             training_data_sha256=training_data_sha256, environment=env, seeds=seeds or {},
-                            code_revision=code_revision, status="registered", registered_by=actor)
+                            code_revision=code_revision, privacy=privacy, status="registered", registered_by=actor)
                 s.add(v)
                 m.status, m.updated_at = "in_development", now()
                 s.flush()
                 _trail.append(s, actor, "version.register", f"version:{model}:{version}",
                               {"artifact_uri": artifact_uri, "artifact_sha256": artifact_sha256,
                                "training_data_sha256": training_data_sha256, "environment": env, "seeds": seeds or {},
-                               "code_revision": code_revision, "superseded": superseded})
+                               "code_revision": code_revision, "privacy": privacy, "superseded": superseded})
         except IntegrityError:
             raise ConflictError(f"model {model!r} already has a version {version!r}; versions are never overwritten") from None
         return self.version(model, version)
@@ -403,7 +409,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
         return {
             "model": m.name, "version": v.version, "status": v.status, "artifact_uri": v.artifact_uri,
             "artifact_sha256": v.artifact_sha256, "training_data_sha256": v.training_data_sha256,
-            "environment": v.environment, "seeds": v.seeds, "code_revision": v.code_revision,
+            "environment": v.environment, "seeds": v.seeds, "code_revision": v.code_revision, "privacy": v.privacy,
             "registered_by": v.registered_by, "created_at": iso(v.created_at),
             "approved_at": iso(v.approved_at), "approved_by": v.approved_by,
             "audits": [dict(_audit_dict(a), reproductions=[reproduction_dict(r) for r in self._reproductions(s, a.id)])

@@ -36,6 +36,10 @@ GOVERNED = ("principals", "api_keys", "policies", "models", "versions", "risk_as
             "training_profiles", "deployments", "review_decisions", "appeals", "harm_reports", "monitors",
             "monitor_alerts", "monitor_labels")
 EXPECTED = tuple(sorted(Base.metadata.tables)) + ("alembic_version",)
+# Columns a later migration added to a governed table. The rows stored before it were covered without the
+# column, so while it is NULL it is left out of a row's content: their digests stay what the trail holds. A
+# row with a value there is covered with it (so clearing the value later is still a change).
+LATER_COLUMNS = {"versions": frozenset({"privacy"})}
 _PENDING = "trail_pending"
 
 
@@ -74,7 +78,9 @@ def row_digest(table_name: str, row: Any) -> str:
     >>> row_digest("models", {"id": 1, "at": naive}) == row_digest("models", {"id": 1, "at": utc})
     True
     """
-    content = {"table": table_name, "row": {str(k): _plain(v) for k, v in dict(row).items()}}
+    later = LATER_COLUMNS.get(table_name, frozenset())
+    content = {"table": table_name,
+               "row": {str(k): _plain(v) for k, v in dict(row).items() if v is not None or k not in later}}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -80,6 +80,8 @@ class Version(Base):
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     seeds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     code_revision: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # How the version was trained with differential privacy (see governance/_privacy.py); NULL: not recorded.
+    privacy: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     status: Mapped[str] = mapped_column(String(30), default="registered")
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     approved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -38,6 +38,10 @@ class VersionIn(In):
     environment: JsonObject | None = Field(default=None, description="captured by the client; the server's when absent")
     seeds: JsonObject = Field(default_factory=dict)
     code_revision: Text(100) | None = None
+    privacy: JsonObject | None = Field(default=None, description=(
+        "how the version was trained with differential privacy: the \"record\" of private_training.json, with "
+        "mechanism (text), epsilons (the positive budgets tried), delta (0 <= delta < 1) and chosen_epsilon (null or "
+        "one of epsilons); other keys are kept"))
 
 
 class RiskIn(In):
