@@ -182,6 +182,14 @@ RECIPES = [
     Recipe(r"^steward probe adversarial DATA", "adult", exits=(0, 1)),
     Recipe(r"^steward audit \.\.\. --model MODEL --features a,b,c \[--scenarios", "adult",
            dots="DATA --label COL --protected sex=Male", exits=(0, 1)),
+    # privacy and security probes (exit 1: a threshold breached, e.g. extraction faster than the policy allows)
+    Recipe(r"^steward probe privacy DATA", "adult", exits=(0, 1)),
+    Recipe(r"^steward probe extraction DATA", "adult", exits=(0, 1)),
+    Recipe(r"^steward probe pii DATA", "adult", exits=(0, 1)),
+    Recipe(r"^steward probe reidentification DATA", "adult", exits=(0, 1)),
+    Recipe(r"^steward probe private-training TRAIN HELDOUT", "adult"),
+    Recipe(r"^steward audit DATA \.\.\. --policy default --tier high --publish", "adult",
+           dots="--label COL --protected sex=Male --model MODEL --features a,b,c", exits=(0, 1)),
     Recipe(r"^steward remediate ", "adult", exits=(0, 1)),
     Recipe(r"^steward select TRAIN", "adult"),
     Recipe(r"^steward monitor run --data DATA --reference TRAIN", "adult", exits=(0, 1)),  # 1: a window alerted

@@ -297,12 +297,12 @@ def test_adult_has_no_identifier_column():
 
 def test_deep_pass_without_presidio_names_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "presidio_analyzer", None)
-    with pytest.raises(MissingExtraError, match="pip install presidio-analyzer"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'steward\[privacy-deep\]'"):
         scan_pii(FRAME, deep=True)
 
 
 def test_deep_pass_finds_identifiers_in_free_text_without_fetching(monkeypatch):
-    pytest.importorskip("presidio_analyzer")
+    pytest.importorskip("presidio_analyzer")  # in the dev extra (privacy-deep), so CI runs it
     emails = RAW["email"][:30]
     good_iban = RAW["iban"][0].replace(" ", "")
     notes = ([f"Please write to {e} before Friday." for e in emails]

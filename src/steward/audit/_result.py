@@ -93,7 +93,8 @@ class AuditResult:
         for rec in self.groups.to_dict(orient="records"):
             row: dict[str, Any] = {
                 "attribute": rec["attribute"], "group": rec["group"], "reference": rec["reference"],
-                "is_reference": bool(rec["is_reference"]), "rows": int(rec["rows"]), "n": _clean(rec["n"]),
+                "is_reference": bool(rec["is_reference"]),
+                "rows": None if rec["rows"] != rec["rows"] else int(rec["rows"]), "n": _clean(rec["n"]),
                 "n_effective": _clean(rec["n_effective"]),
                 "too_small_to_judge": bool(rec["too_small_to_judge"]),
                 "below_four_fifths": bool(rec["below_four_fifths"]),
@@ -109,6 +110,8 @@ class AuditResult:
             # The AIR and marginal effect are tested by the favourable-rate comparison.
             row["adverse_impact_ratio_p_value"] = row["favourable_rate_p_value"]
             row["undefined"] = dict(rec["undefined"])
+            if "suppressed" in rec:
+                row["suppressed"] = bool(rec["suppressed"])
             rows.append(row)
         return rows
 
@@ -136,6 +139,13 @@ class AuditResult:
             "groups": self.group_rows(),
             "cells": json.loads(self.cells.frame.to_json(orient="records")),
         }
+
+    def for_publication(self, min_cell: int = 10) -> "AuditResult":
+        """A copy fit to publish: groups with fewer than ``min_cell`` rows suppressed, no cells or analyses
+        (see :mod:`steward.audit._publish`)."""
+        from steward.audit._publish import for_publication
+
+        return for_publication(self, min_cell)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)

@@ -18,7 +18,7 @@ from steward.cli._probe import register_commands as register_probe_commands
 from steward.cli._remediate import register_commands as register_remediate_commands
 from steward.cli._stages import name_commands, stage, stage_of
 from steward.cli._models import register_commands as register_model_commands
-from steward.errors import StewardError, StewardWarning
+from steward.errors import DataValidationError, StewardError, StewardWarning
 
 __all__ = ["main", "cli"]
 
@@ -106,6 +106,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--card-info", "card_info", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML with what the model card cannot derive (owner, intended use, ...); `steward init` writes one.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write the findings as JUnit XML here.")
+@click.option("--publish", "publish_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write a copy fit to publish here: groups smaller than --min-cell suppressed, no cells or "
+                   "analyses.")
+@click.option("--min-cell", type=click.IntRange(min=2),
+              help="With --publish: suppress groups with fewer rows [default: the policy tier's min_cell, else 10; "
+                   "never below the tier's].")
 @click.option("--register", "register_ref", metavar="MODEL:VERSION",
               help="Record this audit run in the registry (the model and version are created on first use).")
 @click.option("--server", envvar="STEWARD_SERVER", help="With --register: a Steward server URL (else the local database).")
@@ -129,7 +135,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @model_options
 @click.pass_context
 def audit_command(ctx, data, label, prediction, score, threshold, favourable, positive_label, protected, weight,
-                  min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, register_ref,
+                  min_group_size, confidence, no_intersections, engine, policy, tier, card_info, junit, publish_dir,
+                  min_cell, register_ref,
                   server, api_key, database_url, out_dir, progress, train, benchmark, previous, reasons, monotone, scenarios, model,
                   features, trust_pickle, model_sha256, trust_types):
     """Audit the decisions in DATA (CSV or Parquet) across protected groups and write a report.
@@ -183,11 +190,35 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         raise StewardError(f"cannot write the report to {str(exc.filename or out_dir)!r}: {exc.strerror or exc}") from None
     console.print(f"Report: {paths['html']}  (JSON: {paths['json']}; model card: {paths['model_card']}"
                   + (f"; JUnit: {paths['junit']}" if "junit" in paths else "") + ")", markup=False, highlight=False)
+    if publish_dir is not None:
+        k = _publication_cell(result, policy, min_cell)
+        with stage("writing the published copy"):
+            try:
+                published = result.for_publication(k).save(publish_dir)
+            except OSError as exc:
+                raise StewardError(f"cannot write the published copy to {str(exc.filename or publish_dir)!r}: "
+                                   f"{exc.strerror or exc}") from None
+        console.print(f"Published copy (groups under {k} rows suppressed): {published['html']}", markup=False,
+                      highlight=False)
     if register_ref:
         with stage("recording the audit in the registry"):
             _register(result, register_ref, server, api_key, database_url, policy, console)
     if result.passed is False:
         ctx.exit(1)
+
+
+def _publication_cell(result, policy, given):
+    """--min-cell, the policy tier's min_cell, or 10: a published copy may suppress more than the tier asks, never
+    less."""
+    tier_k = None
+    if policy is not None and result.policy is not None:
+        from steward.audit.policy import load_policy
+
+        tier_k = load_policy(policy).tier(result.policy["tier"]).min_cell
+    if given is not None and tier_k is not None and given < tier_k:
+        raise DataValidationError(f"--min-cell {given} is below the policy tier's min_cell {tier_k}; a published copy "
+                                  f"may suppress more groups than the tier asks, never fewer")
+    return given if given is not None else (tier_k or 10)
 
 
 def _load(path, features, trust_pickle, trust_types, sha256, on_progress):

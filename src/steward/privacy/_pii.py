@@ -14,7 +14,7 @@ a person's name; otherwise 2 or 3, and only when the values are mostly distinct,
 city names or job titles is not taken for names). Names written in capitals only, or in scripts
 other than Latin, are not recognised.
 
-``deep=True`` adds Microsoft Presidio's pattern recognisers (``pip install presidio-analyzer``),
+``deep=True`` adds Microsoft Presidio's pattern recognisers (``pip install 'steward[privacy-deep]'``),
 used directly on the text without any language model, on the values the strict tests did not
 accept: they find identifiers inside free text and dozens of other countries' ids.
 """
@@ -624,7 +624,7 @@ def _presidio_recognisers() -> list[Any]:
         from presidio_analyzer import predefined_recognizers as predefined
     except ImportError as exc:
         raise MissingExtraError("presidio-analyzer is needed for scan_pii(deep=True): pip install "
-                                "presidio-analyzer") from exc
+                                "'steward[privacy-deep]'") from exc
 
     # the e-mail recogniser checks the domain with tldextract, which downloads the public suffix list by
     # default; its bundled copy is used instead, so that nothing is fetched

@@ -23,7 +23,7 @@ __all__ = ["Policy", "Tier", "load_policy", "default_policy_path", "write_starte
 TIER_DEFAULTS: dict[str, Any] = {
     "min_group_size": 30, "confidence": 0.95, "alpha": 0.05, "require_significance": False, "sign_off": [],
     "distinct_signers": False, "require_reproduction": False, "guard": None,
-    "monitor": None,
+    "monitor": None, "min_cell": 10,
 }
 
 
@@ -45,6 +45,7 @@ class Tier:
     require_reproduction: bool = False
     guard: dict[str, Any] = field(default_factory=dict)  # guarded-endpoint defaults (steward.serving)
     monitor: dict[str, Any] = field(default_factory=dict)  # monitoring rules (steward.monitoring)
+    min_cell: int = 10  # a published report suppresses groups with fewer rows (steward audit --publish)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Tier:
             "checks": {k: p.model_dump(exclude_none=True) for k, p in self.checks.items()},
             "sign_off": list(self.sign_off), "extends": self.extends,
             "distinct_signers": self.distinct_signers, "require_reproduction": self.require_reproduction,
+            "min_cell": self.min_cell,
         }
 
 
@@ -269,7 +271,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
             require_significance=settings["require_significance"], checks=resolved,
             sign_off=tuple(settings["sign_off"]), extends=tm.extends,
             distinct_signers=settings["distinct_signers"], require_reproduction=settings["require_reproduction"],
-            guard=settings["guard"] or {}, monitor=settings["monitor"] or {},
+            guard=settings["guard"] or {}, monitor=settings["monitor"] or {}, min_cell=settings["min_cell"],
         )
     return out
 

@@ -74,6 +74,8 @@ class TierModel(_Strict):
     confidence: float | None = Field(default=None, gt=0, lt=1)
     alpha: float | None = Field(default=None, gt=0, lt=1)
     require_significance: bool | None = None
+    # Reports meant for publication (steward audit --publish) suppress the groups with fewer rows than this.
+    min_cell: int | None = Field(default=None, ge=2)
     checks: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     sign_off: list[Literal["developer", "validator", "executive", "reviewer", "operator", "admin"]] | None = None
     # Sign-offs must come from different principals, none of whom registered the version or uploaded its audit.
