@@ -124,7 +124,9 @@ def test_audit_with_model_train_and_previous_runs_every_check(trained):
                           features=FEATURES, model=d / "v2.txt", train=d / "train.csv", previous=d / "v1.txt",
                           policy="default", tier="high")
     assert set(r.analyses) == {"slices", "residuals", "benchmark", "churn", "explanations", "flip_test",
-                               "situation_testing", "proxies", "sensitivity", "adversarial"}
+                               "situation_testing", "proxies", "sensitivity", "adversarial", "pii", "pii_features",
+                               "reidentification", "membership_inference", "attribute_inference", "extraction"}
+    assert all(r.analyses[k] is not None for k in r.analyses)  # every privacy probe ran (none was skipped)
     checks = {f.check: f for f in r.findings}
     assert checks["benchmark"].status == "pass"
     assert {f.status for f in r.findings if f.check == "slices"} <= {"fail", "pass"}

@@ -424,3 +424,33 @@ def test_privacy_findings_must_follow_from_the_reports_probes():
     assert _client_findings("extraction_resistance", ep, [copied], ext)[0].status == "warn"
     with pytest.raises(EvidenceError, match="breaches the policy's min_hours 24"):
         _client_findings("extraction_resistance", ep, [dict(copied, status="pass")], ext)
+
+
+def test_which_columns_are_features_comes_from_the_reports_roles():
+    """A client that leaves a column of e-mail addresses out of the PII analysis's feature list, to turn the
+    breach into a warning, is refused: the registry reads the features from the report's roles."""
+    import json
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    import steward
+    from steward.audit.policy import load_policy
+
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], n), "y": rng.integers(0, 2, n), "d": rng.integers(0, 2, n),
+                       "email": [f"person{i}@example.org" for i in range(n)], "x": rng.normal(size=n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = steward.audit(df, label="y", prediction="d", protected={"g": "a"}, features=["email", "x"],
+                               policy="default", tier="low")
+    report = json.loads(result.to_json())
+    f = next(f for f in report["findings"] if f["check"] == "pii_in_features")
+    assert f["status"] == "fail" and f["group"] == "email"
+    assert rederive(report, load_policy(), "low").findings  # the honest report holds up
+    f.update(status="warn", severity="warn")
+    report["analyses"]["pii_features"] = ["x"]
+    with pytest.raises(EvidenceError, match="says warn but column 'email' is a feature"):
+        rederive(report, load_policy(), "low")

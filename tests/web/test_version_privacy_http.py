@@ -5,9 +5,6 @@ PostgreSQL), refuses a malformed one with the one JSON error shape naming the fi
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -84,24 +81,14 @@ def test_a_malformed_record_is_refused_with_the_field_named(api, change, status,
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A real uvicorn server on a free loopback port, in a thread, with a developer's key."""
-    import uvicorn
+    from tests.serving._setup import ServerThread
 
     reg = Registry(f"sqlite:///{tmp_path_factory.mktemp('live') / 'r.db'}")
     reg.register_model("m", actor="dev", domain="other")
     key = reg.create_key("dev", ["developer"], actor="setup")["key"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(reg), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", key, reg
-    srv.should_exit = True
-    thread.join(10)
+    server = ServerThread(create_app(reg))
+    yield server.url, key, reg
+    server.stop()
     reg.close()
 
 

@@ -391,6 +391,9 @@ def rederive(report: dict[str, Any], policy: Policy | None, tier: str | None) ->
         mine.setdefault(f.check, []).append(f)
     out: list[dict[str, Any]] = []
     analyses = report.get("analyses") if isinstance(report.get("analyses"), dict) else {}
+    if "pii" in analyses:  # which columns are features is the report's roles, not the client's word in the analysis
+        feats = (report.get("roles") or {}).get("features")
+        analyses = dict(analyses, pii_features=list(feats) if isinstance(feats, list) else [])
     for check, params in chosen.checks.items():
         if check in RECOMPUTED:
             _agree(check, mine.get(check, []), claimed.get(check, []))

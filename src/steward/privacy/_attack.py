@@ -16,7 +16,8 @@ from scipy.stats import norm
 
 from steward.errors import DataValidationError, MissingExtraError, RoleError
 
-__all__ = ["art", "Encoded", "auc", "auc_interval", "advantage", "best_threshold", "binary_label", "class_probabilities"]
+__all__ = ["art", "Encoded", "auc", "auc_interval", "advantage", "best_threshold", "binary_label", "black_box",
+           "class_probabilities"]
 
 INSTALL = "pip install 'steward[privacy]'"
 
@@ -47,8 +48,9 @@ def binary_label(values: pd.Series, column: str, positive_label: Any = None) -> 
     uniq = sorted(pd.unique(v).tolist(), key=str)
     if positive_label is None:
         if len(uniq) != 2:
-            raise DataValidationError(f"label {column!r} has {len(uniq)} distinct values ({', '.join(map(str, uniq[:5]))}"
-                                      f"); the probes need a binary label, or name the favourable one with "
+            shown = ", ".join(map(str, uniq[:5]))
+            raise DataValidationError(f"label {column!r} has {len(uniq)} distinct values ({shown}); the probes need "
+                                      f"a binary label, or name the favourable one with "
                                       f"positive_label")
         try:
             positive_label = max(uniq)

@@ -40,15 +40,20 @@ class ReidentificationParams(CheckParams):
     max_share_below_k: float = Field(default=0.0, ge=0, le=1)  # of records in classes smaller than k
 
 
+def _not_run(ctx: CheckContext, key: str, check: str, params: CheckParams, needs: str) -> list[Finding]:
+    """The probe did not run: why (recorded by the audit as ``<key>_skipped``), or what would let it run."""
+    return _missing(check, params, ctx.analyses.get(f"{key}_skipped") or needs)
+
+
 @register("membership_inference", params=MembershipParams,
           summary="No membership attack may tell training rows from unseen ones with advantage above "
                   "`max_advantage`, overall or in any protected group.")
 def membership(ctx: CheckContext, params: MembershipParams) -> list[Finding]:
     rep = ctx.analyses.get("membership_inference")
     if rep is None:
-        why = ctx.analyses.get("membership_inference_skipped")
-        return _missing("membership_inference", params, why or "no membership attack ran: give the model (--model) "
-                                                               "and its training data with the label (--train)")
+        return _not_run(ctx, "membership_inference", "membership_inference", params,
+                        "no membership attack ran: give the model (--model) and its training data with the label "
+                        "(--train)")
     common = dict(check="membership_inference", severity=params.severity, source=params.source,
                   metric="membership_advantage", threshold={"max": params.max_advantage})
     s = rep.strongest()
@@ -83,9 +88,9 @@ def membership(ctx: CheckContext, params: MembershipParams) -> list[Finding]:
 def attribute(ctx: CheckContext, params: AttributeParams) -> list[Finding]:
     rep = ctx.analyses.get("attribute_inference")
     if rep is None:
-        why = ctx.analyses.get("attribute_inference_skipped")
-        return _missing("attribute_inference", params, why or "no attribute-inference attack ran: give the model "
-                                                              "(--model) and protected attributes in the data")
+        return _not_run(ctx, "attribute_inference", "attribute_inference", params,
+                        "no attribute-inference attack ran: give the model (--model) and protected attributes in "
+                        "the data")
     out = []
     for r in rep.table.to_dict(orient="records"):
         ok = r["advantage"] <= params.max_advantage
@@ -116,8 +121,8 @@ def _duration(seconds: float) -> str:
 def extraction(ctx: CheckContext, params: ExtractionParams) -> list[Finding]:
     rep = ctx.analyses.get("extraction")
     if rep is None:
-        why = ctx.analyses.get("extraction_skipped")
-        return _missing("extraction_resistance", params, why or "no extraction probe ran: give the model (--model)")
+        return _not_run(ctx, "extraction", "extraction_resistance", params,
+                        "no extraction probe ran: give the model (--model)")
     common = dict(check="extraction_resistance", severity=params.severity, source=params.source,
                   metric="hours_to_copy", threshold={"agreement": params.agreement, "min_hours": params.min_hours})
     budgets = ", ".join(f"{b:,}" for b in rep.budgets)
@@ -146,7 +151,8 @@ def extraction(ctx: CheckContext, params: ExtractionParams) -> list[Finding]:
 def pii(ctx: CheckContext, params: PiiParams) -> list[Finding]:
     rep = ctx.analyses.get("pii")
     if rep is None:
-        return _missing("pii_in_features", params, "no PII scan ran: give the feature columns (--features) or the model (--model)")
+        return _missing("pii_in_features", params,
+                        "no PII scan ran: give the feature columns (--features) or the model (--model)")
     features = set(ctx.analyses.get("pii_features") or [])
     common = dict(check="pii_in_features", source=params.source, metric="identifier_share",
                   threshold={"min_share": params.min_share})
@@ -177,9 +183,9 @@ def pii(ctx: CheckContext, params: PiiParams) -> list[Finding]:
 def reidentification(ctx: CheckContext, params: ReidentificationParams) -> list[Finding]:
     rep = ctx.analyses.get("reidentification")
     if rep is None:
-        why = ctx.analyses.get("reidentification_skipped")
-        return _missing("reidentification", params, why or "no re-identification analysis ran: give the feature "
-                                                           "columns (--features) or the model (--model)")
+        return _not_run(ctx, "reidentification", "reidentification", params,
+                        "no re-identification analysis ran: give the feature columns (--features) or the model "
+                        "(--model)")
     qi = ", ".join(rep.quasi_identifiers)
     chosen = "" if params.quasi_identifiers else " (Steward's suggestion; declare them in the policy)"
     share = float(rep.share_below_k)
