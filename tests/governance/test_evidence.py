@@ -382,18 +382,41 @@ def test_privacy_findings_must_follow_from_the_reports_probes():
 
     tier = load_policy().tier("high")  # the shipped policy's thresholds
     mp = tier.checks["membership_inference"]
-    analyses = {"membership_inference": {"attacks": [{"attack": "loss_ratio", "advantage": 0.25}],
-                                         "groups": [{"attribute": "sex", "group": "F", "advantage": 0.31}]}}
+    ctx = {"min_group_size": 30, "throttle": {"rate": 50, "burst": 200}}
+    analyses = {"membership_inference": {
+        "min_group_size": 30,
+        "attacks": [{"attack": "baseline", "advantage": 0.0}, {"attack": "loss_ratio", "advantage": 0.25},
+                    {"attack": "rule_based", "advantage": 0.12}],
+        "groups": [{"attribute": "sex", "group": "F", "attack": "loss_ratio", "advantage": 0.31, "members": 400,
+                    "non_members": 380},
+                   {"attribute": "race", "group": "Other", "attack": "loss_ratio", "advantage": 0.5, "members": 12,
+                    "non_members": 9}]}}
     honest = dict(id="membership_inference", check="membership_inference", status="fail", severity="fail",
                   value=0.25, metric="membership_advantage", message="leaks")
-    assert _client_findings("membership_inference", mp, [honest], analyses)[0].status == "fail"
+    assert _client_findings("membership_inference", mp, [honest], analyses, ctx)[0].status == "fail"
+    group = dict(honest, id="membership_inference[sex=F]", attribute="sex", group="F", value=0.31)
+    small = dict(honest, id="membership_inference[race=Other]", status="insufficient_data", value=None,
+                 attribute="race", group="Other")
+    assert [f.status for f in _client_findings("membership_inference", mp, [group, small], analyses, ctx)] == \
+        ["fail", "insufficient_data"]
     for claim, message in [(dict(honest, status="pass"), "breaches the policy's max_advantage 0.1"),
-                           (dict(honest, value=0.05, status="pass"), "is not the advantage"),
-                           (dict(honest, status="pass", value=None), "without a value")]:
+                           (dict(honest, value=0.0, status="pass"), "not the strongest attack's advantage"),
+                           (dict(honest, value=0.12, status="fail"), "not the strongest attack's advantage"),
+                           (dict(group, status="insufficient_data", value=None), "enough to judge"),
+                           (dict(group, value=0.5), "not the loss_ratio attack's advantage on sex=F"),
+                           (dict(honest, status="pass", value=None), "its value None is not")]:
         with pytest.raises(EvidenceError, match=message):
-            _client_findings("membership_inference", mp, [claim], analyses)
-    small = dict(honest, status="insufficient_data", value=None, attribute="race", group="Other")
-    assert _client_findings("membership_inference", mp, [small], analyses)[0].status == "insufficient_data"
+            _client_findings("membership_inference", mp, [claim], analyses, ctx)
+    with pytest.raises(EvidenceError, match="tier's 30"):  # a larger minimum would call judged groups too small
+        _client_findings("membership_inference", mp, [small], {"membership_inference": dict(
+            analyses["membership_inference"], min_group_size=1000)}, ctx)
+    from steward.governance._evidence_privacy import complete
+
+    with pytest.raises(EvidenceError, match="sex=F, but no finding judges it"):  # a judged group left out
+        complete("membership_inference", [honest, small], analyses["membership_inference"])
+    with pytest.raises(EvidenceError, match="lack the overall one"):
+        complete("membership_inference", [group, small], analyses["membership_inference"])
+    complete("membership_inference", [honest, group, small], analyses["membership_inference"])
 
     pp = tier.checks["pii_in_features"]
     scan = {"min_share": pp.min_share, "findings": [
@@ -419,11 +442,32 @@ def test_privacy_findings_must_follow_from_the_reports_probes():
 
     ep = tier.checks["extraction_resistance"]
     copied = dict(id="extraction_resistance", check="extraction_resistance", status="warn", severity="warn",
-                  value=0.25, metric="hours_to_copy", message="15 min")
-    ext = {"extraction": {"time_needed_hours": 0.25, "queries_needed": 10000}}
-    assert _client_findings("extraction_resistance", ep, [copied], ext)[0].status == "warn"
-    with pytest.raises(EvidenceError, match="breaches the policy's min_hours 24"):
-        _client_findings("extraction_resistance", ep, [dict(copied, status="pass")], ext)
+                  value=(1000 - 200) / 50 / 3600, metric="hours_to_copy", message="16 s")
+    probe = {"time_needed_hours": (1000 - 200) / 50 / 3600, "queries_needed": 1000, "agreement_target": 0.95,
+             "rate": 50.0, "burst": 200.0, "summary": [{"budget": 100}, {"budget": 1000}, {"budget": 10000}]}
+    ext = {"extraction": probe}
+    assert _client_findings("extraction_resistance", ep, [copied], ext, ctx)[0].status == "warn"
+    for claim, where, message in [
+        (dict(copied, status="pass"), ext, "breaches the policy's min_hours 24"),
+        (dict(copied, status="pass", value=None), ext, "copied the model with 1000 queries"),
+        (dict(copied, value=1.0), {"extraction": dict(probe, time_needed_hours=1.0)}, "take 0.00444444 h"),
+        (copied, {"extraction": dict(probe, agreement_target=0.5)}, "not the policy's 0.95"),
+        (copied, {"extraction": dict(probe, summary=[{"budget": 100}, {"budget": 1000}])}, "not the policy's"),
+        (copied, {"extraction": dict(probe, rate=0.001)}, "not the tier's 50"),
+    ]:
+        with pytest.raises(EvidenceError, match=message):
+            _client_findings("extraction_resistance", ep, [claim], where, ctx)
+
+    rp = tier.checks["reidentification"]
+    risky = dict(id="reidentification", check="reidentification", status="warn", severity="warn", value=0.4,
+                 metric="share_below_k", message="40% below k")
+    reid = {"k": 5, "quasi_identifiers": ["age", "sex"], "rows": 1000, "records_below_k": 400, "share_below_k": 0.4}
+    assert _client_findings("reidentification", rp, [risky], {"reidentification": reid}, ctx)[0].status == "warn"
+    for where, message in [(dict(reid, k=2), "k = 2, not the policy's 5"),
+                           (dict(reid, share_below_k=0.4, records_below_k=10), "records below k over its rows"),
+                           (dict(reid, quasi_identifiers=[]), "names no quasi-identifiers")]:
+        with pytest.raises(EvidenceError, match=message):
+            _client_findings("reidentification", rp, [risky], {"reidentification": where}, ctx)
 
 
 def test_which_columns_are_features_comes_from_the_reports_roles():

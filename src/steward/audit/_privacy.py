@@ -74,6 +74,7 @@ def privacy_probes(out: dict[str, Any], frame: pd.DataFrame, *, roles: Roles, fe
                 out["membership_inference"] = _guarded(out, "membership_inference", lambda: membership_inference(
                     model, train, _labelled(frame, roles), label=roles.label, protected=attrs,
                     positive_label=roles.positive_label, max_rows=mp.max_rows, confidence=confidence,
+                    min_group_size=tier.min_group_size,
                     max_advantage=mp.max_advantage, on_progress=step))
     if _wants(tier, "attribute_inference"):
         ap = tier.checks["attribute_inference"]

@@ -28,6 +28,7 @@ from steward.audit.policy import Policy
 from steward.data import Roles, parse_protected
 from steward.engine import CellTable
 from steward.errors import StewardError, StewardWarning
+from steward.governance._evidence_privacy import complete, privacy_follows
 
 __all__ = ["Verdict", "rederive", "RECOMPUTED", "compare_reports"]
 
@@ -230,6 +231,8 @@ _ONE_WAY = {("proxies", "proxy_auc"), ("reason_codes", "protected_inputs")}
 _PASS_WITHOUT_VALUE = {"slices", "proxies", "extraction_resistance", "pii_in_features"}
 # A pass of zero with nothing of the kind in the analysis: the model reads no protected attribute.
 _NOTHING_FOUND = {"flip_test"}
+# Privacy findings follow their probe and the tier's settings (governance/_evidence_privacy.py).
+_PRIVACY_RULES = {"membership_inference", "extraction_resistance", "reidentification"}
 # A check that judges each group may say a group was too small to judge.
 _PER_GROUP = {"situation_testing", "membership_inference"}
 
@@ -248,7 +251,8 @@ def _fields(obj: Any, names: tuple[str, ...], out: list[float]) -> list[float]:
     return out
 
 
-def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], analyses: dict[str, Any]) -> list[Finding]:
+def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], analyses: dict[str, Any],
+                     context: dict[str, Any] | None = None) -> list[Finding]:
     """A model check's findings as the client reported them, refused unless each follows from the
     report's own analysis values and the registry's policy parameters."""
     key = ANALYSIS_OF.get(check)
@@ -261,6 +265,8 @@ def _client_findings(check: str, params: Any, claimed: list[dict[str, Any]], ana
     for f in claimed:
         fid = f.get("id", check)
         status, value, metric = f["status"], f.get("value"), f.get("metric")
+        if check in _PRIVACY_RULES:
+            privacy_follows(check, fid, f, params, analysis, context or {})
         if check == "pii_in_features" and status in ("pass", "fail", "warn"):
             _pii_follows(fid, f, params, analysis, analyses.get("pii_features"))
             if status == "warn" and params.severity != "warn":
@@ -394,12 +400,15 @@ def rederive(report: dict[str, Any], policy: Policy | None, tier: str | None) ->
     if "pii" in analyses:  # which columns are features is the report's roles, not the client's word in the analysis
         feats = (report.get("roles") or {}).get("features")
         analyses = dict(analyses, pii_features=list(feats) if isinstance(feats, list) else [])
+    context = {"min_group_size": chosen.min_group_size, "throttle": (chosen.guard or {}).get("throttle") or {}}
     for check, params in chosen.checks.items():
         if check in RECOMPUTED:
             _agree(check, mine.get(check, []), claimed.get(check, []))
             out += [dict(f.to_dict(), derived_by="registry") for f in mine.get(check, [])]
         else:
-            found = _client_findings(check, params, claimed.get(check, []), analyses)
+            if check in _PRIVACY_RULES and claimed.get(check):
+                complete(check, claimed[check], analyses.get(ANALYSIS_OF[check]))
+            found = _client_findings(check, params, claimed.get(check, []), analyses, context)
             if all(f.status in ("not_evidenced", "not_applicable", "insufficient_data") for f in found):
                 # Nothing judged by the client: what the registry itself finds (not evidenced).
                 out += [dict(f.to_dict(), derived_by="registry") for f in mine.get(check, [])]
