@@ -181,3 +181,35 @@ def test_upgrading_a_0005_registry_keeps_its_versions_and_its_trail(db_url):
         assert len(problems) == 1 and problems[0].startswith(f"versions:{row['id']} was changed outside Steward")
     finally:
         up.close()
+
+
+def test_the_line_says_what_weakens_the_guarantee():
+    from steward.governance._privacy import privacy_line
+
+    honest = {"mechanism": "DP-EBM (interpret)", "epsilons": [1.0, 4.0], "delta": 1e-6, "chosen_epsilon": 4.0,
+              "bounds_from_data": [], "seeded_noise": False}
+    assert privacy_line(honest) == "trained with differential privacy: DP-EBM, ε = 4 (δ = 1e-06)"
+    weak = dict(honest, bounds_from_data=["age", "hours"], seeded_noise=True)
+    assert privacy_line(weak) == ("trained with differential privacy: DP-EBM, ε = 4 (δ = 1e-06); not a full guarantee: "
+                                  "the ranges of age, hours were read from the training data, outside the privacy "
+                                  "budget; the noise came from a fixed seed")
+
+
+def test_the_cli_trains_with_public_ranges_and_unseeded_noise(tmp_path):
+    from click.testing import CliRunner
+
+    from steward.cli import cli
+    from steward.datasets import load_adult
+
+    df = load_adult().sample(1200, random_state=3)
+    df.iloc[:800].to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[800:].to_csv(tmp_path / "test.csv", index=False)
+    args = ["probe", "private-training", str(tmp_path / "train.csv"), str(tmp_path / "test.csv"), "--label", "income",
+            "--positive-label", ">50K", "--features", "age,hours-per-week", "--protected", "sex", "--epsilons", "8",
+            "--out", str(tmp_path / "out")]
+    r = CliRunner().invoke(cli, [*args, "--bounds", "age=17:90", "--bounds", "hours-per-week=1:99", "--seed", "none"])
+    assert r.exit_code == 0, r.output
+    record = json.loads((tmp_path / "out" / "private_training.json").read_text())["record"]
+    assert record["bounds_from_data"] == [] and record["seeded_noise"] is False
+    r = CliRunner().invoke(cli, [*args, "--bounds", "age=17"])
+    assert r.exit_code == 2 and "--bounds 'age=17': write COL=LOW:HIGH" in r.output

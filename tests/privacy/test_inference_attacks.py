@@ -205,3 +205,13 @@ def test_attribute_inference_errors():
         attribute_inference(m, df, attributes=["religion"])
     with pytest.raises(DataValidationError, match="bin it"):
         attribute_inference(m, df.assign(age=np.arange(len(df))), attributes=["age"])
+
+
+def test_training_rows_given_as_unseen_are_refused(adult, overfit):
+    train, test = adult
+    with pytest.raises(DataValidationError, match="also among the training rows"):
+        membership_inference(overfit, train, train.copy(), label="y")
+    mixed = pd.concat([test.iloc[:1000], train.iloc[:500]], ignore_index=True)
+    rep = membership_inference(overfit, train, mixed, label="y", attacks=("loss_threshold",))
+    assert rep.notes == ["500 unseen row(s) were also among the training rows and were left out"]
+    assert rep.rows == 500 and rep.non_members == 1000  # 1,000 truly unseen rows, judged on half of them

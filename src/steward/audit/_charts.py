@@ -38,6 +38,8 @@ def attribute_chart(rows: pd.DataFrame, favourable: int) -> str:
                     col("false_negative_rate_ci_high"), label="false negative rate")],
               title="Error rates", percent=True, xmin=0, xmax=1),
     ]
-    summary = "; ".join(f"{t}{' (too small to judge)' if s else ''}: favourable rate {r:.1%}, adverse impact "
-                        f"ratio {a:.2f}" for t, s, r, a in zip(labels, small, rate, air))
+    summary = "; ".join(f"{t}{' (too small to judge)' if s else ''}: favourable rate "
+                        + (f"{r:.1%}" if np.isfinite(r) else "not shown")
+                        + (f", adverse impact ratio {a:.2f}" if np.isfinite(a) else "")
+                        for t, s, r, a in zip(labels, small, rate, air))
     return bar_chart(labels, panels, width=1000, max_label=36, summary=summary)

@@ -29,7 +29,7 @@ from steward.metrics import Comparison, group_metrics
 
 __all__ = ["audit", "ENGINES"]
 
-ENGINES = ("auto", "numpy", "duckdb")
+ENGINES = ("auto", "numpy", "duckdb", "spark")
 
 
 def audit(
@@ -66,9 +66,11 @@ def audit(
 
     Parameters
     ----------
-    data : pandas.DataFrame, pyarrow.Table, or path to a CSV / Parquet file
+    data : pandas.DataFrame, pyarrow.Table, Spark DataFrame, or path to a CSV / Parquet file
         One row per person. Files are scanned by DuckDB (memory stays bounded); in-memory
-        data by NumPy.
+        data by NumPy; a Spark DataFrame by Spark, where it lives (only the cell statistics,
+        a few hundred rows, come to this machine; ``features`` and ``model`` need the rows
+        here, so they take a pandas DataFrame or a path instead).
     label : str
         Column with the observed outcome (0/1, or two values with ``positive_label``).
     protected : mapping or list
@@ -117,8 +119,11 @@ def audit(
         With a model: reviewed reason texts, declared monotone directions and stress scenarios.
     train, previous : optional
         Shortcuts for ``ModelInputs(model, train=..., previous=...)``.
-    engine : {"auto", "numpy", "duckdb"}
-        ``auto`` uses DuckDB for files and NumPy for in-memory data.
+    engine : {"auto", "numpy", "duckdb", "spark"}
+        ``auto`` uses DuckDB for files, NumPy for in-memory data and Spark for a Spark
+        DataFrame. ``spark`` also reads a CSV or Parquet path with the active Spark session
+        (else a new local one). Every engine gives the same cells and counts; weighted sums
+        differ only by the order of summation (about 1e-13 relative).
     on_progress : callable, optional
         Called as ``on_progress(stage, fraction)`` as each stage starts, moves and ends.
 
@@ -145,6 +150,7 @@ def audit(
                                                                      confidence)
     models = model_inputs(model, train, previous)
     check_combination(models, probes, prediction=prediction, score=score, features=features)
+    _check_spark_rows(data, features, models)
     if models is not None:  # the model makes the decisions: its scores become the score column
         score, threshold = MODEL_SCORE, 0.5 if threshold is None else threshold
     roles = Roles(
@@ -212,13 +218,42 @@ def _model_decisions(checked: CheckedInputs, on_progress: Callable[[str, float],
     return data
 
 
+def _check_spark_rows(data: Any, features: Sequence[str], models: Any) -> None:
+    """A Spark DataFrame's rows stay on the cluster: the analyses that need every row here are refused."""
+    from steward.engine._spark import is_spark_frame
+
+    if is_spark_frame(data) and (features or models is not None):
+        raise RoleError("features and a model need the data's rows in memory, but data is a Spark DataFrame; "
+                        "audit it without them (the group metrics run on Spark), or give a pandas DataFrame "
+                        "(df.toPandas() when it fits in memory) or a Parquet path")
+
+
+def _engine(engine: str, source: Any) -> str:
+    """The engine that reads ``source``: the one asked for, or by default the one made for its kind."""
+    if engine == "auto":
+        return "spark" if source.kind == "spark" else "numpy" if source.in_memory else "duckdb"
+    if source.kind == "spark" and engine != "spark":
+        raise RoleError(f"engine {engine!r} cannot read a Spark DataFrame; use engine 'spark' (or 'auto')")
+    if engine == "spark" and source.in_memory and source.kind != "spark":
+        raise RoleError(f"engine 'spark' reads a Spark DataFrame or a CSV/Parquet path, not a {source.kind}; "
+                        "use engine 'numpy' (or 'auto') for data in memory")
+    return engine
+
+
 def _group_metrics(data: Any, roles: Roles, *, engine: str, intersections: bool, min_group_size: int,
                    confidence: float, on_progress: Callable[[str, float], None] | None) -> AuditResult:
     """One pass over the data to the cell statistics, then every group metric and test from them."""
     source = open_source(data)
     check_columns(source, roles)
-    use = engine if engine != "auto" else ("numpy" if source.in_memory else "duckdb")
-    if use == "numpy":
+    use = _engine(engine, source)
+    info: dict[str, Any] = {}
+    if use == "spark":
+        from steward.engine._spark_cells import cells_from_spark
+
+        cells, rows, digest = cells_from_spark(source, roles, on_progress=on_progress)
+        digest_of = "file" if source.path is not None else None
+        info = {"kind": "spark", "format": source.kind} if source.path is not None else {}
+    elif use == "numpy":
         _report(on_progress, "group statistics", 0.0)
         if not source.in_memory:
             source = load_frame(source, roles.role_columns())
@@ -228,7 +263,8 @@ def _group_metrics(data: Any, roles: Roles, *, engine: str, intersections: bool,
         cells, rows, digest = cells_from_duckdb(source, roles, on_progress=on_progress)
         digest_of = "file" if source.path is not None else None
     result = result_from_cells(
-        cells, roles, source_info={**source.describe(), "rows": rows, "sha256": digest, "sha256_of": digest_of},
+        cells, roles,
+        source_info={**source.describe(), **info, "rows": rows, "sha256": digest, "sha256_of": digest_of},
         intersections=intersections, min_group_size=min_group_size, confidence=confidence, engine=use,
     )
     _report(on_progress, "group statistics", 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 import warnings
@@ -97,7 +98,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Level of the confidence intervals [default: 0.95, or the policy tier's].")
 @click.option("--no-intersections", is_flag=True, help="Do not report the intersection of the protected attributes.")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb"]), default="auto", show_default=True)
+@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
+              help="spark: the file is read and aggregated by Apache Spark (the active session, else a local one).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("steward-report"),
               show_default=True, help="Folder for report.json and report.html.")
 @click.option("--policy", "policy", metavar="FILE|default",
@@ -145,6 +147,14 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
     """
     from steward.audit import ModelInputs, ProbeInputs, audit
 
+    if publish_dir is not None:  # said before the audit runs, not after it
+        if publish_dir.resolve() == out_dir.resolve():
+            raise DataValidationError(f"--publish {str(publish_dir)!r} is the --out folder: the published copy would "
+                                      f"replace the full report; give it a folder of its own")
+        if policy is not None and tier is not None:
+            _publication_cell(None, policy, min_cell, tier)
+    elif min_cell is not None:
+        raise DataValidationError("--min-cell applies to the published copy: give --publish DIR too")
     if register_ref:  # a mistyped MODEL:VERSION is said before the audit runs, not after
         from steward.governance import parse_ref
 
@@ -163,7 +173,7 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
     probes = ProbeInputs(reasons=reasons, monotone=monotone, scenarios=scenarios)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
-        with _progress(err, show) as on_progress, stage("running the audit"):
+        with _progress(err, show) as on_progress, stage("running the audit"), _engine_session(ctx, engine):
             models = None
             if model is not None or train is not None or previous is not None:
                 models = ModelInputs(_load(model, feats, trust_pickle, trust_types, model_sha256, on_progress),
@@ -207,14 +217,24 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         ctx.exit(1)
 
 
-def _publication_cell(result, policy, given):
+def _engine_session(ctx: click.Context, engine: str):
+    """With --engine spark, the Spark session the audit reads the file with, quiet on the terminal."""
+    if engine != "spark":
+        return contextlib.nullcontext()
+    from steward.engine._spark_cells import command_line_session
+
+    return command_line_session(debug=bool(ctx.obj and ctx.obj.get("debug")))
+
+
+def _publication_cell(result, policy, given, tier=None):
     """--min-cell, the policy tier's min_cell, or 10: a published copy may suppress more than the tier asks, never
-    less."""
+    less. ``tier``: the tier's name when known before the audit (else the result's)."""
     tier_k = None
-    if policy is not None and result.policy is not None:
+    name = tier if tier is not None else (result.policy or {}).get("tier") if result is not None else None
+    if policy is not None and name is not None:
         from steward.audit.policy import load_policy
 
-        tier_k = load_policy(policy).tier(result.policy["tier"]).min_cell
+        tier_k = load_policy(policy).tier(name).min_cell
     if given is not None and tier_k is not None and given < tier_k:
         raise DataValidationError(f"--min-cell {given} is below the policy tier's min_cell {tier_k}; a published copy "
                                   f"may suppress more groups than the tier asks, never fewer")

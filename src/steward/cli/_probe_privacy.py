@@ -35,6 +35,28 @@ def _numbers(text: str, option: str, kind: type = float) -> list:
     return out
 
 
+def _seed(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise DataValidationError(f"--seed {text!r}: give a whole number, or 'none' for noise nobody can repeat") from None
+
+
+def _bounds(values: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for v in values:
+        col, _, span = v.partition("=")
+        lo, _, hi = span.partition(":")
+        try:
+            out[col.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise DataValidationError(f"--bounds {v!r}: write COL=LOW:HIGH with two numbers, e.g. --bounds "
+                                      f"age=17:90") from None
+    return out
+
+
 def _out_option(fn):
     return click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                         default=Path("steward-probe"), show_default=True)(fn)
@@ -168,6 +190,10 @@ def register_privacy(probe: click.Group) -> None:
                                                           "identifier"], limit=30))
         ids = rep.identifier_columns()
         console.print(f"Columns of identifiers: {', '.join(ids) or 'none'}.", markup=False)
+        unknown = [f for f in _list(features) if f not in rep.columns_scanned]
+        if unknown:
+            raise DataValidationError(f"--features: {', '.join(map(repr, unknown))} is not among the scanned columns "
+                                      f"({', '.join(rep.columns_scanned[:20])}); check the names")
         among = rep.among(_list(features)) if features else []
         if among:
             console.print(f"Among the model's features: {', '.join(among)}.", markup=False)
@@ -213,9 +239,14 @@ def register_privacy(probe: click.Group) -> None:
     @click.option("--protected", "protected", multiple=True, metavar="COL[=REFERENCE]", required=True)
     @click.option("--epsilons", default="0.5,1,4,8", show_default=True, help="Privacy budgets to train at.")
     @click.option("--delta", type=click.FloatRange(0, 1, min_open=True), default=1e-6, show_default=True)
-    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--bounds", "bounds", multiple=True, metavar="COL=LOW:HIGH",
+                  help="A number's public range (repeat); without it the range is read from the training data, "
+                       "outside the privacy budget, and the record says so.")
+    @click.option("--seed", default="0", show_default=True,
+                  help="Seed of the noise (reproducible figures), or 'none' for a model to release.")
     @_out_option
-    def private_training(train, test, label, positive_label, features, protected, epsilons, delta, seed, out_dir):
+    def private_training(train, test, label, positive_label, features, protected, epsilons, delta, bounds, seed,
+                         out_dir):
         """Differentially private EBMs at each ε beside the non-private one: accuracy and fairness per group."""
         from steward.audit._analyses import read_frame
         from steward.cli import _progress
@@ -226,7 +257,7 @@ def register_privacy(probe: click.Group) -> None:
         with _progress(Console(stderr=True), True) as on_progress, stage("training private models"):
             rep = run(tr, te, label=label, features=parse_features(features), protected=_protected(protected),
                       epsilons=_numbers(epsilons, "--epsilons"), delta=delta, positive_label=positive_label,
-                      seed=seed, on_progress=on_progress)
+                      seed=_seed(seed), privacy_bounds=_bounds(bounds) or None, on_progress=on_progress)
         console = Console()
         console.print(_table("Each model on the test rows", rep.overall, list(rep.overall.columns)[:8]))
         payload = {**rep.to_dict(), "record": rep.record()}

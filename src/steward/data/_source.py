@@ -1,8 +1,9 @@
-"""Where audit data comes from: a pandas DataFrame, an Arrow table, or a CSV / Parquet path.
+"""Where audit data comes from: a pandas DataFrame, an Arrow table, a Spark DataFrame, or a CSV / Parquet path.
 
 In-memory data is read by the NumPy engine; a path is scanned by DuckDB so that memory stays
-bounded however large the file is. Either way the columns are checked here first, so that a
-missing or ambiguous column is reported before any work is done.
+bounded however large the file is; a Spark DataFrame is aggregated by Spark where it lives. Either
+way the columns are checked here first, so that a missing or ambiguous column is reported before
+any work is done.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ class Source:
     ``notes`` says what was done to the data as read (identical duplicate columns dropped...).
     """
 
-    kind: str  # "dataframe", "arrow", "csv" or "parquet"
+    kind: str  # "dataframe", "arrow", "spark", "csv" or "parquet"
     columns: list[str]
     frame: pd.DataFrame | None = None
     table: pa.Table | None = None
     path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    spark: Any = None  # a pyspark.sql.DataFrame (kind "spark"): only its schema is read here
 
     @property
     def in_memory(self) -> bool:
@@ -71,9 +73,13 @@ def open_source(data: Any) -> Source:
         return open_source(pa.Table.from_batches([data]))
     if isinstance(data, (str, os.PathLike)):
         return _open_path(Path(data))
+    from steward.engine._spark import is_spark_frame  # no pyspark import: judged by the class's module
+
+    if is_spark_frame(data):
+        return Source("spark", [str(c) for c in data.columns], spark=data)
     raise DataValidationError(
-        f"data: expected a pandas DataFrame, a pyarrow Table, or a path to a CSV or Parquet file, "
-        f"got {type(data).__name__}"
+        f"data: expected a pandas DataFrame, a pyarrow Table, a Spark DataFrame, or a path to a CSV or "
+        f"Parquet file, got {type(data).__name__}"
     )
 
 
@@ -255,7 +261,9 @@ def check_columns(source: Source, roles: Roles) -> None:
 
 
 def _describe(source: Source) -> str:
-    return f"data file {str(source.path)!r}" if source.path else f"the {source.kind}"
+    if source.path:
+        return f"data file {str(source.path)!r}"
+    return "the Spark DataFrame" if source.kind == "spark" else f"the {source.kind}"
 
 
 def file_sha256(path: Path, on_progress: Callable[[int, int], None] | None = None) -> str:

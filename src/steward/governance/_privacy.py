@@ -94,5 +94,20 @@ def privacy_line(record: dict[str, Any] | None) -> str | None:
     chosen = record.get("chosen_epsilon")
     if chosen is None:
         tried = ", ".join(f"{e:g}" for e in record.get("epsilons") or [])
-        return f"trained with differential privacy: {name}, ε not chosen (tried {tried}; δ = {delta:g})"
-    return f"trained with differential privacy: {name}, ε = {chosen:g} (δ = {delta:g})"
+        line = f"trained with differential privacy: {name}, ε not chosen (tried {tried}; δ = {delta:g})"
+    else:
+        line = f"trained with differential privacy: {name}, ε = {chosen:g} (δ = {delta:g})"
+    return line + _caveats(record)
+
+
+def _caveats(record: dict[str, Any]) -> str:
+    """What the record itself says weakens the guarantee: ranges read from the private data (outside the
+    budget) and noise drawn from a fixed seed (anyone with the seed can undo it)."""
+    out = []
+    from_data = record.get("bounds_from_data")
+    if isinstance(from_data, list) and from_data:
+        out.append(f"the ranges of {', '.join(map(str, from_data))} were read from the training data, outside the "
+                   f"privacy budget")
+    if record.get("seeded_noise") is True:
+        out.append("the noise came from a fixed seed")
+    return "; not a full guarantee: " + "; ".join(out) if out else ""

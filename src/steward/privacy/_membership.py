@@ -110,6 +110,21 @@ def _loss_signal(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.log(np.clip(proba[np.arange(len(y)), y], _EPS, 1.0))
 
 
+def _unseen(members: pd.DataFrame, non_members: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The non-members that are not also members (the same values in every column both have): a row the model
+    was trained on is not unseen, whatever file it comes from. Refused when too few are left."""
+    common = [c for c in non_members.columns if c in members.columns]
+    seen = set(pd.util.hash_pandas_object(members[common].astype(str), index=False).tolist())
+    mine = pd.util.hash_pandas_object(non_members[common].astype(str), index=False).to_numpy()
+    repeat = np.fromiter((h in seen for h in mine.tolist()), dtype=bool, count=len(mine))
+    kept = non_members[~repeat]
+    if len(kept) < 20:
+        raise DataValidationError(f"non_members: {int(repeat.sum()):,} of {len(non_members):,} rows are also among the "
+                                  f"training rows (members), so they are not unseen; give rows the model was not "
+                                  f"trained on (a held-out split)")
+    return kept, int(repeat.sum())
+
+
 def _loss_ratio(l_m: np.ndarray, y_m: np.ndarray, l_n: np.ndarray, y_n: np.ndarray, fit_m: np.ndarray,
                 fit_n: np.ndarray, bins: int = RATIO_BINS) -> tuple[np.ndarray, np.ndarray]:
     """Each row's share of members among the attacker's rows of its true class and loss bin (quantile bins of
@@ -180,6 +195,7 @@ def membership_inference(
         missing = [p for p in protected if p not in frame.columns]
         if missing:
             raise RoleError(f"{what}: protected column(s) {', '.join(map(repr, missing))} are not in the data")
+    non_members, dropped = _unseen(members, non_members)
     per_side = min(len(members), len(non_members), max_rows // 2)
     if per_side < 20:
         raise DataValidationError(f"membership inference needs at least 20 rows on each side; members has "
@@ -241,7 +257,8 @@ def membership_inference(
         attacks=pd.DataFrame(rows), groups=groups, rows=int(jm.sum()), members=len(members),
         non_members=len(non_members), train_accuracy=float(rule_based_guesses(p_mem, y_mem).mean()),
         test_accuracy=float(rule_based_guesses(p_non, y_non).mean()), confidence=confidence,
-        min_group_size=min_group_size, max_advantage=max_advantage, seed=seed)
+        min_group_size=min_group_size, max_advantage=max_advantage, seed=seed,
+        notes=[f"{dropped:,} unseen row(s) were also among the training rows and were left out"] if dropped else [])
 
 
 def _black_box(p_mem: np.ndarray, y_mem: np.ndarray, p_non: np.ndarray, y_non: np.ndarray, fit_m: np.ndarray,

@@ -34,7 +34,8 @@ def membership_html(rep: Any, heading: int = 2) -> str:
         f"{rep.rows:,} training rows and {rep.rows:,} unseen rows were attacked (balanced, so a guess is right half "
         f"the time by chance); each attack was fitted on another {rep.rows:,} of each. The model is right on "
         f"{rep.train_accuracy:.1%} of its training rows and {rep.test_accuracy:.1%} of unseen rows; the gap is what "
-        "the rule-based attack exploits."), _chart(chart),
+        "the rule-based attack exploits." + (" " + " ".join(n[0].upper() + n[1:] + "." for n in rep.notes)
+                                             if rep.notes else "")), _chart(chart),
         _section(heading, "Attacks", table(a.drop(columns=["threshold"]), limit=len(a)))]
     g = rep.groups
     if len(g):

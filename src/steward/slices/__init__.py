@@ -8,6 +8,7 @@
 from steward.slices._encode import BINNINGS, Encoding, encode_features
 from steward.slices._find import SliceReport, find_slices, misclassified
 from steward.slices._sliceline import Lattice, sliceline
+from steward.slices._spark import find_slices_spark
 
-__all__ = ["BINNINGS", "Encoding", "Lattice", "SliceReport", "encode_features", "find_slices", "misclassified",
-           "sliceline"]
+__all__ = ["BINNINGS", "Encoding", "Lattice", "SliceReport", "encode_features", "find_slices", "find_slices_spark",
+           "misclassified", "sliceline"]

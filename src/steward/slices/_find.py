@@ -143,11 +143,12 @@ def find_slices(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per person.
+    data : pandas.DataFrame or pyspark.sql.DataFrame
+        One row per person. A Spark DataFrame is searched by :func:`find_slices_spark` (Spark does the
+        counting; the same slices come back).
     errors : str or array-like
-        Per-row error: a column name or an array. Use :func:`misclassified` for 0/1 errors, or any
-        non-negative per-row loss (log loss, squared error).
+        Per-row error: a column name or an array (on Spark: a column name or a Spark Column). Use
+        :func:`misclassified` for 0/1 errors, or any non-negative per-row loss (log loss, squared error).
     features : list of str, optional
         Columns to slice on (default: every column except ``errors`` when it is a column name).
         Numbers with more distinct values than ``bins`` are binned; missing values are a level.
@@ -172,6 +173,13 @@ def find_slices(
     >>> find_slices(df, err, k=1, max_level=2).table["slice"].iloc[0]
     'a = x AND b = v'
     """
+    from steward.engine._spark import is_spark_frame
+
+    if is_spark_frame(data):  # the same search, counted by Spark
+        from steward.slices._spark import find_slices_spark
+
+        return find_slices_spark(data, errors, features=features, k=k, max_level=max_level, alpha=alpha,
+                                 min_support=min_support, bins=bins, binning=binning, on_progress=on_progress)
     if not isinstance(data, pd.DataFrame):
         raise RoleError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if isinstance(errors, str):

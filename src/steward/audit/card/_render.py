@@ -64,7 +64,7 @@ def _group_table(result: "AuditResult", attribute: str) -> dict[str, Any]:
     for r in g.to_dict(orient="records"):
         name = str(r["group"]) + (" (reference)" if r["is_reference"] else "") + (" — too small to judge" if r["too_small_to_judge"] else "")
         rows.append([
-            name, f"{r['rows']:,}",
+            name, f"{int(r['rows']):,}" if r["rows"] == r["rows"] else "suppressed",
             pct(r["favourable_rate"]) + _ci(r["favourable_rate_ci_low"], r["favourable_rate_ci_high"], True),
             "—" if r["is_reference"] else _num(r["adverse_impact_ratio"]) + _ci(r["adverse_impact_ratio_ci_low"], r["adverse_impact_ratio_ci_high"]),
             pct(r["false_positive_rate"]), pct(r["false_negative_rate"]), pct(r["accuracy"]),
