@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 from typing import Any
 
 from steward.errors import MissingExtraError
@@ -68,17 +69,22 @@ def spark_session(session: Any = None, *, master: str = "local[*]", app_name: st
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)
-    if master.startswith("local"):  # a local session listens on loopback only
+    if master.startswith("local"):  # a local session listens on loopback only, and logs errors only
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        log4j = os.path.join(os.path.dirname(__file__), "log4j2-spark.properties")
+        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}"))
     builder = (builder
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.log.level", "ERROR")
                .config("spark.sql.shuffle.partitions", "8")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     for k, v in (config or {}).items():
         builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+    with warnings.catch_warnings():  # PySpark 4 warns that it does not fully support pandas 3; Steward moves no
+        warnings.filterwarnings("ignore", message=".*pandas >= 3", category=FutureWarning)  # frames through it
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
