@@ -137,3 +137,14 @@ def test_bad_errors_are_refused():
         find_slices(df, np.r_[np.ones(9), np.nan])
     with pytest.raises(DataValidationError, match="one value per row"):
         find_slices(df, np.ones(3))
+
+
+def test_a_text_error_column_is_refused_in_one_line_as_on_spark():
+    df = pd.DataFrame({"a": ["x", "y"] * 5, "note": ["wrong", "right"] * 5})
+    with pytest.raises(DataValidationError) as exc:
+        find_slices(df, "note", features=["a"])
+    # word for word the message find_slices_spark gives for a string column
+    assert str(exc.value) == ("errors column 'note' holds string values, not numbers; give a non-negative numeric "
+                              "loss per row (1.0 for a mistake, 0.0 otherwise)")
+    with pytest.raises(DataValidationError, match=r"^the errors array holds string values, not numbers; [^\n]*$"):
+        find_slices(df, ["wrong", "right"] * 5, features=["a"])

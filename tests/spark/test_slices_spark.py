@@ -21,10 +21,9 @@ from steward.slices import find_slices, find_slices_spark, misclassified
 from steward.slices._spark import linear_quantiles
 
 RTOL = 1e-12
-ADULT = ["age", "workclass", "fnlwgt", "education", "marital-status", "occupation", "relationship", "race", "sex",
-         "capital-gain", "hours-per-week", "native-country"]
+ADULT = ["age", "workclass", "fnlwgt", "education", "marital-status", "relationship", "sex", "capital-gain"]
 SYNTH = ["region", "plan", "age", "income", "gain", "tenure", "flag", "grade", "const"]
-N = 200_000
+N = 100_000
 
 
 def _spark_frame(spark, frame: pd.DataFrame):
@@ -131,26 +130,22 @@ def test_linear_quantiles_are_numpys_bit_for_bit():
 
 
 def test_adult_slices_equal_the_in_memory_slices(adult):
-    """Adult with 0/1 errors: the same top-10 at level 2, every number identical (fnlwgt has 21,648 distinct
-    values, capital-gain is mostly 0), through ``find_slices`` itself, and no pandas warning reaches the user."""
+    """Adult with 0/1 errors, three levels deep, through ``find_slices`` itself: the same top 10 with every
+    number identical (fnlwgt has 21,648 distinct values, capital-gain is mostly 0), and no pandas warning
+    reaches the user."""
     df, sdf = adult
-    want = find_slices(df, "wrong", features=ADULT, k=10, max_level=2)
+    want = find_slices(df, "wrong", features=ADULT, k=10, max_level=3, min_support=50)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
-        got = find_slices(sdf, "wrong", features=ADULT, k=10, max_level=2)
-    assert len(want) == 10
+        got = find_slices(sdf, "wrong", features=ADULT, k=10, max_level=3, min_support=50)
+    assert len(want) == 10 and want.levels_searched == 3 and (want.table["level"] == 3).any()
     assert_same(got, want, exact=True)
     assert got.to_dict() == want.to_dict()
-    assert "capital-gain" in [f["feature"] for f in got.encoding.to_dict() if f["binned"]]
-
-
-def test_adult_level_three_equals_memory(adult):
-    df, sdf = adult
-    feats = ["workclass", "education", "marital-status", "relationship", "race", "sex", "age"]
-    want = find_slices(df, "wrong", features=feats, k=8, max_level=3, alpha=0.9, min_support=50)
-    got = find_slices_spark(sdf, "wrong", features=feats, k=8, max_level=3, alpha=0.9, min_support=50)
-    assert want.levels_searched == 3 and (want.table["level"] == 3).any()
-    assert_same(got, want, exact=True)
+    binned = {f["feature"] for f in got.encoding.to_dict() if f["binned"]}
+    assert binned == {"age", "fnlwgt", "capital-gain"}
+    for i in range(len(got)):  # each slice, applied to the pandas rows by its predicates, has its size and errors
+        inside = got.mask(df, i)
+        assert (inside.sum(), df["wrong"][inside].sum()) == (got.table["size"][i], got.table["errors"][i])
 
 
 def test_synthetic_real_valued_loss_equals_memory(synth):
@@ -169,13 +164,16 @@ def test_synthetic_real_valued_loss_equals_memory(synth):
     assert levels["flag"] == ["False", "True"] and levels["region"][-1] == "(missing)"
 
 
-@pytest.mark.parametrize("binning,bins", [("uniform", 10), ("quantile", {"income": [1e4, 3e4, 1e5], "age": 4})])
-def test_other_binnings_equal_memory(synth, binning, bins):
+def test_uniform_and_given_bins_equal_memory(synth):
+    """Equal-width bins (``gain``), a count of them (``age``: 4) and given inner edges (``income``)."""
     df, sdf = synth
     feats = ["age", "income", "gain", "plan"]
-    want = find_slices(df, "wrong", features=feats, k=5, max_level=1, bins=bins, binning=binning)
-    got = find_slices_spark(sdf, "wrong", features=feats, k=5, max_level=1, bins=bins, binning=binning)
+    bins = {"income": [1e4, 3e4, 1e5], "age": 4}
+    want = find_slices(df, "wrong", features=feats, k=5, max_level=1, bins=bins, binning="uniform")
+    got = find_slices_spark(sdf, "wrong", features=feats, k=5, max_level=1, bins=bins, binning="uniform")
     assert_same(got, want, exact=True)
+    edges = {f["feature"]: f["edges"] for f in got.encoding.to_dict() if f["binned"]}
+    assert edges["income"][1:-1] == [1e4, 3e4, 1e5] and len(edges["age"]) == 5
 
 
 # ---------------------------------------------------------------- partitioning
@@ -197,13 +195,12 @@ def test_partitioning_changes_no_number(synth, how):
     from pyspark.sql import functions as F
 
     df, sdf = synth
-    part = _partitioned(sdf, how)
-    sizes = [r["count"] for r in part.groupBy(F.spark_partition_id().alias("p")).count().collect()]
-    if how == "skewed":
-        assert max(sizes) >= 0.85 * N and len(sizes) >= 3
-    else:
-        assert len(sizes) == how
     feats = ["region", "plan", "age", "income", "flag"]
+    part = _partitioned(sdf.select(*feats, "wrong"), how)
+    assert part.rdd.getNumPartitions() == (7 if how == "skewed" else how)
+    if how == "skewed":
+        sizes = [r["count"] for r in part.groupBy(F.spark_partition_id().alias("p")).count().collect()]
+        assert max(sizes) >= 0.85 * N and len(sizes) >= 3
     want = find_slices(df, "wrong", features=feats, k=6, max_level=2)
     got = find_slices(part, "wrong", features=feats, k=6, max_level=2)
     assert_same(got, want, exact=True)
@@ -244,6 +241,9 @@ def test_errors_are_the_in_memory_errors(synth):
     want = _message(find_slices, nan, "e", features=["plan"])
     assert "5 missing or infinite" in want[1]
     assert _message(find_slices, _spark_frame(sdf.sparkSession, nan), "e", features=["plan"]) == want
+    # no rows at all
+    assert (_message(find_slices, ssmall.where("age < 0"), "wrong", features=["plan"])
+            == _message(find_slices, small.head(0), "wrong", features=["plan"]))
     # a feature with every value missing
     empty = ssmall.withColumn("none", F.lit(None).cast("string"))
     assert (_message(find_slices, empty, "wrong", features=["none"])
@@ -253,15 +253,26 @@ def test_errors_are_the_in_memory_errors(synth):
 def test_spark_only_errors_name_the_fix(synth):
     from pyspark.sql import functions as F
 
-    _, sdf = synth
+    df, sdf = synth
     kind, msg = _message(find_slices, sdf, np.zeros(N), features=["plan"])
     assert kind is DataValidationError and "column name or a Spark Column" in msg
     kind, msg = _message(find_slices, sdf, "region", features=["plan"])
     assert kind is DataValidationError and "errors column 'region' holds string values" in msg
+    kind, msg = _message(find_slices, sdf, F.col("nope") * 2, features=["plan"])
+    assert kind is DataValidationError and "errors expression does not apply" in msg
+    kind, msg = _message(find_slices, sdf.withColumn("ages", F.array("age")), "wrong", features=["ages", "plan"])
+    assert kind is DataValidationError and "'ages' hold nested values" in msg
     with pytest.raises(RoleError, match="must be a Spark DataFrame"):
         find_slices_spark(pd.DataFrame({"a": [1]}), "a")
-    # a Spark expression as the errors: the same slices as the column it computes
-    expr = F.when(F.col("wrong") > 0, F.lit(True)).otherwise(F.lit(False))
-    a = find_slices(sdf.limit(20000), expr, features=["region", "plan"], k=3, max_level=2)
-    b = find_slices(sdf.limit(20000), "wrong", features=["region", "plan"], k=3, max_level=2)
-    assert a.table.equals(b.table)
+
+
+def test_errors_as_a_spark_expression(synth):
+    """A boolean Spark expression as the errors gives the in-memory slices of the same 0/1 errors."""
+    from pyspark.sql import functions as F
+
+    df, sdf = synth
+    young = df[df["age"] < 40].reset_index(drop=True)
+    want = find_slices(young, (young["wrong"] > 0).to_numpy(), features=["region", "plan"], k=3, max_level=2)
+    got = find_slices(sdf.where(F.col("age") < 40), F.col("wrong") > 0, features=["region", "plan"], k=3,
+                      max_level=2)
+    assert_same(got, want, exact=True)

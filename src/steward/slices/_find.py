@@ -14,7 +14,7 @@ import pandas as pd
 from steward._html import HtmlView
 from steward.errors import DataValidationError, RoleError
 from steward.slices._encode import Encoding, encode_features
-from steward.slices._sliceline import sliceline
+from steward.slices._sliceline import Lattice, sliceline
 
 __all__ = ["SliceReport", "find_slices", "misclassified"]
 
@@ -25,6 +25,20 @@ def misclassified(label: Any, prediction: Any) -> np.ndarray:
     if y.shape != p.shape:
         raise DataValidationError(f"label has {y.shape[0]} rows but prediction has {p.shape[0]}")
     return (y != p).astype(float)
+
+
+def _not_numbers(what: str, kind: str) -> str:
+    """The one line that refuses errors holding ``kind`` values, in memory and on Spark."""
+    return (f"{what} holds {kind} values, not numbers; give a non-negative numeric loss per row (1.0 for a "
+            f"mistake, 0.0 otherwise)")
+
+
+def _kind(values: Any) -> str:
+    """What non-numeric values are, in pandas' words ("string", "mixed", ...)."""
+    try:
+        return pd.api.types.infer_dtype(np.asarray(values, dtype=object).ravel(), skipna=True)
+    except (TypeError, ValueError):
+        return "non-numeric"
 
 
 def _finite(x: float) -> float | None:
@@ -186,9 +200,13 @@ def find_slices(
         if errors not in data.columns:
             raise DataValidationError(f"errors column {errors!r} is not in the data")
         err_name, errors = errors, data[errors].to_numpy()
+        what = f"errors column {err_name!r}"
     else:
-        err_name = None
-    err = np.asarray(errors, dtype=float)
+        err_name, what = None, "the errors array"
+    try:
+        err = np.asarray(errors, dtype=float)
+    except (TypeError, ValueError):
+        raise DataValidationError(_not_numbers(what, _kind(errors))) from None
     if err.shape != (len(data),):
         raise DataValidationError(f"errors must have one value per row ({len(data)}), got shape {err.shape}")
     if not np.isfinite(err).all():
@@ -216,7 +234,13 @@ def find_slices(
         enc = type(enc)([enc.features[i] for i in keep], [enc.codes[i] for i in keep])
     lat = sliceline(enc.codes, enc.cards, err, k=int(k), max_level=int(max_level), alpha=float(alpha),
                     min_support=support, on_progress=on_progress)
-    n, total = len(err), float(err.sum())
+    return _report(enc, lat, len(err), float(err.sum()), k=k, max_level=max_level, alpha=alpha, min_support=support,
+                   bins=bins, binning=binning, features=feats, constant=constant)
+
+
+def _report(enc: Encoding, lat: Lattice, n: int, total: float, *, k: int, max_level: int, alpha: float,
+            min_support: int, bins: Any, binning: str, features: list[str], constant: list[str]) -> SliceReport:
+    """The report of a search over ``n`` rows whose errors sum to ``total`` (in memory and on Spark)."""
     records, preds = [], []
     for s, (score, se, _sm, ss) in zip(lat.slices, lat.stats):
         words = [(enc.features[f].name, enc.features[f].levels[c]) for f, c in s]
@@ -237,8 +261,8 @@ def find_slices(
         predicates=preds,
         rows=n,
         mean_error=float(lat.mean_error),
-        settings={"k": int(k), "max_level": int(max_level), "alpha": float(alpha), "min_support": support,
-                  "bins": bins if isinstance(bins, int) else dict(bins), "binning": binning, "features": feats,
+        settings={"k": int(k), "max_level": int(max_level), "alpha": float(alpha), "min_support": min_support,
+                  "bins": bins if isinstance(bins, int) else dict(bins), "binning": binning, "features": features,
                   "constant_features_skipped": constant},
         encoding=enc,
         levels_searched=lat.levels_searched,

@@ -29,12 +29,12 @@ Both only matter at the margins; the tests compare top-k slices and scores with 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Lattice", "sliceline"]
+__all__ = ["Count", "Lattice", "search", "sliceline"]
 
 
 @dataclass
@@ -127,6 +127,12 @@ def _cell_stats(codes: list[np.ndarray], cards: np.ndarray, errors: np.ndarray, 
     return uniq.astype(np.int64), ss, se, sm
 
 
+Count = Callable[[list[tuple[int, ...]], str], Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]]
+"""``count(combos, stage)``: for each feature combination in turn, its occurring cells (mixed-radix keys over
+the combination's codes, sorted) with their size, summed error and largest error; it reports its own
+progress as ``stage`` ("level 1", "level 2", ...)."""
+
+
 def sliceline(
     codes: list[np.ndarray],
     cards: list[int] | np.ndarray,
@@ -144,10 +150,29 @@ def sliceline(
     """
     cards = np.asarray(cards, dtype=np.int64)
     errors = np.asarray(errors, dtype=float)
-    n, m = len(errors), len(codes)
-    offsets = np.concatenate([[0], np.cumsum(cards)])
+    n = len(errors)
     binary = bool(np.isin(errors, (0.0, 1.0)).all())
     e_bar = float(errors.mean()) if n else 0.0
+
+    def count(combos: list[tuple[int, ...]], stage: str) -> Iterator[tuple[np.ndarray, ...]]:
+        # one combination at a time, so that only one count table is held
+        for i, feats in enumerate(combos):
+            table = _cell_stats(codes, cards, errors, binary, feats)
+            if on_progress is not None:
+                on_progress(stage, (i + 1) / len(combos))
+            yield table
+
+    return search(count, cards, n, e_bar, k=k, max_level=max_level, alpha=alpha, min_support=min_support)
+
+
+def search(count: Count, cards: list[int] | np.ndarray, n: int, e_bar: float, *, k: int, max_level: int,
+           alpha: float, min_support: int) -> Lattice:
+    """The level-by-level search of :func:`sliceline` over ``n`` rows with mean error ``e_bar``, counting
+    through ``count`` (see :data:`Count`): in memory by NumPy, on Spark by one aggregation per level. The
+    candidates, bounds, pruning and top-k depend only on the counts, so equal counts give equal slices."""
+    cards = np.asarray(cards, dtype=np.int64)
+    m = len(cards)
+    offsets = np.concatenate([[0], np.cumsum(cards)])
 
     def bits(slices: list) -> np.ndarray:
         out = np.zeros((len(slices), int(offsets[-1]) + 1), dtype=np.int8)
@@ -160,21 +185,14 @@ def sliceline(
     if n == 0 or e_bar <= 0 or m == 0:
         return Lattice([], np.zeros((0, 4)), 0, 0, e_bar)
 
-    def progress(stage: str, frac: float) -> None:
-        if on_progress is not None:
-            on_progress(stage, frac)
-
     # level 1: every single predicate
-    parents: dict[tuple, np.ndarray] = {}
     lvl_slices: list[tuple] = []
     lvl_stats: list[np.ndarray] = []
-    for f in range(m):
-        cell, ss, se, sm = _cell_stats(codes, cards, errors, binary, (f,))
+    for f, (cell, ss, se, sm) in enumerate(count([(f,) for f in range(m)], "level 1")):
         ok = (ss >= min_support) & (se > 0)
         for c, a, b, d in zip(cell[ok], ss[ok], se[ok], sm[ok]):
             lvl_slices.append(((f, int(c)),))
             lvl_stats.append(np.array([0.0, b, d, a]))
-        progress("level 1", (f + 1) / m)
     stats = np.array(lvl_stats).reshape(-1, 4)
     if len(stats):
         stats[:, 0] = _score(stats[:, 3], stats[:, 1], n, alpha, e_bar)
@@ -221,8 +239,7 @@ def sliceline(
             by_feats.setdefault(tuple(f for f, _ in c), []).append(c)
         new_slices: list[tuple] = []
         new_stats: list[np.ndarray] = []
-        for i, (feats, group) in enumerate(by_feats.items()):
-            cell, ss, se, sm = _cell_stats(codes, cards, errors, binary, feats)
+        for (feats, group), (cell, ss, se, sm) in zip(by_feats.items(), count(list(by_feats), f"level {level}")):
             radix = np.cumprod([1] + [int(cards[f]) for f in feats[:0:-1]])[::-1]
             want = np.array([[v for _, v in c] for c in group], dtype=np.int64) @ radix
             pos = np.searchsorted(cell, want)
@@ -234,7 +251,6 @@ def sliceline(
             st[found, 1], st[found, 2], st[found, 3] = se[idx], sm[idx], ss[idx]
             new_slices.extend(group)
             new_stats.append(st)
-            progress(f"level {level}", (i + 1) / len(by_feats))
         evaluated += len(new_slices)
         stats = np.concatenate(new_stats) if new_stats else np.zeros((0, 4))
         if len(stats):

@@ -3,19 +3,20 @@
 The search needs, for each candidate slice, its size and summed error: sums over rows, so Spark computes
 them and the driver does everything else exactly as :func:`steward.slices.find_slices` does.
 
-1. Coding. One aggregation counts every feature's distinct values. Categories are their sorted values;
-   a number is cut into bins whose edges are computed as in memory: NumPy's default quantiles (linear
-   interpolation between two order statistics) need exact order statistics, which a sorted window over
-   the distinct values gives (cut into value ranges so that no one task sorts a whole column); the
-   interpolation then runs on the driver with NumPy's own arithmetic, so the edges are the in-memory
-   edges bit for bit. Each row's features become integer codes in Spark (cached for the search).
-2. Search. Each level of the lattice is one Spark aggregation: a row is counted once per feature
-   combination the level needs (``explode``), grouped by (combination, cell) into size, summed error and
-   largest error. The small count tables come to the driver, which prunes, scores and keeps the top k
-   with the in-memory code.
+1. Coding (two Spark jobs). One aggregation counts every feature's distinct values (and checks the
+   errors). Categories are their sorted values. A number is cut into bins whose edges are computed as in
+   memory: NumPy's default quantiles interpolate between two order statistics, which a window over the
+   number's sorted distinct values with running row counts gives exactly; the interpolation then runs on
+   the driver with NumPy's own arithmetic, so the edges are the in-memory edges bit for bit. Each row's
+   features then become integer codes in Spark, cached for the search.
+2. Search (a job per level). Each level of the lattice is one Spark job: a row is counted once per
+   feature combination the level needs (``explode``), grouped by (combination, cell) into size, summed
+   error and largest error; with few features the pairs are counted with the single features. The small
+   count tables come to the driver, which prunes, scores and keeps the top k with the in-memory code.
 
-Counts are identical to the in-memory ones. Summed errors are identical for 0/1 errors; a real-valued
-loss is summed in another order than NumPy's, so its sums and scores agree to a relative 1e-12.
+Counts are identical to the in-memory ones, whatever the partitioning. Summed errors are identical for
+0/1 errors; a real-valued loss is summed in another order than NumPy's, so its sums and scores agree to a
+relative 1e-12.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ from functools import reduce
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from steward.errors import DataValidationError, RoleError
 from steward.slices._encode import BINNINGS, MISSING, Encoding, FeatureCode, _fmt
-from steward.slices._find import SliceReport
-from steward.slices._sliceline import Lattice, _score, _score_bound, _TopK
+from steward.slices._find import SliceReport, _not_numbers, _report
+from steward.slices._sliceline import Lattice, search
 
 __all__ = ["find_slices_spark"]
 
@@ -131,67 +131,60 @@ def _error_column(data: Any, errors: Any) -> tuple[Any, str | None]:
         raise DataValidationError(f"errors must be a column name or a Spark Column on a Spark DataFrame (an "
                                   f"array has no row order to match), got {type(errors).__name__}; add the "
                                   f"per-row error as a column")
-    dtype = data.select(col.alias("e")).schema.fields[0].dataType
+    from pyspark.errors import AnalysisException
+
+    try:
+        dtype = data.select(col.alias("e")).schema.fields[0].dataType
+    except AnalysisException as exc:
+        raise DataValidationError(f"the errors expression does not apply to this data: "
+                                  f"{str(exc).splitlines()[0]}") from None
     if not isinstance(dtype, (NumericType, BooleanType)):
-        raise DataValidationError(f"{what} holds {dtype.simpleString()} values, not numbers; give a non-negative "
-                                  f"numeric loss per row (1.0 for a mistake, 0.0 otherwise)")
+        raise DataValidationError(_not_numbers(what, dtype.simpleString()))
     return col.cast("double"), name
 
 
-def _error_totals(data: Any, err: Any) -> tuple[int, float]:
-    """Rows and summed error, after the same checks as in memory (finite, non-negative)."""
-    from pyspark.sql import functions as F
-
-    bad = err.isNull() | F.isnan(err) | (F.abs(err) == F.lit(math.inf))
-    row = data.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(bad, F.lit(0.0)).otherwise(err)).alias("total"),
-                   F.sum(F.when(bad, 1).otherwise(0)).alias("bad"),
-                   F.sum(F.when(err < 0, 1).otherwise(0)).alias("neg")).collect()[0]
-    if row["bad"]:
-        raise DataValidationError(f"errors has {row['bad']} missing or infinite value(s); give a finite loss for "
-                                  f"every row")
-    if row["neg"]:
-        raise DataValidationError("errors has negative values; SliceLine needs a non-negative loss per row")
-    return int(row["n"]), float(row["total"] or 0.0)
-
-
 class _Values:
-    """Every feature's distinct values with their row counts, as one cached Spark table (``f``: the
+    """Every feature's distinct values with their rows and error sums, as one cached Spark table (``f``: the
     feature's position; one value column per Spark type among the features; ``d``: a number as a double)."""
 
-    def __init__(self, data: Any, feats: list[str]) -> None:
+    def __init__(self, data: Any, feats: list[str], err: Any) -> None:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
-        from pyspark.sql.types import DoubleType, FloatType, NumericType
+        from pyspark.sql.types import NumericType
 
         types = {f.name: f.dataType for f in data.schema.fields}
         self.dtypes = [types[name] for name in feats]
         self.numeric = [isinstance(t, NumericType) for t in self.dtypes]
-        slots: dict[str, Any] = {}
+        self.slots: dict[str, Any] = {}  # one value column per Spark type: v0, v1, ...
+        by_type: dict[str, str] = {}
         for t in self.dtypes:
-            slots.setdefault(t.simpleString(), t)
-        self.slot = [f"v{list(slots).index(t.simpleString())}" for t in self.dtypes]
-        names = [f"v{i}" for i in range(len(slots))]
-
+            if t.simpleString() not in by_type:
+                by_type[t.simpleString()] = f"v{len(by_type)}"
+                self.slots[by_type[t.simpleString()]] = t
+        self.slot = [by_type[t.simpleString()] for t in self.dtypes]
         structs = []
         for i, name in enumerate(feats):
-            value = _c(name)
-            if isinstance(self.dtypes[i], (DoubleType, FloatType)):  # NaN is missing, as in pandas
-                value = F.when(F.isnan(value), F.lit(None)).otherwise(value)
-            parts = [(value if s == self.slot[i] else F.lit(None).cast(t)).alias(s)
-                     for s, t in zip(names, slots.values())]
+            parts = [(_value(name, self.dtypes[i]) if s == self.slot[i] else F.lit(None).cast(u)).alias(s)
+                     for s, u in self.slots.items()]
             structs.append(F.struct(F.lit(i).alias("f"), *parts))
         num = sorted({self.slot[i] for i in range(len(feats)) if self.numeric[i]})
         d = F.coalesce(*[F.col(s).cast("double") for s in num]) if num else F.lit(None).cast("double")
-        counted = (data.select(F.explode(F.array(*structs)).alias("t")).select("t.*")
-                   .groupBy("f", *names).count())
-        present = reduce(lambda a, b: a | b, [F.col(s).isNotNull() for s in names])
+        bad = err.isNull() | F.isnan(err) | (F.abs(err) == F.lit(math.inf))
+        counted = (data.select(F.explode(F.array(*structs)).alias("t"),
+                               F.when(bad, F.lit(0.0)).otherwise(err).alias("e"), bad.cast("int").alias("bad"),
+                               (err < 0).cast("int").alias("neg"))
+                   .select("t.*", "e", "bad", "neg")
+                   .groupBy("f", *self.slots)
+                   .agg(F.count(F.lit(1)).alias("count"), F.sum("e").alias("se"), F.sum("bad").alias("bad"),
+                        F.sum("neg").alias("neg")))
+        present = reduce(lambda a, b: a | b, [F.col(s).isNotNull() for s in self.slots])
         finite = F.col("d").isNotNull() & ~F.isnan("d") & (F.abs("d") != F.lit(math.inf))
         self.table = (counted.withColumn("d", d).withColumn("present", present).withColumn("fin", finite)
                       .persist(StorageLevel.MEMORY_AND_DISK))
 
-    def summary(self) -> dict[int, Any]:
-        """Per feature: distinct values, finite rows, the smallest finite value with its rows, the largest,
-        and approximate cuts of the distinct finite values (used only to split the sorting work)."""
+    def summary(self) -> tuple[dict[int, Any], int, float]:
+        """Per feature: distinct values, missing rows, finite rows, the smallest finite value with its
+        rows, the largest; and the rows and summed error, after the in-memory checks of the errors."""
         from pyspark.sql import functions as F
 
         fin = F.col("fin")
@@ -202,93 +195,104 @@ class _Values:
             F.sum(F.when(fin, F.col("count")).otherwise(0)).alias("n"),
             F.min(F.when(fin, F.struct("d", "count"))).alias("low"),
             F.max(F.when(fin, F.col("d"))).alias("high"),
+            F.sum("count").alias("rows"), F.sum("se").alias("se"), F.sum("bad").alias("bad"),
+            F.sum("neg").alias("neg"),
         ).collect()
-        return {int(r["f"]): r for r in rows}
+        summary = {int(r["f"]): r for r in rows}
+        first = summary.get(0)  # every row counts once under every feature: any feature gives the totals
+        if first is not None and first["bad"]:
+            raise DataValidationError(f"errors has {first['bad']} missing or infinite value(s); give a finite loss "
+                                      f"for every row")
+        if first is not None and first["neg"]:
+            raise DataValidationError("errors has negative values; SliceLine needs a non-negative loss per row")
+        return summary, int(first["rows"]) if first else 0, float(first["se"]) if first else 0.0
 
-    def levels(self, feats: list[int]) -> dict[int, list]:
-        """The values of category features, sorted (as ``pandas.Categorical`` sorts them)."""
-        from pyspark.sql import functions as F
+    def fetch(self, wanted: dict[int, set[int]], categories: list[int]) -> tuple[dict[int, dict[int, float]],
+                                                                                dict[int, list]]:
+        """In one Spark job: exact order statistics of numbers (``wanted[f]``: 0-based ranks among feature
+        ``f``'s finite values, counted in rows), and the sorted values of the ``categories`` features.
 
-        if not feats:
-            return {}
-        rows = self.table.where(F.col("f").isin(feats) & F.col("present")).select("f", *sorted(set(self.slot))).collect()
-        out: dict[int, list] = {f: [] for f in feats}
-        for r in rows:
-            f = int(r["f"])
-            out[f].append(r[self.slot[f]])
-        return {f: sorted(v) for f, v in out.items()}
-
-    def order_statistics(self, wanted: dict[int, set[int]]) -> dict[int, dict[int, float]]:
-        """Exact order statistics, in one Spark job: ``wanted[f]`` holds 0-based ranks among feature ``f``'s
-        finite values (rows, not distinct values). Each number's distinct values are sorted by a window
-        with running row counts (one task per number: a sort of its distinct values, not of its rows)."""
+        A number's distinct values are sorted by a window with running row counts: one task per number,
+        sorting its distinct values (not its rows)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        if not wanted:
-            return {}
-        ranks = F.lit(None).cast("array<bigint>")
-        for f, rs in wanted.items():
-            ranks = F.when(F.col("f") == f, F.array(*[F.lit(r) for r in sorted(rs)]).cast("array<bigint>")).otherwise(ranks)
-        upto = Window.partitionBy("f").orderBy("d").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-        end = F.sum("count").over(upto)
-        start = F.col("end") - F.col("count")
-        found = (self.table.where(F.col("fin") & F.col("f").isin(list(wanted))).select("f", "d", "count")
-                 .withColumn("end", end)
-                 .select("f", "d", F.explode(F.filter(ranks, lambda r: (r >= start) & (r < F.col("end")))).alias("r"))
-                 .collect())
-        out: dict[int, dict[int, float]] = {f: {} for f in wanted}
-        for r in found:
-            out[int(r["f"])][int(r["r"])] = float(r["d"])
-        return out
+        nulls = [F.lit(None).cast(u).alias(s) for s, u in self.slots.items()]
+        parts = []
+        if wanted:
+            ranks = F.lit(None).cast("array<bigint>")
+            for f, rs in wanted.items():
+                ranks = F.when(F.col("f") == f, F.array(*[F.lit(r) for r in sorted(rs)]).cast("array<bigint>")
+                               ).otherwise(ranks)
+            upto = Window.partitionBy("f").orderBy("d").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+            start = F.col("end") - F.col("count")
+            parts.append(self.table.where(F.col("fin") & F.col("f").isin(list(wanted))).select("f", "d", "count")
+                         .withColumn("end", F.sum("count").over(upto))
+                         .select("f", "d", F.explode(F.filter(ranks, lambda r: (r >= start) & (r < F.col("end"))))
+                                 .alias("r"), *nulls))
+        if categories:
+            parts.append(self.table.where(F.col("f").isin(categories) & F.col("present"))
+                         .select("f", F.lit(None).cast("double").alias("d"), F.lit(None).cast("bigint").alias("r"),
+                                 *self.slots))
+        stats: dict[int, dict[int, float]] = {f: {} for f in wanted}
+        levels: dict[int, list] = {f: [] for f in categories}
+        if parts:
+            for row in reduce(lambda a, b: a.unionByName(b), parts).collect():
+                f = int(row["f"])
+                if row["r"] is not None:
+                    stats[f][int(row["r"])] = float(row["d"])
+                else:
+                    levels[f].append(row[self.slot[f]])
+        return stats, {f: sorted(v) for f, v in levels.items()}  # sorted as pandas.Categorical sorts them
 
     def release(self) -> None:
         self.table.unpersist()
 
 
-def _encode(data: Any, feats: list[str], bins: Any, binning: str) -> tuple[list[FeatureCode], list[Any]]:
+def _value(name: str, dtype: Any) -> Any:
+    """A feature's value, with a float's NaN as missing (null), as pandas counts it."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, FloatType
+
+    col = _c(name)
+    return F.when(F.isnan(col), F.lit(None)).otherwise(col) if isinstance(dtype, (DoubleType, FloatType)) else col
+
+
+def _encode(values: _Values, summary: dict[int, Any], feats: list[str], bins: Any,
+            binning: str) -> tuple[list[FeatureCode], list[Any]]:
     """Each feature's coding (as ``encode_features`` codes it) and its code as a Spark column expression."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType, DoubleType, FloatType
+    from pyspark.sql.types import ArrayType, FloatType
 
-    values = _Values(data, feats)
-    try:
-        summary = values.summary()
-        plans: list[tuple[str, Any]] = []
-        wanted: dict[int, set[int]] = {}
-        for i, name in enumerate(feats):
-            nb = bins.get(name, 10) if isinstance(bins, Mapping) else bins
-            if isinstance(nb, (int, np.integer)) and nb < 2:
-                raise RoleError(f"bins for {name!r} must be at least 2, got {nb}")
-            s = summary.get(i)
-            if s is None or not s["nunique"]:
-                raise DataValidationError(f"feature {name!r} has no values (every row is missing); leave it out")
-            explicit = not isinstance(nb, (int, np.integer))
-            if values.numeric[i] and (explicit or s["nunique"] > nb):
-                if not s["n"]:
-                    raise DataValidationError(f"feature {name!r} has no finite values (only infinities); leave "
-                                              f"it out")
-                plans.append(("bins", nb))
-                if not explicit and binning == "quantile":
-                    n, low_count = int(s["n"]), int(s["low"]["count"])
-                    ranks = _ranks(n, np.linspace(0, 1, int(nb) + 1))
-                    if s["distinct"] > 1:
-                        ranks |= {r + low_count for r in _ranks(n - low_count, np.linspace(0, 1, int(nb)))}
-                    wanted[i] = ranks | {0}
-            else:
-                plans.append(("levels", None))
-        stats = values.order_statistics(wanted)
-        levels = values.levels([i for i, (kind, _) in enumerate(plans) if kind == "levels"])
-    finally:
-        values.release()
+    plans: list[tuple[str, Any]] = []
+    wanted: dict[int, set[int]] = {}
+    for i, name in enumerate(feats):
+        nb = bins.get(name, 10) if isinstance(bins, Mapping) else bins
+        if isinstance(nb, (int, np.integer)) and nb < 2:
+            raise RoleError(f"bins for {name!r} must be at least 2, got {nb}")
+        s = summary.get(i)
+        if s is None or not s["nunique"]:
+            raise DataValidationError(f"feature {name!r} has no values (every row is missing); leave it out")
+        explicit = not isinstance(nb, (int, np.integer))
+        if values.numeric[i] and (explicit or s["nunique"] > nb):
+            if not s["n"]:
+                raise DataValidationError(f"feature {name!r} has no finite values (only infinities); leave it out")
+            plans.append(("bins", nb))
+            if not explicit and binning == "quantile":
+                n, low_count = int(s["n"]), int(s["low"]["count"])
+                ranks = _ranks(n, np.linspace(0, 1, int(nb) + 1))
+                if s["distinct"] > 1:
+                    ranks |= {r + low_count for r in _ranks(n - low_count, np.linspace(0, 1, int(nb)))}
+                wanted[i] = ranks | {0}
+        else:
+            plans.append(("levels", None))
+    stats, levels = values.fetch(wanted, [i for i, (kind, _) in enumerate(plans) if kind == "levels"])
 
     coded: list[FeatureCode] = []
     exprs: list[Any] = []
     for i, name in enumerate(feats):
         s = summary[i]
-        value = _c(name)
-        if isinstance(values.dtypes[i], (DoubleType, FloatType)):
-            value = F.when(F.isnan(value), F.lit(None)).otherwise(value)
+        value = _value(name, values.dtypes[i])
         kind, nb = plans[i]
         if kind == "bins":
             lo, hi = float(s["low"]["d"]), float(s["high"])
@@ -296,8 +300,8 @@ def _encode(data: Any, feats: list[str], bins: Any, binning: str) -> tuple[list[
                 inner = np.asarray(sorted(float(b) for b in nb))
                 edges = np.concatenate([[min(lo, inner[0])], inner, [max(hi, inner[-1])]])
             elif binning == "quantile":
-                at = stats[i].__getitem__
-                edges = _quantile_edges(int(s["n"]), int(s["distinct"]), int(s["low"]["count"]), int(nb), at)
+                edges = _quantile_edges(int(s["n"]), int(s["distinct"]), int(s["low"]["count"]), int(nb),
+                                        stats[i].__getitem__)
             else:
                 edges = np.unique(np.linspace(lo, hi, int(nb) + 1))
             labels = [f"[{_fmt(a)}, {_fmt(b)}{']' if j == len(edges) - 2 else ')'}"
@@ -308,7 +312,9 @@ def _encode(data: Any, feats: list[str], bins: Any, binning: str) -> tuple[list[
             code = reduce(lambda a, b: a + b, [(x >= F.lit(float(e))).cast("int") for e in edges[1:-1]], F.lit(0))
         else:
             vals = levels[i]
-            fc = FeatureCode(name, [str(v) for v in vals], values=list(vals))
+            # a float column's values come back widened to Python floats: named as NumPy names a float32
+            words = [str(np.float32(v)) for v in vals] if isinstance(values.dtypes[i], FloatType) else map(str, vals)
+            fc = FeatureCode(name, list(words), values=list(vals))
             keys = F.array(*[F.lit(v) for v in vals]).cast(ArrayType(values.dtypes[i]))
             lookup = F.map_from_arrays(keys, F.array(*[F.lit(j) for j in range(len(vals))]))
             code = F.try_element_at(lookup, value)
@@ -316,7 +322,7 @@ def _encode(data: Any, feats: list[str], bins: Any, binning: str) -> tuple[list[
         if s["missing"]:
             fc.levels.append(MISSING)
         coded.append(fc)
-        exprs.append(F.when(value.isNull(), F.lit(missing if MISSING in fc.levels else -1)).otherwise(code))
+        exprs.append(F.when(value.isNull(), F.lit(missing if s["missing"] else -1)).otherwise(code))
     return coded, exprs
 
 
@@ -332,7 +338,8 @@ def _count_cells(coded: Any, combos: list[tuple[int, ...]], cards: np.ndarray) -
         for g in range(lo, min(lo + _CHUNK, len(combos))):
             feats = combos[g]
             radix = np.cumprod([1] + [int(cards[f]) for f in feats[:0:-1]])[::-1]
-            cell = reduce(lambda a, b: a + b, [F.col(f"c{f}").cast("long") * F.lit(int(r)) for f, r in zip(feats, radix)])
+            cell = reduce(lambda a, b: a + b,
+                          [F.col(f"c{f}").cast("long") * F.lit(int(r)) for f, r in zip(feats, radix)])
             keys.append(F.struct(F.lit(g).alias("g"), cell.alias("cell")))
         parts.append(coded.select(F.explode(F.array(*keys)).alias("k"), "e")
                      .groupBy(F.col("k.g").alias("g"), F.col("k.cell").alias("cell"))
@@ -350,99 +357,29 @@ def _count_cells(coded: Any, combos: list[tuple[int, ...]], cards: np.ndarray) -
 def _search(coded: Any, cards: list[int], n: int, total: float, *, k: int, max_level: int, alpha: float,
             min_support: int, on_progress: Progress | None) -> Lattice:
     """``steward.slices.sliceline`` with each level's counting pass as one Spark aggregation: the same
-    candidates, bounds, pruning and top-k (``_score``, ``_score_bound`` and ``_TopK`` are the in-memory ones)."""
+    search (:func:`steward.slices._sliceline.search`), given Spark's counts."""
     cards_a = np.asarray(cards, dtype=np.int64)
     m = len(cards)
-    offsets = np.concatenate([[0], np.cumsum(cards_a)])
-    e_bar = total / n if n else 0.0
+    # with few features, every pair is counted in the same pass as the single features: one Spark job
+    # fewer, for cells the second level would count anyway unless a whole pair of features is pruned
+    few = max_level >= 2 and m * (m - 1) <= 4 * _CHUNK
+    pairs = [(a, b) for a in range(m) for b in range(a + 1, m)] if few else []
+    counted: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
 
-    def bits(slices: list) -> np.ndarray:
-        out = np.zeros((len(slices), int(offsets[-1]) + 1), dtype=np.int8)
-        for i, s in enumerate(slices):
-            for f, c in s:
-                out[i, offsets[f] + c] = 1
+    def count(combos: list[tuple[int, ...]], stage: str) -> list[tuple[np.ndarray, ...]]:
+        first = stage == "level 1"
+        need = [c for c in combos if c not in counted] + (pairs if first else [])
+        if need:
+            counted.update(zip(need, _count_cells(coded, need, cards_a)))
+        out = [counted.pop(c) for c in combos]
+        if not first:
+            counted.clear()
+        if on_progress is not None:
+            on_progress(stage, 1.0)
         return out
 
-    top = _TopK(k, bits)
-    if n == 0 or e_bar <= 0 or m == 0:
-        return Lattice([], np.zeros((0, 4)), 0, 0, e_bar)
-
-    def progress(stage: str, frac: float) -> None:
-        if on_progress is not None:
-            on_progress(stage, frac)
-
-    lvl_slices: list[tuple] = []
-    lvl_stats: list[np.ndarray] = []
-    for f, (cell, ss, se, sm) in enumerate(_count_cells(coded, [(f,) for f in range(m)], cards_a)):
-        ok = (ss >= min_support) & (se > 0)
-        for c, a, b, d in zip(cell[ok], ss[ok], se[ok], sm[ok]):
-            lvl_slices.append(((f, int(c)),))
-            lvl_stats.append(np.array([0.0, b, d, a]))
-    progress("level 1", 1.0)
-    stats = np.array(lvl_stats).reshape(-1, 4)
-    if len(stats):
-        stats[:, 0] = _score(stats[:, 3], stats[:, 1], n, alpha, e_bar)
-    top.add(lvl_slices, stats, min_support)
-    evaluated = len(lvl_slices)
-    level = 1
-    items = lvl_slices
-    parents = {s: st for s, st in zip(lvl_slices, stats)}
-
-    while parents and level < min(m, max_level):
-        level += 1
-        cand: list[tuple] = []
-        bounds: list[tuple[float, float, float]] = []
-        for p in parents:
-            last = p[-1][0]
-            for (it,) in items:
-                if it[0] <= last:
-                    continue
-                c = p + (it,)
-                ss_ub, se_ub, sm_ub = np.inf, np.inf, np.inf
-                complete = True
-                for drop in range(level):
-                    st = parents.get(c[:drop] + c[drop + 1:])
-                    if st is None:
-                        complete = False
-                        break
-                    ss_ub, se_ub, sm_ub = min(ss_ub, st[3]), min(se_ub, st[1]), min(sm_ub, st[2])
-                if complete:
-                    cand.append(c)
-                    bounds.append((ss_ub, se_ub, sm_ub))
-        if not cand:
-            break
-        b = np.array(bounds)
-        ub = _score_bound(b[:, 0], b[:, 1], b[:, 2], n, alpha, e_bar, min_support)
-        keep = (ub >= top.threshold()) & (ub > 0) & (b[:, 0] >= min_support)
-        cand = [c for c, ok in zip(cand, keep) if ok]
-        by_feats: dict[tuple[int, ...], list[tuple]] = {}
-        for c in cand:
-            by_feats.setdefault(tuple(f for f, _ in c), []).append(c)
-        counted = _count_cells(coded, list(by_feats), cards_a) if by_feats else []
-        new_slices: list[tuple] = []
-        new_stats: list[np.ndarray] = []
-        for (feats, group), (cell, ss, se, sm) in zip(by_feats.items(), counted):
-            radix = np.cumprod([1] + [int(cards_a[f]) for f in feats[:0:-1]])[::-1]
-            want = np.array([[v for _, v in c] for c in group], dtype=np.int64) @ radix
-            pos = np.searchsorted(cell, want)
-            found = np.zeros(len(want), dtype=bool)
-            inside = pos < len(cell)
-            found[inside] = cell[pos[inside]] == want[inside]
-            st = np.zeros((len(group), 4))
-            idx = pos[found]
-            st[found, 1], st[found, 2], st[found, 3] = se[idx], sm[idx], ss[idx]
-            new_slices.extend(group)
-            new_stats.append(st)
-        progress(f"level {level}", 1.0)
-        evaluated += len(new_slices)
-        stats = np.concatenate(new_stats) if new_stats else np.zeros((0, 4))
-        if len(stats):
-            stats[:, 0] = _score(stats[:, 3], stats[:, 1], n, alpha, e_bar)
-        top.add(new_slices, stats, min_support)
-        ok = (stats[:, 3] >= min_support) & (stats[:, 1] > 0)
-        parents = {s: st for s, st, good in zip(new_slices, stats, ok) if good}
-
-    return Lattice(top.slices, top.stats, level, evaluated, e_bar)
+    return search(count, cards_a, n, total / n if n else 0.0, k=k, max_level=max_level, alpha=alpha,
+                  min_support=min_support)
 
 
 def find_slices_spark(
@@ -504,17 +441,28 @@ def find_slices_spark(
         if absent:
             raise DataValidationError(f"feature column(s) {', '.join(map(repr, absent))} not in the data; "
                                       f"the columns are: {', '.join(map(str, data.columns))}")
+        nested = [f.name for f in data.schema.fields if f.name in feats
+                  and type(f.dataType).__name__ in ("ArrayType", "MapType", "StructType", "VariantType")]
+        if nested:
+            raise DataValidationError(f"feature column(s) {', '.join(map(repr, nested))} hold nested values "
+                                      f"(arrays, maps or structs); slice on plain columns, or flatten them first")
         if isinstance(bins, Mapping):
             unknown = [b for b in bins if b not in feats]
             if unknown:
                 raise RoleError(f"bins names {', '.join(map(repr, unknown))}, which are not among the features "
                                 f"({', '.join(feats)})")
-        n, total = _error_totals(data, err)
-        support = (int(min_support * n) if isinstance(min_support, float) and min_support < 1
-                   else int(min_support))
         if on_progress is not None:
             on_progress("coding", 0.0)
-        coded_features, exprs = _encode(data, feats, bins, binning)
+        values = _Values(data, feats, err)
+        try:
+            summary, n, total = values.summary()
+            coded_features, exprs = _encode(values, summary, feats, bins, binning)
+        finally:
+            values.release()
+        if on_progress is not None:
+            on_progress("coding", 1.0)
+        support = (int(min_support * n) if isinstance(min_support, float) and min_support < 1
+                   else int(min_support))
         # a feature with one value only adds always-true predicates (ties of every slice): leave it out
         constant = [fc.name for fc in coded_features if len(fc.levels) < 2]
         keep = [i for i, fc in enumerate(coded_features) if len(fc.levels) >= 2]
@@ -526,30 +474,5 @@ def find_slices_spark(
                           min_support=support, on_progress=on_progress)
         finally:
             coded.unpersist()
-    records, preds = [], []
-    for s, (score, se, _sm, ss) in zip(lat.slices, lat.stats):
-        rate = se / ss
-        rest = (total - se) / (n - ss) if n > ss else float("nan")
-        records.append({
-            "slice": " AND ".join(enc.features[f].predicate(c) for f, c in s),
-            "level": len(s), "size": int(ss), "share": ss / n, "errors": float(se), "error_rate": rate,
-            "rest_error_rate": rest,
-            "error_ratio": rate / rest if rest and rest > 0 else float("inf"),
-            "lift": rate / lat.mean_error if lat.mean_error > 0 else float("nan"),
-            "score": float(score),
-        })
-        preds.append([(enc.features[f].name, enc.features[f].levels[c]) for f, c in s])
-    cols = ["slice", "level", "size", "share", "errors", "error_rate", "rest_error_rate", "error_ratio", "lift", "score"]
-    return SliceReport(
-        table=pd.DataFrame(records, columns=cols),
-        predicates=preds,
-        rows=n,
-        mean_error=float(lat.mean_error),
-        settings={"k": int(k), "max_level": int(max_level), "alpha": float(alpha), "min_support": support,
-                  "bins": bins if isinstance(bins, int) else dict(bins), "binning": binning, "features": feats,
-                  "constant_features_skipped": constant},
-        encoding=enc,
-        levels_searched=lat.levels_searched,
-        candidates_evaluated=lat.candidates_evaluated,
-        slice_codes=list(lat.slices),
-    )
+    return _report(enc, lat, n, total, k=k, max_level=max_level, alpha=alpha, min_support=support, bins=bins,
+                   binning=binning, features=feats, constant=constant)
