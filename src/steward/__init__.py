@@ -64,7 +64,8 @@ del _name
 
 # Capabilities that need extras or pull in heavy libraries are imported on first use, so that
 # `import steward` stays light and `steward.models.load_model(...)` works without importing steward.models.
-_SUBPACKAGES = ("data", "debug", "engine", "explain", "governance", "metrics", "models", "remediate", "slices", "web")
+_SUBPACKAGES = ("data", "debug", "engine", "explain", "governance", "metrics", "models", "monitoring", "privacy",
+                "remediate", "slices", "web")
 
 
 def __getattr__(name: str):

@@ -173,7 +173,8 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
     probes = ProbeInputs(reasons=reasons, monotone=monotone, scenarios=scenarios)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StewardWarning)  # the notes are printed with the result
-        with _progress(err, show) as on_progress, stage("running the audit"), _engine_session(ctx, engine):
+        with _progress(err, show) as on_progress, stage("running the audit"), \
+                _engine_session(ctx, engine, on_progress):
             models = None
             if model is not None or train is not None or previous is not None:
                 models = ModelInputs(_load(model, feats, trust_pickle, trust_types, model_sha256, on_progress),
@@ -217,13 +218,13 @@ def audit_command(ctx, data, label, prediction, score, threshold, favourable, po
         ctx.exit(1)
 
 
-def _engine_session(ctx: click.Context, engine: str):
+def _engine_session(ctx: click.Context, engine: str, on_progress):
     """With --engine spark, the Spark session the audit reads the file with, quiet on the terminal."""
     if engine != "spark":
         return contextlib.nullcontext()
     from steward.engine._spark_cells import command_line_session
 
-    return command_line_session(debug=bool(ctx.obj and ctx.obj.get("debug")))
+    return command_line_session(debug=bool(ctx.obj and ctx.obj.get("debug")), on_progress=on_progress)
 
 
 def _publication_cell(result, policy, given, tier=None):

@@ -57,7 +57,8 @@ def spark_session(session: Any = None, *, master: str = "local[*]", app_name: st
                   config: dict[str, str] | None = None) -> Any:
     """``session`` unchanged when given (a cluster's, Databricks'); else the active session, or a new local one:
     ``master`` (``local[*]``: every core), no web UI, this interpreter's Python for the workers, and a small
-    number of shuffle partitions (Steward's aggregations produce few groups)."""
+    number of shuffle partitions (Steward's aggregations produce few groups). Under ``spark-submit`` the
+    master and settings it was given are kept (``master`` is not applied)."""
     if session is not None:
         return session
     require_spark()
@@ -68,7 +69,11 @@ def spark_session(session: Any = None, *, master: str = "local[*]", app_name: st
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # launched by spark-submit: keep its --master and its settings
+        master = ""
+    else:
+        builder = builder.master(master)
     if master.startswith("local"):  # a local session listens on loopback only, and logs errors only
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         log4j = os.path.join(os.path.dirname(__file__), "log4j2-spark.properties")

@@ -12,6 +12,7 @@ Spark is never imported until a Spark DataFrame or ``engine="spark"`` asks for i
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -20,6 +21,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from steward.data import Roles, Source, file_sha256
@@ -43,6 +45,9 @@ _DUCKDB_TYPE = {"string": "VARCHAR", "boolean": "BOOLEAN", "binary": "BLOB", "da
                 "timestamp": "TIMESTAMP WITH TIME ZONE", "timestamp_ntz": "TIMESTAMP"}
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 
+# How a command starts its session when a file is first read (see command_line_session); unset: spark_session()
+_STARTER: ContextVar[Callable[[], Any] | None] = ContextVar("steward_spark_starter", default=None)
+
 
 @contextmanager
 def quiet_pyspark() -> Iterator[None]:
@@ -53,44 +58,76 @@ def quiet_pyspark() -> Iterator[None]:
 
 
 @contextmanager
-def command_line_session(*, debug: bool = False) -> Iterator[Any]:
-    """The Spark session of a command: the active one, else a new local one, stopped at the end.
+def command_line_session(*, debug: bool = False, on_progress: Progress | None = None) -> Iterator[None]:
+    """For a command: the Spark session the audit reads its file with, started only when Spark is needed
+    (a mistyped column is said at once, without waiting for a JVM) and stopped at the end.
 
-    A new session's JVM writes its start-up lines and log to the terminal's stderr, between Steward's own
-    lines; unless ``debug``, that stderr is ``/dev/null`` (a failing Spark job still reaches the user as
-    Steward's one-line error, and ``--debug`` shows the JVM's own output).
+    The active session is used when there is one; else a new local one is started whose JVM would write its
+    start-up lines and log to the terminal between Steward's own lines. Unless ``debug``, the JVM gets
+    ``/dev/null`` as its stderr: a failing Spark job still reaches the user as Steward's one-line error, and
+    ``--debug`` shows the JVM's own output. Steward's progress bar keeps the terminal meanwhile.
     """
     require_spark()
-    with quiet_pyspark():
+    started: list[Any] = []
+
+    def start() -> Any:
         from pyspark.sql import SparkSession
 
         active = SparkSession.getActiveSession()
         if active is not None:
-            yield active
-            return
-        with _stderr_to(None if debug else os.devnull):
-            spark = spark_session()
+            return active
+        if on_progress is not None:
+            on_progress("starting Spark", 0.0)
+        with _jvm_stderr(None if debug else os.devnull):
+            started.append(spark_session())
+        if on_progress is not None:
+            on_progress("starting Spark", 1.0)
+        return started[-1]
+
+    token = _STARTER.set(start)
+    root = logging.getLogger()
+    root.addFilter(_py4j_noise)
     try:
         with quiet_pyspark():
-            yield spark
+            yield
     finally:
-        spark.stop()
+        _STARTER.reset(token)
+        for spark in started:
+            spark.stop()
+        root.removeFilter(_py4j_noise)
+
+
+def _py4j_noise(record: logging.LogRecord) -> bool:
+    """Py4J logs a Ctrl-C during a call into the JVM as an error with two tracebacks, on the root logger;
+    the command says "interrupted" in one line instead."""
+    return "py4j" not in record.pathname.replace(os.sep, "/").split("/")
 
 
 @contextmanager
-def _stderr_to(path: str | None) -> Iterator[None]:
-    """File descriptor 2 points at ``path`` meanwhile, so a child process started now (the JVM) keeps it."""
+def _jvm_stderr(path: str | None) -> Iterator[None]:
+    """Point file descriptor 2 at ``path`` while the JVM starts (the child keeps it for its life), while
+    Python's ``sys.stderr`` (Steward's progress bar) goes on writing to the terminal through a copy."""
     if path is None:
         yield
         return
-    sys.stderr.flush()
+    before = sys.stderr
+    try:
+        direct = before.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # replaced by a capture (tests): it does not write to fd 2
+        direct = False
+    before.flush()
     saved = os.dup(2)
     target = os.open(path, os.O_WRONLY)
+    copy = open(saved, "w", closefd=False, encoding=before.encoding, errors=before.errors) if direct else None
     try:
         os.dup2(target, 2)
+        if copy is not None:
+            sys.stderr = copy
         yield
     finally:
-        sys.stderr.flush()
+        if copy is not None:
+            copy.flush()
+            sys.stderr = before
         os.dup2(saved, 2)
         os.close(target)
         os.close(saved)
@@ -152,7 +189,8 @@ def _role_columns(source: Source, session: Any) -> tuple[Any, bool]:
     if source.spark is not None:
         return source.spark, False
     assert source.path is not None
-    spark = spark_session(session)
+    starter = _STARTER.get()
+    spark = starter() if session is None and starter is not None else spark_session(session)
     path = str(source.path.resolve())
     if source.kind == "parquet":
         return spark.read.parquet(path), False
@@ -220,7 +258,11 @@ def _cell_query(frame: Any, roles: Roles, source: Source, text: bool) -> Any:
 
 
 def _collect(query: Any, on_progress: Progress | None) -> dict[str, list[Any]]:
-    """Run the aggregation (in a thread, so progress is reported and Ctrl-C cancels the Spark job)."""
+    """Run the aggregation in a thread, another one watching its progress, while this one only waits.
+
+    Waiting without calling into the JVM matters for Ctrl-C: PySpark's SIGINT handler cancels the jobs
+    through this thread's JVM connection, which must not be in the middle of another call.
+    """
     try:
         sc = query.sparkSession.sparkContext
     except Exception:  # Spark Connect: no SparkContext on the client, so no job group to watch
@@ -237,29 +279,45 @@ def _collect(query: Any, on_progress: Progress | None) -> dict[str, list[Any]]:
         except BaseException as exc:  # handed to the caller's thread
             result["error"] = exc
 
-    thread = threading.Thread(target=work, name="steward-spark", daemon=True)
-    thread.start()
-    shown = 0.0
+    finished = threading.Event()
+    threads = [threading.Thread(target=work, name="steward-spark", daemon=True)]
+    if on_progress is not None and sc is not None:
+        threads.append(threading.Thread(target=_watch, args=(sc, group, on_progress, finished),
+                                        name="steward-spark-progress", daemon=True))
+    for t in threads:
+        t.start()
     try:
-        while thread.is_alive():
-            thread.join(0.2)
-            if on_progress is not None and sc is not None and thread.is_alive():
-                done = _fraction_done(sc, group)
-                # Spark submits the stages one by one: the fraction of those known so far can reach 1 (or drop,
-                # when the next stage comes), so the bar shows the largest so far and reaches 1 only at the end.
-                if done is not None and min(done, 0.99) > shown:
-                    shown = min(done, 0.99)
-                    on_progress("scanning", shown)
+        while threads[0].is_alive():
+            threads[0].join(0.2)
     except BaseException:
+        finished.set()
         if sc is not None:
             sc.cancelJobGroup(group)
         raise
+    finished.set()
+    for t in threads[1:]:
+        t.join()
     if "error" in result:
         with _unreadable():
             raise result["error"]
     if on_progress is not None:
         on_progress("scanning", 1.0)
     return {n: [r[i] for r in result["rows"]] for i, n in enumerate(names)}
+
+
+def _watch(sc: Any, group: str, on_progress: Progress, finished: threading.Event) -> None:
+    """Report the job group's progress until ``finished``. Spark submits the stages one by one: the fraction
+    of those known so far can reach 1 (or drop, when the next stage comes), so the bar shows the largest so
+    far and reaches 1 only when the collect returns."""
+    shown = 0.0
+    while not finished.wait(0.25):
+        try:
+            done = _fraction_done(sc, group)
+        except Exception:  # the session is stopping (Ctrl-C): nothing more to show
+            return
+        if done is not None and min(done, 0.99) > shown:
+            shown = min(done, 0.99)
+            on_progress("scanning", shown)
 
 
 def _fraction_done(sc: Any, group: str) -> float | None:
