@@ -182,6 +182,7 @@ RECIPES = [
     Recipe(r"^steward probe adversarial DATA", "adult", exits=(0, 1)),
     Recipe(r"^steward audit \.\.\. --model MODEL --features a,b,c \[--scenarios", "adult",
            dots="DATA --label COL --protected sex=Male", exits=(0, 1)),
+    Recipe(r"^steward audit DATA --engine spark", "compas", exits=(0, 1)),  # the Spark engine on COMPAS's CSV
     # privacy and security probes (exit 1: a threshold breached, e.g. extraction faster than the policy allows)
     Recipe(r"^steward probe privacy DATA", "adult", exits=(0, 1)),
     Recipe(r"^steward probe extraction DATA", "adult", exits=(0, 1)),
