@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,15 +100,7 @@ def encode_features(
     keeps its values as levels, sorted. Missing values are a level of their own, ``(missing)``."""
     if binning not in BINNINGS:
         raise RoleError(f"binning must be one of {', '.join(BINNINGS)}, got {binning!r}")
-    missing_cols = [f for f in features if f not in frame.columns]
-    if missing_cols:
-        raise DataValidationError(f"feature column(s) {', '.join(map(repr, missing_cols))} not in the data; "
-                                  f"the columns are: {', '.join(map(str, frame.columns))}")
-    if isinstance(bins, Mapping):
-        unknown = [k for k in bins if k not in features]
-        if unknown:
-            raise RoleError(f"bins names {', '.join(map(repr, unknown))}, which are not among the features "
-                            f"({', '.join(features)})")
+    check_names(list(frame.columns), features, bins)
     coded: list[FeatureCode] = []
     codes: list[np.ndarray] = []
     for name in features:
@@ -140,3 +133,17 @@ def encode_features(
         coded.append(fc)
         codes.append(code)
     return Encoding(coded, codes)
+
+
+def check_names(columns: Sequence[Any], features: Sequence[str], bins: Any) -> None:
+    """Every feature is a column of the data, and ``bins`` (a mapping) names only features: one line otherwise.
+    Shared by the in-memory and the Spark slice finders."""
+    missing_cols = [f for f in features if f not in columns]
+    if missing_cols:
+        raise DataValidationError(f"feature column(s) {', '.join(map(repr, missing_cols))} not in the data; "
+                                  f"the columns are: {', '.join(map(str, columns))}")
+    if isinstance(bins, Mapping):
+        unknown = [k for k in bins if k not in features]
+        if unknown:
+            raise RoleError(f"bins names {', '.join(map(repr, unknown))}, which are not among the features "
+                            f"({', '.join(features)})")

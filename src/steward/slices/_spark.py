@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from steward.errors import DataValidationError, RoleError
-from steward.slices._encode import BINNINGS, MISSING, Encoding, FeatureCode, _fmt
+from steward.slices._encode import BINNINGS, MISSING, Encoding, FeatureCode, _fmt, check_names
 from steward.slices._find import SliceReport, _not_numbers, _report
 from steward.slices._sliceline import Lattice, search
 
@@ -437,20 +437,12 @@ def find_slices_spark(
         feats = list(features) if features is not None else [c for c in data.columns if c != err_name]
         if not feats:
             raise RoleError("no features to slice on; give features=[...]")
-        absent = [f for f in feats if f not in data.columns]
-        if absent:
-            raise DataValidationError(f"feature column(s) {', '.join(map(repr, absent))} not in the data; "
-                                      f"the columns are: {', '.join(map(str, data.columns))}")
+        check_names(list(data.columns), feats, bins)
         nested = [f.name for f in data.schema.fields if f.name in feats
                   and type(f.dataType).__name__ in ("ArrayType", "MapType", "StructType", "VariantType")]
         if nested:
             raise DataValidationError(f"feature column(s) {', '.join(map(repr, nested))} hold nested values "
                                       f"(arrays, maps or structs); slice on plain columns, or flatten them first")
-        if isinstance(bins, Mapping):
-            unknown = [b for b in bins if b not in feats]
-            if unknown:
-                raise RoleError(f"bins names {', '.join(map(repr, unknown))}, which are not among the features "
-                                f"({', '.join(feats)})")
         if on_progress is not None:
             on_progress("coding", 0.0)
         values = _Values(data, feats, err)
