@@ -440,6 +440,19 @@ def test_privacy_findings_must_follow_from_the_reports_probes():
     clean = dict(feature, status="pass", value=None, group=None)
     assert _client_findings("pii_in_features", pp, [clean], {"pii": dict(scan, findings=scan["findings"][1:])})
 
+    ap = tier.checks["attribute_inference"]
+    attr = {"attribute_inference": {"attributes": [{"attribute": "sex", "advantage": 0.12},
+                                                   {"attribute": "race", "advantage": 0.01}]}}
+    sex = dict(id="attribute_inference[sex]", check="attribute_inference", status="warn", severity="warn", value=0.12,
+               metric="attribute_advantage", attribute="sex", message="the output reveals sex")
+    race = dict(sex, id="attribute_inference[race]", status="pass", value=0.01, attribute="race")
+    assert [f.status for f in _client_findings("attribute_inference", ap, [sex, race], attr, ctx)] == ["warn", "pass"]
+    with pytest.raises(EvidenceError, match="not the advantage the analysis found for sex"):  # race's value for sex
+        _client_findings("attribute_inference", ap, [dict(sex, value=0.01, status="pass")], attr, ctx)
+    with pytest.raises(EvidenceError, match="attacked sex, but no finding judges it"):
+        complete("attribute_inference", [race], attr["attribute_inference"])
+    complete("attribute_inference", [sex, race], attr["attribute_inference"])
+
     ep = tier.checks["extraction_resistance"]
     copied = dict(id="extraction_resistance", check="extraction_resistance", status="warn", severity="warn",
                   value=(1000 - 200) / 50 / 3600, metric="hours_to_copy", message="16 s")

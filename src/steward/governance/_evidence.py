@@ -232,7 +232,7 @@ _PASS_WITHOUT_VALUE = {"slices", "proxies", "extraction_resistance", "pii_in_fea
 # A pass of zero with nothing of the kind in the analysis: the model reads no protected attribute.
 _NOTHING_FOUND = {"flip_test"}
 # Privacy findings follow their probe and the tier's settings (governance/_evidence_privacy.py).
-_PRIVACY_RULES = {"membership_inference", "extraction_resistance", "reidentification"}
+_PRIVACY_RULES = {"membership_inference", "attribute_inference", "extraction_resistance", "reidentification"}
 # A check that judges each group may say a group was too small to judge.
 _PER_GROUP = {"situation_testing", "membership_inference"}
 

@@ -60,6 +60,16 @@ def _membership(fid: str, f: dict[str, Any], analysis: dict[str, Any], min_group
               f"{f['attribute']}={f.get('group')}")
 
 
+def _attribute(fid: str, f: dict[str, Any], analysis: dict[str, Any]) -> None:
+    rows = [r for r in analysis.get("attributes") or [] if isinstance(r, dict)
+            and str(r.get("attribute")) == str(f.get("attribute"))]
+    if not rows:
+        _fail(f"finding {fid}: the attribute-inference analysis did not attack {f.get('attribute')!r}")
+    if not _same(f.get("value"), rows[0].get("advantage")):
+        _fail(f"finding {fid}: its value {f.get('value')!r} is not the advantage the analysis found for "
+              f"{f.get('attribute')} ({rows[0].get('advantage')!r})")
+
+
 def _extraction(fid: str, f: dict[str, Any], analysis: dict[str, Any], params: Any, throttle: dict[str, Any]) -> None:
     if not _same(analysis.get("agreement_target"), params.agreement):
         _fail(f"finding {fid}: the extraction probe aimed at agreement {analysis.get('agreement_target')!r}, not the "
@@ -109,6 +119,8 @@ def privacy_follows(check: str, fid: str, f: dict[str, Any], params: Any, analys
         return  # no analysis: the caller refuses a judged finding without one
     if check == "membership_inference":
         _membership(fid, f, analysis, int(context.get("min_group_size") or 30))
+    elif check == "attribute_inference" and f["status"] in ("pass", "fail", "warn"):
+        _attribute(fid, f, analysis)
     elif check == "extraction_resistance" and f["status"] in ("pass", "fail", "warn"):
         _extraction(fid, f, analysis, params, context.get("throttle") or {})
     elif check == "reidentification" and f["status"] in ("pass", "fail", "warn"):
@@ -116,8 +128,17 @@ def privacy_follows(check: str, fid: str, f: dict[str, Any], params: Any, analys
 
 
 def complete(check: str, claimed: list[dict[str, Any]], analysis: Any) -> None:
-    """A membership report must judge every group row of its strongest attack: a dropped group is refused."""
-    if check != "membership_inference" or not isinstance(analysis, dict):
+    """A membership report must judge every group row of its strongest attack, and an attribute-inference report
+    every attribute it attacked: a dropped one is refused."""
+    if not isinstance(analysis, dict):
+        return
+    if check == "attribute_inference":
+        have = {str(f.get("attribute")) for f in claimed}
+        for r in analysis.get("attributes") or []:
+            if isinstance(r, dict) and str(r.get("attribute")) not in have:
+                _fail(f"the report's attribute-inference analysis attacked {r.get('attribute')}, but no finding judges it")
+        return
+    if check != "membership_inference":
         return
     attacks = [a for a in analysis.get("attacks") or [] if isinstance(a, dict) and a.get("attack") != "baseline"
                and _num(a.get("advantage")) is not None]
