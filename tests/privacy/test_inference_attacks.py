@@ -215,3 +215,13 @@ def test_training_rows_given_as_unseen_are_refused(adult, overfit):
     rep = membership_inference(overfit, train, mixed, label="y", attacks=("loss_threshold",))
     assert rep.notes == ["500 unseen row(s) were also among the training rows and were left out"]
     assert rep.rows == 500 and rep.non_members == 1000  # 1,000 truly unseen rows, judged on half of them
+
+
+def test_paired_difference_interval_by_hand():
+    """a right on rows 0,1,4; b on 0,3: difference 3/5 - 2/5 = 0.2; discordant: a only on 1 and 4 (0.4), b only on
+    3 (0.2); variance (0.4 + 0.2 - 0.2^2) / 5 = 0.112 (McNemar's reading of paired proportions)."""
+    from steward.privacy._attribute import _paired_difference
+
+    d, lo, hi = _paired_difference(np.array([1, 1, 0, 0, 1]), np.array([1, 0, 0, 1, 0]), 0.95)
+    half = 1.959963984540054 * np.sqrt(0.112)
+    assert d == pytest.approx(0.2) and lo == pytest.approx(0.2 - half) and hi == pytest.approx(0.2 + half)
