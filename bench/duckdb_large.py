@@ -25,9 +25,7 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +33,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
-from _common import cpu_model, exclusive, load
+from _common import child, cpu_model, exclusive, load, warm
 
 HERE = Path(__file__).resolve().parent
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -118,32 +116,6 @@ def generate(rows: int, seed: int, path: Path) -> dict:
     return meta
 
 
-def child(code: str, path: Path) -> dict:
-    """Run ``python -c code path``; its JSON output plus wall time and peak RSS (from wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            sys.exit(f"child failed ({proc.returncode}):\n{err.read()}")
-        figures = json.loads(out.read().strip().splitlines()[-1])
-    figures["wall_seconds"] = wall
-    figures["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return figures
-
-
-def warm(path: Path) -> float:
-    t = time.perf_counter()
-    with open(path, "rb", buffering=0) as f:
-        while f.read(1 << 24):
-            pass
-    return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000_000)
@@ -215,7 +187,6 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))
         console.print(f"figures written to {args.json}")
-
 
 
 if __name__ == "__main__":

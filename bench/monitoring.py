@@ -66,7 +66,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from datetime import datetime, timezone
@@ -74,7 +73,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import cpu_model, exclusive, load  # noqa: E402
+from _common import child, cpu_model, exclusive, load, warm  # noqa: E402
 
 from rich.console import Console  # noqa: E402
 
@@ -362,32 +361,6 @@ seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "rows": sum(r[5] for r in rows), "aggregates": len(aggs),
                   "cells": [[*r[:5], r[5]] for r in rows]}))
 """
-
-
-def child(code: str, *args: str) -> dict:
-    """Run ``python -c code args``; its JSON output plus wall time and peak RSS (from wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        code_ = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if code_ != 0:
-            sys.exit(f"child failed ({code_}):\n{err.read()}")
-        figures = json.loads([line for line in out.read().splitlines() if line.startswith("{")][-1])
-    figures["wall_seconds"] = wall
-    figures["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return figures
-
-
-def warm(path: Path) -> float:
-    t = time.perf_counter()
-    with open(path, "rb", buffering=0) as f:
-        while f.read(1 << 24):
-            pass
-    return time.perf_counter() - t
 
 
 def check(steward: dict, floor: dict, rows: int) -> None:

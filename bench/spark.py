@@ -36,9 +36,7 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +44,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
-from _common import cpu_model, exclusive, load
+from _common import child, cpu_model, exclusive, load, warm
 
 HERE = Path(__file__).resolve().parent
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -192,32 +190,6 @@ def generate(rows: int, path: Path) -> dict:
     return meta
 
 
-def child(code: str, path: Path) -> dict:
-    """Run ``python -c code path``; its JSON output plus wall time and peak RSS (from wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            sys.exit(f"child failed ({proc.returncode}):\n{err.read()[-4000:]}")
-        figures = json.loads(out.read().strip().splitlines()[-1])
-    figures["wall_seconds"] = wall
-    figures["ru_maxrss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return figures
-
-
-def warm(path: Path) -> float:
-    t = time.perf_counter()
-    with open(path, "rb", buffering=0) as f:
-        while f.read(1 << 24):
-            pass
-    return time.perf_counter() - t
-
-
 def check(rows: int, spark_runs: list[dict], bare_runs: list[dict], duck_runs: list[dict]) -> None:
     """Every child counted every row; Steward on Spark and on DuckDB give the same groups and selection rates."""
     for r in spark_runs + duck_runs:
@@ -297,7 +269,7 @@ def main() -> None:
                                  ("bare Spark groupBy().agg()", CHILD_SPARK_BARE, bare_runs),
                                  ("Steward on DuckDB", CHILD_DUCKDB_STEWARD, duck_runs)):
             with console.status(f"run {i + 1}/{args.repeats}: {name} (child process)"):
-                r = child(code, path)
+                r = child(code, path, rss_key="ru_maxrss_mb")
             runs.append(r)
             jvm = f", JVM peak {r['jvm_hwm_mb']:.0f} MB" if "jvm_hwm_mb" in r else ""
             console.print(f"run {i + 1}: {name:27s} {r['seconds']:7.2f} s in the call "
