@@ -12,14 +12,14 @@ def test_upgrade_from_empty_matches_the_models(db_url):
     engine = make_engine(db_url)
     try:
         assert inspect(engine).get_table_names() == []
-        assert upgrade(engine) == "0006"
+        assert upgrade(engine) == "0007"
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables and "alembic_version" in tables
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             assert diff == [], diff
             assert conn.execute(text("SELECT seq, hash FROM trail_head")).one() == (0, "0" * 64)
-        assert upgrade(engine) == "0006"  # a second run changes nothing
+        assert upgrade(engine) == "0007"  # a second run changes nothing
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM trail_head")).scalar_one() == 1
     finally:

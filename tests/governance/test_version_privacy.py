@@ -168,7 +168,7 @@ def test_upgrading_a_0005_registry_keeps_its_versions_and_its_trail(db_url):
 
     up = Registry(db_url)
     try:
-        assert up.revision == "0006"
+        assert up.revision == "0007"
         v = up.version("m", "1")
         assert v["privacy"] is None and v["seeds"] == {"numpy": 42}
         assert up.verify_trail().ok, up.verify_trail().problems

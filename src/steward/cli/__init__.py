@@ -280,12 +280,15 @@ def _recorded_tier(ref, server, api_key, database_url, policy, wanted: bool = Tr
 def _register(result, ref, server, api_key, database_url, policy, console) -> None:
     from steward.cli._governance import local_actor, open_backend
     from steward.governance import record_audit_run
+    from steward.governance._context import run_context
     from steward.governance._environment import code_revision
 
     backend = open_backend(server, api_key, database_url, policy)
     try:
         actor = local_actor(backend, api_key, "register", command="`steward audit --register`")
-        run = record_audit_run(backend, ref, result, actor=actor, code_revision=code_revision())
+        # `steward audit` gates: its exit code fails the job when a finding fails or is not evidenced
+        context = run_context(gate=True, command="steward audit")
+        run = record_audit_run(backend, ref, result, actor=actor, code_revision=code_revision(), context=context)
     finally:
         backend.close()
     where = server or "the local registry"

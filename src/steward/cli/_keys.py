@@ -7,6 +7,7 @@ use of a local registry creates the first admin key and prints it once).
 from __future__ import annotations
 
 import click
+
 from steward.cli._console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,7 +26,7 @@ def keys_group() -> None:
 @click.option("--name", required=True, help="Person or service the key belongs to.")
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice(["viewer", "developer", "validator", "executive", "reviewer", "operator", "admin",
-                                 "caller"]))
+                                 "governance", "caller"]))
 @click.option("--deployment", "deployments", multiple=True, metavar="NAME",
               help="For --role caller: a deployment the key may call (repeat for more).")
 @backend_options(permission="keys")

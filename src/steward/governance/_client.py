@@ -60,8 +60,10 @@ class RemoteRegistry:
     def assess_risk(self, model: str, answers: dict, *, actor: str = "") -> dict:
         return self._call("POST", f"/api/models/{quote(model)}/risk", json={"answers": answers})
 
-    def record_audit(self, model: str, version: str, result: Any, *, actor: str = "") -> dict:
-        body = {"report": result.to_dict(), "report_html": result.to_html(), "model_card": result.model_card()}
+    def record_audit(self, model: str, version: str, result: Any, *, actor: str = "",
+                     context: dict | None = None) -> dict:
+        body = {"report": result.to_dict(), "report_html": result.to_html(), "model_card": result.model_card(),
+                "context": context}
         return self._call("POST", f"/api/models/{quote(model)}/versions/{quote(version)}/audits", json=body)
 
     def sign_off(self, model: str, version: str, *, role: str, decision: str, comment: str = "", person: str = "",

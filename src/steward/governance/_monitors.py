@@ -338,7 +338,8 @@ class MonitorsMixin:
     def _alert_dict(a: MonitorAlert) -> dict[str, Any]:
         return {"id": a.id, "window": a.window, "signal": a.signal, "subject": a.subject, "severity": a.severity,
                 "value": a.value, "threshold": a.threshold, "evidence": a.evidence, "incident_id": a.incident_id,
-                "tripped": a.tripped, "created_at": iso(a.created_at)}
+                "tripped": a.tripped, "created_at": iso(a.created_at), "acknowledged_by": a.acknowledged_by,
+                "acknowledged_at": iso(a.acknowledged_at), "acknowledged_note": a.acknowledged_note}
 
     # --- labels -----------------------------------------------------------------------------------
 

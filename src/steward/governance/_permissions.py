@@ -1,6 +1,6 @@
 """Who may do what: one table of permissions by role, for the HTTP API and the local CLI alike.
 
-Least privilege: every role reads; writing is split by job. ``admin`` administers (keys, and what
+Least privilege: every role reads (``governance``, the central team, only reads); writing is split by job. ``admin`` administers (keys, and what
 developers do) but signs off nothing: a sign-off is made in a role the signer holds.
 """
 
@@ -36,6 +36,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "read_prediction": ROLES,
     "review": ("reviewer",),  # decide review items: confirm, override, uphold or overturn appeals
     "harm_triage": ("operator", "admin"),  # read and triage harm reports (they hold reporters' contacts)
+    # teams, their members, and which team owns a model (a builder moving a model to another team could make a
+    # teammate's sign-off look independent)
+    "teams": ("admin",),
+    "acknowledge": ("developer", "operator", "validator", "admin"),  # acknowledge a monitor's alert, saying what is done
 }
 
 

@@ -34,7 +34,8 @@ from steward.governance._tables import ApiKey, KeyScope, Principal, TrailEntry, 
 
 __all__ = ["PrincipalsMixin", "ROLES", "credential_digest", "name_key", "check_name"]
 
-ROLES = ("viewer", "developer", "validator", "executive", "reviewer", "operator", "admin", "caller")
+# governance: the central responsible-ML team, read-only over everything (the standards console)
+ROLES = ("viewer", "developer", "validator", "executive", "reviewer", "operator", "admin", "governance", "caller")
 
 # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned characters, and
 # line/paragraph separators: invisible or misleading in a name.

@@ -12,7 +12,7 @@ __all__ = ["record_audit_run"]
 
 def record_audit_run(backend: Any, ref: str, result: Any, *, actor: str,
                      artifact_uri: str | None = None, seeds: dict | None = None,
-                     code_revision: str | None = None) -> dict[str, Any]:
+                     code_revision: str | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Store ``result`` as an audit run of ``MODEL:VERSION`` in a :class:`Registry` or a remote one.
 
     A model that is not registered yet is registered from the card info (purpose, owner, accountable
@@ -42,4 +42,4 @@ def record_audit_run(backend: Any, ref: str, result: Any, *, actor: str,
                                  code_revision=code_revision)
     if risk is not None and (existing.get("risk") is None or existing["risk"]["answers"] != risk):
         backend.assess_risk(model, risk, actor=actor)
-    return backend.record_audit(model, version, result, actor=actor)
+    return backend.record_audit(model, version, result, actor=actor, context=context)

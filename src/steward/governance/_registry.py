@@ -35,8 +35,11 @@ from steward.governance._incidents import IncidentsMixin
 from steward.governance._principals import PrincipalsMixin
 from steward.governance._refused import refused_value
 from steward.governance._sessions import SessionsMixin
+from steward.governance._standards_mixin import StandardsMixin
+from steward.governance._teams import TeamsMixin
 from steward.governance._tables import (
-    Acceptance, AuditRun, Incident, Model, Principal, RiskAssessment, SignOff, StoredPolicy, TrailEntry, Version, iso, now,
+    Acceptance, AuditRun, Incident, Model, Principal, RiskAssessment, SignOff, StoredPolicy, Team, TrailEntry, Version,
+    iso, now,
 )
 from steward.governance._views import acceptance_dict, reproduction_dict
 from steward.governance._views import audit_dict as _audit_dict
@@ -106,7 +109,7 @@ def _registry_card_section(run: AuditRun, accepted: list[dict[str, Any]]) -> str
 
 
 class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, ChallengeMixin, DeploymentsMixin,
-               ReviewMixin, HarmReportsMixin, OutcomesMixin, MonitorsMixin, MonitorRunMixin):
+               ReviewMixin, HarmReportsMixin, OutcomesMixin, MonitorsMixin, MonitorRunMixin, TeamsMixin, StandardsMixin):
     """Open (and create or upgrade) the registry database.
 
     Parameters
@@ -196,19 +199,21 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
     # --- models, versions, risk ----------------------------------------------------------
 
     def register_model(self, name: str, *, actor: str, purpose: str = "", domain: str = "other", owner: str = "",
-                       accountable_executive: str = "") -> dict[str, Any]:
+                       accountable_executive: str = "", team: str | None = None) -> dict[str, Any]:
+        """Register a model; ``team`` (an existing team) owns it."""
         _check_name("model name", name)
         if domain not in self.policy.domains:
             raise StewardError(f"domain {domain!r} is not one the policy knows; use one of: {', '.join(self.policy.domains)}")
         try:
             with self.tx() as s:
+                team_id = self._team(s, team).id if team is not None else None
                 m = Model(name=name, purpose=purpose, domain=domain, owner=owner,
-                          accountable_executive=accountable_executive, status="in_development")
+                          accountable_executive=accountable_executive, status="in_development", team_id=team_id)
                 s.add(m)
                 s.flush()
                 _trail.append(s, actor, "model.register", f"model:{name}",
                               {"purpose": purpose, "domain": domain, "owner": owner,
-                               "accountable_executive": accountable_executive})
+                               "accountable_executive": accountable_executive, "team": team})
         except IntegrityError:
             raise ConflictError(f"a model named {name!r} is already registered") from None
         return self.model(name)
@@ -279,18 +284,24 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
             _trail.append(s, actor, "risk.assess", f"model:{model}", {"answers": dict(answers), "tier": tier.name})
             return _risk_dict(ra)
 
-    def record_audit(self, model: str, version: str, result: Any, *, actor: str) -> dict[str, Any]:
+    def record_audit(self, model: str, version: str, result: Any, *, actor: str,
+                     context: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store an audit run (an ``AuditResult``) with its reports. A new audit resets approval."""
         return self.record_audit_report(model, version, report=result.to_dict(), report_html=result.to_html(),
-                                        model_card=result.model_card(), actor=actor)
+                                        model_card=result.model_card(), actor=actor, context=context)
 
     def record_audit_report(self, model: str, version: str, *, report: dict[str, Any], report_html: str,
-                            model_card: str, actor: str) -> dict[str, Any]:
-        """Store an audit run from its reports (``report.json`` as a dict, the HTML report, the model card)."""
+                            model_card: str, actor: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Store an audit run from its reports (``report.json`` as a dict, the HTML report, the model card).
+
+        ``context`` says where it ran (:func:`steward.governance._context.run_context`): kept as the
+        recorder's claim."""
+        from steward.governance._context import check_context
         from steward.governance._evidence import rederive
         from steward.governance._reports import check_report
 
         check_report(report)
+        context = check_context(context)
         claimed = report["policy"]
         with self.tx() as s:  # what the registry believes: its stored policy and the model's recorded tier
             m, v = self._version(s, model, version)
@@ -336,18 +347,22 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
             _trail.append(s, actor, "audit.record", f"version:{model}:{version}",
                           {"audit_run": run.id, "passed": run.passed, "policy_sha256": run.policy_sha256,
                            "tier": run.tier, "data_sha256": run.data_sha256, "n_fail": run.n_fail,
-                           "n_not_evidenced": run.n_not_evidenced, "approval_reset": was_approved})
+                           "n_not_evidenced": run.n_not_evidenced, "approval_reset": was_approved,
+                           "context": context})
             return _audit_dict(run)
 
     # --- reading ---------------------------------------------------------------------------
 
     def models(self, *, tier: str | None = None, status: str | None = None, owner: str | None = None,
-               failing: bool | None = None) -> list[dict[str, Any]]:
+               failing: bool | None = None, team: str | None = None) -> list[dict[str, Any]]:
         """The inventory: one row per model with its tier, newest version and latest verdict."""
         self.lapse_acceptances()
         out = []
         with self.tx() as s:
+            team_id = self._team(s, team).id if team is not None else None
             for m in s.execute(select(Model).order_by(Model.name)).scalars():
+                if team is not None and m.team_id != team_id:
+                    continue
                 row = self._summary(s, m)
                 if tier is not None and row["tier"] != tier:
                     continue
@@ -366,8 +381,10 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
         audit = self._latest_audit(s, newest) if newest is not None else None
         open_incidents = s.execute(select(func.count()).select_from(Incident).where(
             Incident.model_id == m.id, Incident.status != "resolved")).scalar_one()
+        team = s.get(Team, m.team_id) if m.team_id is not None else None
         return {
             "name": m.name, "purpose": m.purpose, "domain": m.domain, "owner": m.owner,
+            "team": team.name if team else None, "team_contact": team.contact if team else None,
             "accountable_executive": m.accountable_executive, "status": m.status,
             "tier": ra.tier if ra else None, "latest_version": newest.version if newest else None,
             "latest_version_status": newest.status if newest else None,

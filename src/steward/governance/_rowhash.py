@@ -34,12 +34,14 @@ __all__ = ["GOVERNED", "DamagedDatabaseError", "row_digest", "read_digests", "al
 GOVERNED = ("principals", "api_keys", "policies", "models", "versions", "risk_assessments", "audit_runs",
             "sign_offs", "acceptances", "reproductions", "incidents", "incident_entries", "key_scopes",
             "training_profiles", "deployments", "review_decisions", "appeals", "harm_reports", "monitors",
-            "monitor_alerts", "monitor_labels")
+            "monitor_alerts", "monitor_labels", "teams", "team_members")
 EXPECTED = tuple(sorted(Base.metadata.tables)) + ("alembic_version",)
 # Columns a later migration added to a governed table. The rows stored before it were covered without the
 # column, so while it is NULL it is left out of a row's content: their digests stay what the trail holds. A
 # row with a value there is covered with it (so clearing the value later is still a change).
-LATER_COLUMNS = {"versions": frozenset({"privacy"})}
+LATER_COLUMNS = {"versions": frozenset({"privacy"}), "models": frozenset({"team_id"}),
+                 "audit_runs": frozenset({"context"}),
+                 "monitor_alerts": frozenset({"acknowledged_by", "acknowledged_at", "acknowledged_note"})}
 _PENDING = "trail_pending"
 
 

@@ -12,7 +12,7 @@ __all__ = ["Base", "Principal", "ApiKey", "Model", "Version", "RiskAssessment", 
            "Incident", "IncidentEntry", "TrailEntry", "TrailHead", "StoredPolicy", "Acceptance", "Reproduction",
            "WebSession", "KeyScope", "TrainingProfileRow", "Deployment", "Prediction", "ReviewItem",
            "ReviewDecision", "Appeal", "Callback", "HarmReport", "MonitorRow", "MonitorWindow", "MonitorAlert",
-           "MonitorLabel", "MonitorRecord", "now"]
+           "MonitorLabel", "MonitorRecord", "Team", "TeamMember", "now"]
 
 
 def now() -> datetime:
@@ -65,6 +65,9 @@ class Model(Base):
     status: Mapped[str] = mapped_column(String(30), default="in_development")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # The team that owns the model (teams.id; NULL: none recorded yet). No database foreign key: the column
+    # was added to a table SQLite cannot alter constraints on; the registry checks the team exists.
+    team_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     versions: Mapped[list["Version"]] = relationship(back_populates="model", order_by="Version.id")
 
 
@@ -124,6 +127,9 @@ class AuditRun(Base):
     model_card: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # Where the audit ran, as the recording client said (see governance/_context.py): the CI service and run,
+    # and whether the command gated on the verdict. NULL: not said. A claim, attributed to created_by.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class SignOff(Base):
@@ -452,6 +458,10 @@ class MonitorAlert(Base):
     incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tripped: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the deployment whose switch it pulled
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # A person saw the alert and said what is being done (until then it counts against the standards).
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MonitorLabel(Base):
@@ -477,4 +487,26 @@ class MonitorRecord(Base):
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Team(Base):
+    """A team that owns models (and whose members' independence the standards judge)."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    contact: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "principal_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    added_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -18,7 +18,7 @@ def audit_dict(a: AuditRun) -> dict[str, Any]:
     return {"id": a.id, "policy_name": a.policy_name, "policy_version": a.policy_version,
             "policy_sha256": a.policy_sha256, "tier": a.tier, "passed": a.passed, "n_fail": a.n_fail,
             "n_warn": a.n_warn, "n_not_evidenced": a.n_not_evidenced, "rows": a.rows, "data_sha256": a.data_sha256, "created_by": a.created_by,
-            "created_at": iso(a.created_at)}
+            "created_at": iso(a.created_at), "context": a.context}
 
 
 def signoff_dict(x: SignOff) -> dict[str, Any]:

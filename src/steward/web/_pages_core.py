@@ -55,7 +55,8 @@ _LABELS = {
     "differs": "Differs from the stored audit",
     "approve": "Approve", "reject": "Reject", "validator": "Validator", "executive": "Accountable executive",
     "reviewer": "Reviewer", "developer": "Developer", "operator": "Operator", "admin": "Administrator",
-    "viewer": "Viewer",
+    "viewer": "Viewer", "governance": "Central responsible-ML team",
+    "falls_short": "Falls short", "due_soon": "Due soon", "met": "Meets the standard",
 }
 
 

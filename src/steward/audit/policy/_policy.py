@@ -23,7 +23,8 @@ __all__ = ["Policy", "Tier", "load_policy", "default_policy_path", "write_starte
 TIER_DEFAULTS: dict[str, Any] = {
     "min_group_size": 30, "confidence": 0.95, "alpha": 0.05, "require_significance": False, "sign_off": [],
     "distinct_signers": False, "require_reproduction": False, "guard": None,
-    "monitor": None, "min_cell": 10,
+    "monitor": None, "min_cell": 10, "reaudit_days": 365,
+    "incident_response_hours": {"critical": 4, "high": 24, "medium": 72, "low": 168},
 }
 
 
@@ -46,6 +47,9 @@ class Tier:
     guard: dict[str, Any] = field(default_factory=dict)  # guarded-endpoint defaults (steward.serving)
     monitor: dict[str, Any] = field(default_factory=dict)  # monitoring rules (steward.monitoring)
     min_cell: int = 10  # a published report suppresses groups with fewer rows (steward audit --publish)
+    reaudit_days: int = 365  # a model is audited again at least this often (the standards console)
+    # an incident of each severity must be contained within this many hours of being opened
+    incident_response_hours: dict[str, float] = field(default_factory=lambda: dict(TIER_DEFAULTS["incident_response_hours"]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,7 +60,8 @@ class Tier:
             "checks": {k: p.model_dump(exclude_none=True) for k, p in self.checks.items()},
             "sign_off": list(self.sign_off), "extends": self.extends,
             "distinct_signers": self.distinct_signers, "require_reproduction": self.require_reproduction,
-            "min_cell": self.min_cell,
+            "min_cell": self.min_cell, "reaudit_days": self.reaudit_days,
+            "incident_response_hours": dict(self.incident_response_hours),
         }
 
 
@@ -243,7 +248,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
         for ancestor in reversed(lineage):
             am = raw[ancestor]
             for key in TIER_DEFAULTS:
-                if key in ("guard", "monitor"):  # merged section by section: a child tier overrides what it names
+                if key in ("guard", "monitor", "incident_response_hours"):  # merged section by section: a child tier overrides what it names
                     settings[key] = _merged(settings[key] or {}, getattr(am, key) or {})
                 elif getattr(am, key) is not None:
                     settings[key] = getattr(am, key)
@@ -272,6 +277,7 @@ def _resolve_tiers(model: PolicyModel, doc: YamlDoc, problems: list[str]) -> dic
             sign_off=tuple(settings["sign_off"]), extends=tm.extends,
             distinct_signers=settings["distinct_signers"], require_reproduction=settings["require_reproduction"],
             guard=settings["guard"] or {}, monitor=settings["monitor"] or {}, min_cell=settings["min_cell"],
+            reaudit_days=settings["reaudit_days"], incident_response_hours=dict(settings["incident_response_hours"]),
         )
     return out
 

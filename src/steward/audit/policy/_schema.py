@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -88,6 +88,10 @@ class TierModel(_Strict):
     # Monitoring rules for models in this tier (see steward.monitoring.MonitorSettings): windows, and per signal
     # thresholds, consecutive windows, severity, incident and kill switch. Checked by `steward policy check`.
     monitor: dict[str, Any] | None = None
+    # The standards console: a model is audited again at least this often (days), and an incident of each
+    # severity must be contained within this many hours of being opened.
+    reaudit_days: int | None = Field(default=None, ge=1)
+    incident_response_hours: dict[Literal["low", "medium", "high", "critical"], Annotated[float, Field(gt=0)]] | None = None
 
 
 class PolicyModel(_Strict):

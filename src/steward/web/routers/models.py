@@ -52,6 +52,9 @@ class AuditIn(In):
     report: JsonObject = Field(description="report.json as written by steward audit")
     report_html: Text()
     model_card: Text()
+    context: JsonObject | None = Field(default=None, description=(
+        "where the audit ran, as steward audit --register says: ci (service, run, url; null outside CI), gate "
+        "(whether the command failed on a failing finding) and command; kept as the recorder's claim"))
 
 
 @router.get("/api/models")
@@ -101,7 +104,7 @@ def assess_risk(name: NamePath, body: RiskIn, reg: Registry = Depends(registry),
 def record_audit(name: NamePath, version: VersionPath, body: AuditIn, reg: Registry = Depends(registry),
                  who=Depends(require("register"))) -> dict:
     return reg.record_audit_report(name, version, report=body.report, report_html=body.report_html,
-                                   model_card=body.model_card, actor=who["name"])
+                                   model_card=body.model_card, actor=who["name"], context=body.context)
 
 
 @router.post("/api/models/{name}/versions/{version}/approve", responses=errors(409))

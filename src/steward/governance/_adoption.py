@@ -1,0 +1,177 @@
+"""Which trustworthy-ML practices each model's records show in use, and how widely the organisation has
+adopted each one (the SE4ML study measured adoption by surveying engineers; the registry holds the
+evidence itself).
+
+A practice counts only when a record shows it: a model for which nothing shows a practice has not
+adopted it. Practices that need a deployed model (human oversight, incident response) are counted
+over the models deployed by then; the others over every model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from steward.audit._privacy import PRIVACY_CHECKS
+from steward.governance._standards import active_deployments
+from steward.governance._standards_data import ModelRecords, Org, utc
+
+__all__ = ["PRACTICES", "practices_of", "adoption"]
+
+# (id, title, what counts as evidence, applies to: "all" | "deployed" | "watched")
+PRACTICES: tuple[tuple[str, str, str, str], ...] = (
+    ("bias_tested_in_ci", "Bias tested in CI",
+     "an audit recorded from a CI job by the gating command (steward audit --register)", "all"),
+    ("independent_validation", "Independent validation",
+     "a validator who is not in the model's team and did not build the version approved it", "all"),
+    ("explanations", "Explanations for decisions",
+     "an audit's reason-codes check passed, and every deployment gives reasons", "all"),
+    ("privacy_probes", "Privacy and security probes run",
+     "an audit ran a privacy or security probe (membership, attribute inference, extraction, PII, re-identification)",
+     "all"),
+    ("fairness_monitoring", "Monitoring with fairness signals",
+     "a monitor of the model judged group fairness in at least one window", "watched"),
+    ("human_oversight", "Human oversight",
+     "a deployment routes decisions to a person (a review band, screening or disagreement sends them to review)",
+     "deployed"),
+    ("incident_response", "Incident response used",
+     "an incident on the model was contained or resolved (someone responded)", "deployed"),
+    ("model_card_complete", "Model card complete", "the latest audit's model-card check passed", "all"),
+)
+
+
+def _upto(rows, at: datetime, attr: str = "created_at"):
+    return [r for r in rows if getattr(r, attr) is not None and utc(getattr(r, attr)) <= at]
+
+
+def _audits(m: ModelRecords, at: datetime) -> list:
+    return sorted((a for runs in m.audits.values() for a in _upto(runs, at)), key=lambda a: a.id)
+
+
+def _check_status(run, check: str) -> list[str]:
+    return [f.get("status") for f in run.findings or [] if f.get("check") == check]
+
+
+def _ci(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    for run in reversed(_audits(m, at)):
+        ctx = run.context or {}
+        if ctx.get("ci") and ctx.get("gate"):
+            ci = ctx["ci"]
+            return (f"audit #{run.id} recorded by {run.created_by} from {ci.get('service')}"
+                    f"{' run ' + ci['run'] if ci.get('run') else ''} with `{ctx.get('command')}` gating on it")
+    return None
+
+
+def _independent(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    if m.team is None:
+        return None
+    team = set(org.teams.get(m.team, {}).get("members", []))
+    builders = {v.id: v.registered_by for v in m.versions}
+    for vid, rows in m.sign_offs.items():
+        for x in _upto(rows, at):
+            if x.role == "validator" and x.decision == "approve" and x.person not in team and x.person != builders.get(vid):
+                return f"validator {x.person} (not in {m.team}) approved {org.version_model.get(vid, vid)} on {utc(x.created_at):%Y-%m-%d}"
+    return None
+
+
+def _explanations(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    passed = [run for run in _audits(m, at) if "pass" in _check_status(run, "reason_codes")]
+    if not passed:
+        return None
+    silent = [d.name for d in active_deployments(m, at) if int(((d.guard or {}).get("reasons") or {}).get("count", 0)) <= 0]
+    if silent:
+        return None
+    return f"audit #{passed[-1].id}: reason codes checked (pass)" + (
+        f"; deployments give reasons" if active_deployments(m, at) else "")
+
+
+def _privacy(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    for run in reversed(_audits(m, at)):
+        ran = sorted({f.get("check") for f in run.findings or [] if f.get("check") in PRIVACY_CHECKS
+                      and f.get("status") != "not_evidenced"})
+        if ran:
+            return f"audit #{run.id} ran {', '.join(ran)}"
+    return None
+
+
+def _fairness_monitoring(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    for row in _upto(m.monitors, at):
+        for w in _upto(m.windows.get(row.id, []), at, "updated_at"):
+            measured = [x for x in (w.result or {}).get("signals", [])
+                        if x.get("signal") == "fairness" and x.get("value") is not None]
+            if measured:
+                return f"monitor {row.name} judged fairness ({len(measured)} group measures) in window {w.key}"
+    return None
+
+
+def _routes_to_review(guard: dict[str, Any]) -> list[str]:
+    review = guard.get("review") or {}
+    routes = []
+    if float(review.get("band") or 0) > 0:
+        routes.append(f"scores within {review['band']} of the threshold")
+    routes += [f"{k.replace('_', ' ')} inputs" for k, a in sorted((guard.get("screening") or {}).items()) if a == "review"]
+    if review.get("benchmark_disagreement") == "review":
+        routes.append("disagreement with the benchmark model")
+    return routes
+
+
+def _oversight(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    for d in reversed(_upto(m.deployments, at)):
+        routes = _routes_to_review(d.guard or {})
+        if routes:
+            appeals = (d.guard or {}).get("appeals") or {}
+            return (f"deployment {d.name} sends to a person: {', '.join(routes)}; appeals decided within "
+                    f"{appeals.get('decide_within_days', '?')} days")
+    return None
+
+
+def _incident_response(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    for inc in reversed(_upto(m.incidents, at)):
+        moves = [(s, t) for s, t in org.incident_history.get(inc.id, []) if s != "open" and t <= at]
+        if moves:
+            return f"incident #{inc.id} ({inc.severity}) was {moves[-1][0]} on {moves[-1][1]:%Y-%m-%d}"
+    return None
+
+
+def _card(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    versions = _upto(m.versions, at)
+    if not versions:
+        return None
+    runs = _upto(m.audits.get(versions[-1].id, []), at)
+    if runs and "pass" in _check_status(runs[-1], "model_card") and "fail" not in _check_status(runs[-1], "model_card"):
+        return f"audit #{runs[-1].id} of {versions[-1].version}: model card complete"
+    return None
+
+
+_EVIDENCE = {"bias_tested_in_ci": _ci, "independent_validation": _independent, "explanations": _explanations,
+             "privacy_probes": _privacy, "fairness_monitoring": _fairness_monitoring, "human_oversight": _oversight,
+             "incident_response": _incident_response, "model_card_complete": _card}
+
+
+def _applies(org: Org, m: ModelRecords, at: datetime, scope: str) -> bool:
+    if scope == "all":
+        return True
+    deployed = bool(_upto(m.deployments, at))
+    return deployed or (scope == "watched" and bool(_upto(m.monitors, at)))
+
+
+def practices_of(org: Org, m: ModelRecords, at: datetime) -> list[dict[str, Any]]:
+    """Each practice for one model: whether it applies, whether a record shows it, and which record."""
+    out = []
+    for pid, title, counts, scope in PRACTICES:
+        applies = _applies(org, m, at, scope)
+        evidence = _EVIDENCE[pid](org, m, at) if applies else None
+        out.append({"practice": pid, "title": title, "applies": applies, "adopted": evidence is not None,
+                    "evidence": evidence or (f"no record shows it ({counts})" if applies else "not deployed")})
+    return out
+
+
+def adoption(per_model: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The share of models (to which each practice applies) whose records show it."""
+    out = []
+    for i, (pid, title, counts, scope) in enumerate(PRACTICES):
+        applicable = sum(rows[i]["applies"] for rows in per_model)
+        adopted = sum(rows[i]["applies"] and rows[i]["adopted"] for rows in per_model)
+        out.append({"practice": pid, "title": title, "counts": counts, "adopted": adopted, "applicable": applicable,
+                    "rate": adopted / applicable if applicable else None})
+    return out
