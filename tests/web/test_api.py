@@ -90,6 +90,16 @@ ROUTES = [
     ("POST", "/api/monitors/mon/run", "monitor", {}),
     ("POST", "/api/monitors/mon/records", "monitor", {"records": [{"x": 1}]}),
     ("POST", "/api/monitors/mon/labels", "monitor", {"labels": [{"prediction_id": "p", "label": 1}]}),
+    ("POST", "/api/monitors/alerts/1/acknowledge", "acknowledge", {"note": "n"}),
+    ("GET", "/api/standards", "read", None),
+    ("GET", "/api/standards/digest", "read", None),
+    ("POST", "/api/standards/digest/post", "digest", {"url": "http://127.0.0.1:9/digest"}),
+    ("GET", "/api/teams", "read", None),
+    ("POST", "/api/teams", "teams", {"name": "t-{role}", "contact": "c"}),
+    ("GET", "/api/teams/t", "read", None),
+    ("POST", "/api/teams/t/members", "teams", {"principal": "only-{role}"}),
+    ("DELETE", "/api/teams/t/members/p", "teams", None),
+    ("PUT", "/api/models/m/team", "teams", {"team": "t"}),
 ]
 # The routes anyone may call without a key (permission "public"): reporting a harm and following the report
 # with its token. A key sent to them is not looked at.

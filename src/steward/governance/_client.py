@@ -170,3 +170,37 @@ class RemoteRegistry:
         params = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                   for k, v in {"since": since, "until": until, "limit": limit}.items() if v is not None}
         return self._call("GET", f"/api/deployments/{quote(name)}/outcomes", params=params)
+
+    # --- teams and the standards console ------------------------------------------------------
+
+    def standards(self, *, at: Any = None, team: str | None = None, trend_points: int = 6) -> dict:
+        return self._call("GET", "/api/standards", params=_params(at=at, team=team, trend_points=trend_points))
+
+    def standards_digest(self, *, at: Any = None, team: str | None = None, days: int = 7) -> dict:
+        return self._call("GET", "/api/standards/digest", params=_params(at=at, team=team, days=days))
+
+    def create_team(self, name: str, *, contact: str, actor: str = "", description: str = "") -> dict:
+        return self._call("POST", "/api/teams", json={"name": name, "contact": contact, "description": description})
+
+    def teams(self) -> list[dict]:
+        return self._call("GET", "/api/teams")
+
+    def team(self, name: str) -> dict:
+        return self._call("GET", f"/api/teams/{quote(name, safe='')}")
+
+    def add_team_member(self, team: str, principal: str, *, actor: str = "") -> dict:
+        return self._call("POST", f"/api/teams/{quote(team, safe='')}/members", json={"principal": principal})
+
+    def remove_team_member(self, team: str, principal: str, *, actor: str = "") -> dict:
+        return self._call("DELETE", f"/api/teams/{quote(team, safe='')}/members/{quote(principal, safe='')}")
+
+    def set_model_team(self, model: str, team: str, *, actor: str = "") -> dict:
+        return self._call("PUT", f"/api/models/{quote(model)}/team", json={"team": team})
+
+    def acknowledge_alert(self, alert_id: int, *, actor: str = "", note: str) -> dict:
+        return self._call("POST", f"/api/monitors/alerts/{int(alert_id)}/acknowledge", json={"note": note})
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """Query parameters without the ones not given; a date or datetime as ISO text."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items() if v is not None}

@@ -22,7 +22,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sign_off": ("validator", "executive", "reviewer"),  # and only in a role the caller holds
     "incident_open": ("developer", "validator", "reviewer", "operator", "admin"),
     "incident_update": ("operator", "admin"),
-    "trail_verify": ("validator", "admin"),
+    "trail_verify": ("validator", "admin", "governance"),  # reads and checks; the central team audits the record
     "accept": ("executive",),  # accept a failing or not-evidenced finding for one version, until a date
     "reproduce": ("validator",),  # record an independent re-run of an audit
     "keys": ("admin",),
@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # teammate's sign-off look independent)
     "teams": ("admin",),
     "acknowledge": ("developer", "operator", "validator", "admin"),  # acknowledge a monitor's alert, saying what is done
+    # post the standards digest to a webhook the server's operator allows (STEWARD_DIGEST_WEBHOOKS)
+    "digest": ("admin", "governance"),
 }
 
 

@@ -50,7 +50,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [f"# {title}", "",
              f"As of {report['at']} under policy {report['policy']['name']} version {report['policy']['version']}"
              + (f", team {report['team']}" if report["team"] else "") + ".", "",
-             f"**{s['models']} models: {s['falls_short']} fall short, {s['due_soon']} due soon, {s['met']} meet the "
+             f"**{s['models']} model{'' if s['models'] == 1 else 's'}: {s['falls_short']} fall short, {s['due_soon']} due soon, {s['met']} meet the "
              f"standards.** Shortfalls by severity: "
              + ", ".join(f"{k} {v}" for k, v in s["by_severity"].items()) + ".", ""]
     changes = report.get("changes")
@@ -80,6 +80,14 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _site(url: str) -> str:
+    """``scheme://host[:port]/...`` of a URL, without its path (where a webhook's secret often is)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}/..."
+
+
 def post_digest(url: str, digest: dict[str, Any], *, timeout: float = 10.0) -> int:
     """POST the digest as JSON ``{"text": markdown, "digest": report}`` to ``url``; the HTTP status.
 
@@ -94,10 +102,11 @@ def post_digest(url: str, digest: dict[str, Any], *, timeout: float = 10.0) -> i
     secret = os.environ.get(WEBHOOK_SECRET_ENV)
     if secret:
         headers["X-Steward-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    where = _site(url)  # chat webhooks carry their secret in the path: errors name the site only
     try:
         r = httpx.post(url, content=body, headers=headers, timeout=timeout, follow_redirects=False)
     except httpx.HTTPError as exc:
-        raise StewardError(f"--webhook: posting the digest to {url} failed: {type(exc).__name__}: {exc}") from None
+        raise StewardError(f"--webhook: posting the digest to {where} failed: {type(exc).__name__}") from None
     if not 200 <= r.status_code < 300:
-        raise StewardError(f"--webhook: {url} answered HTTP {r.status_code}: {r.text[:200]}")
+        raise StewardError(f"--webhook: {where} answered HTTP {r.status_code}: {r.text[:200]}")
     return r.status_code

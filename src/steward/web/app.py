@@ -38,7 +38,7 @@ def create_app(registry: Registry, *, max_body_bytes: int | None = None, session
     from steward import __version__
     from steward.errors import StewardError
     from steward.web.routers import admin, deployments, evidence, harm, health, incidents, models, review, signoffs
-    from steward.web.routers import monitors, notices
+    from steward.web.routers import monitors, notices, standards
 
     if only not in PARTS:
         raise StewardError(f"--only must be one of {', '.join(PARTS)}, got {only!r}")
@@ -73,7 +73,7 @@ def create_app(registry: Registry, *, max_body_bytes: int | None = None, session
         app.include_router(deployments.predict_router)
         app.include_router(review.appeal_router, dependencies=[Depends(known_query_parameters)])
     routers = (health,) if only == "predictions" else (health, models, signoffs, incidents, evidence, deployments, admin,
-                                                       harm, review, notices, monitors)
+                                                       harm, review, notices, monitors, standards)
     for r in routers:
         app.include_router(r.router, dependencies=[Depends(known_query_parameters)])
     if only == "predictions":

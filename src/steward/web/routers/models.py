@@ -28,6 +28,7 @@ class ModelIn(In):
     domain: Text(100, description="one of the policy's domains") = "other"
     owner: Text(200) = ""
     accountable_executive: Text(200) = ""
+    team: Text(200, min_length=1, description="the team that owns the model (an existing team)") | None = None
 
 
 class VersionIn(In):
@@ -57,17 +58,19 @@ class AuditIn(In):
         "(whether the command failed on a failing finding) and command; kept as the recorder's claim"))
 
 
-@router.get("/api/models")
+@router.get("/api/models", responses=errors(404))
 def list_models(tier: TextQuery(100, "only models in this risk tier") = None, status: ModelStatus | None = None,
                 owner: TextQuery(200, "only models whose owner contains this (any case)") = None,
-                failing: bool | None = None, reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
-    return reg.models(tier=tier, status=status, owner=owner, failing=failing)
+                failing: bool | None = None,
+                team: TextQuery(200, "only models of this team (an unknown team is a 404 naming the teams)") = None,
+                reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
+    return reg.models(tier=tier, status=status, owner=owner, failing=failing, team=team)
 
 
-@router.post("/api/models", status_code=201, responses=errors(409))
+@router.post("/api/models", status_code=201, responses=errors(404, 409))
 def register_model(body: ModelIn, reg: Registry = Depends(registry), who=Depends(require("register"))) -> dict:
     return reg.register_model(body.name, actor=who["name"], purpose=body.purpose, domain=body.domain,
-                              owner=body.owner, accountable_executive=body.accountable_executive)
+                              owner=body.owner, accountable_executive=body.accountable_executive, team=body.team)
 
 
 @router.get("/api/models/{name}")
