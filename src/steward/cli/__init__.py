@@ -419,4 +419,7 @@ register_humans_commands(cli)
 from steward.cli._monitor import register_commands as register_monitor_commands  # noqa: E402
 
 register_monitor_commands(cli)
+from steward.cli._standards import register_commands as register_standards_commands  # noqa: E402
+
+register_standards_commands(cli)
 name_commands(cli)  # last: every command registered above names itself in an internal error

@@ -188,17 +188,18 @@ def models_group() -> None:
 @click.option("--tier")
 @click.option("--status")
 @click.option("--owner")
+@click.option("--team", help="Only the models of this team.")
 @click.option("--failing/--passing", default=None, help="Only models whose latest audit fails (or passes).")
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def models_list(backend, actor, tier, status, owner, failing, as_json):
-    """List registered models with their tier, status and latest verdict."""
-    rows = backend.models(tier=tier, status=status, owner=owner, failing=failing)
+def models_list(backend, actor, tier, status, owner, team, failing, as_json):
+    """List registered models with their tier, status, team and latest verdict."""
+    rows = backend.models(tier=tier, status=status, owner=owner, failing=failing, team=team)
     if as_json:
         return _json(rows)
-    t = Table("model", "tier", "status", "owner", "version", "latest audit", "open incidents")
+    t = Table("model", "tier", "status", "owner", "team", "version", "latest audit", "open incidents")
     for r in rows:
-        t.add_row(*map(_cell, (r["name"], r["tier"], r["status"], r["owner"], r["latest_version"])),
+        t.add_row(*map(_cell, (r["name"], r["tier"], r["status"], r["owner"], r.get("team"), r["latest_version"])),
                   _verdict(r["latest_audit"]), str(r["open_incidents"]))
     console.print(t if rows else "no models match")
 
@@ -215,6 +216,8 @@ def models_show(backend, actor, name, as_json):
     console.print(f"[bold]{escape(m['name'])}[/bold] — {escape(m['purpose'] or 'purpose not given')}", highlight=False)
     console.print(f"owner {m['owner'] or '-'}; accountable executive {m['accountable_executive'] or '-'}; "
                   f"domain {m['domain']}; status {m['status']}", highlight=False, markup=False)
+    console.print(f"team: {m['team']} (contact {m.get('team_contact') or '-'})" if m.get("team") else "team: none "
+                  "(steward teams assign MODEL TEAM)", highlight=False, markup=False)
     risk = m["risk"]
     console.print(f"risk tier: {risk['tier']} ({risk['tier_reason']})" if risk else "risk tier: not assessed",
                   highlight=False, markup=False)
@@ -242,12 +245,13 @@ def models_show(backend, actor, name, as_json):
 @click.option("--domain", default="other", show_default=True)
 @click.option("--owner", default="")
 @click.option("--executive", "accountable_executive", default="", help="The accountable executive.")
+@click.option("--team", help="The team that owns the model (an existing team: steward teams add).")
 @backend_options(permission="register")
-def models_register(backend, actor, name, purpose, domain, owner, accountable_executive):
+def models_register(backend, actor, name, purpose, domain, owner, accountable_executive, team):
     """Register a model."""
     backend.register_model(name, actor=actor, purpose=purpose, domain=domain, owner=owner,
-                           accountable_executive=accountable_executive)
-    console.print(f"registered model {name}", markup=False)
+                           accountable_executive=accountable_executive, **({"team": team} if team else {}))
+    console.print(f"registered model {name}" + (f" (team {team})" if team else ""), markup=False)
 
 
 @models_group.command("version")

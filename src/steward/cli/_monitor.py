@@ -295,9 +295,30 @@ def show_command(name, fmt, api_key, database_url, policy):
         console.print(f"{w['key']}  {w['rows']:,} rows  {'closed' if w['closed'] else 'open'}  "
                       f"{', '.join(breaches) or 'no breach'}", highlight=False, markup=False)
     for a in m["alerts"]:
+        ack = (f"acknowledged by {a['acknowledged_by']} at {(a['acknowledged_at'] or '')[:16].replace('T', ' ')}: "
+               f"{a['acknowledged_note']}" if a.get("acknowledged_at") else "not acknowledged")
         console.print(f"alert {a['id']} [{a['severity']}] {a['window']} {a['signal']} {a['subject']} "
-                      f"incident {a['incident_id'] or '-'}{' TRIPPED ' + a['tripped'] if a['tripped'] else ''}",
+                      f"incident {a['incident_id'] or '-'}{' TRIPPED ' + a['tripped'] if a['tripped'] else ''}; {ack}",
                       highlight=False, markup=False)
+
+
+@monitor_group.command("ack")
+@click.argument("alert_id", type=int)
+@click.option("--note", required=True, help="What is being done about the alert.")
+@_db
+def ack_command(alert_id, note, api_key, database_url, policy):
+    """Acknowledge alert ALERT_ID (as `steward monitor show NAME` lists it), saying what is being done; until
+    then the standards count the model's monitoring as falling short."""
+    from steward.cli._governance import local_actor
+
+    reg = _local(database_url, policy)
+    try:
+        actor = local_actor(reg, api_key, "acknowledge", command="`steward monitor ack`")
+        a = reg.acknowledge_alert(alert_id, actor=actor, note=note)
+    finally:
+        reg.close()
+    Console().print(f"alert {a['id']} ({a['signal']} {a['subject']}, window {a['window']}) acknowledged by "
+                    f"{a['acknowledged_by']}: {a['acknowledged_note']}", highlight=False, markup=False)
 
 
 def register_commands(cli: click.Group) -> None:
