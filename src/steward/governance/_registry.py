@@ -336,7 +336,7 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
                 n_not_evidenced=verdict.count("not_evidenced"), rows=report["source"].get("rows"),
                 data_sha256=report["source"].get("sha256"), findings=findings,
                 report_json=json.dumps(report, allow_nan=False), report_html=report_html, model_card=model_card,
-                created_by=actor,
+                created_by=actor, context=context,
             )
             s.add(run)
             was_approved = v.status == "approved"

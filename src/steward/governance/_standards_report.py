@@ -19,14 +19,23 @@ CSV_COLUMNS = ("model", "team", "tier", "model_status", "rule", "status", "sever
 WEBHOOK_SECRET_ENV = "STEWARD_WEBHOOK_SECRET"
 
 
+def _safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or carriage return) gets a
+    leading apostrophe (OWASP's advice on CSV injection); names and comments come from users."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for row in report["models"]:
         for r in row["rules"]:
-            w.writerow([row["model"], row["team"] or "", row["tier"] or "", row["status"], r["rule"], r["status"],
-                        r["severity"] or "", r["since"] or "", r["lapses_at"] or "", r["why"]])
+            w.writerow([_safe(x) for x in (row["model"], row["team"] or "", row["tier"] or "", row["status"], r["rule"],
+                                           r["status"], r["severity"] or "", r["since"] or "", r["lapses_at"] or "",
+                                           r["why"])])
     return out.getvalue()
 
 

@@ -39,6 +39,8 @@ from steward.web._pages_deployments import router as deployment_pages
 from steward.web._pages_harm import router as harm_pages
 from steward.web._pages_monitors import router as monitor_pages
 from steward.web._pages_review import router as review_pages
+from steward.web._pages_standards import model_standards
+from steward.web._pages_standards import router as standards_pages
 from steward.web._pages_views import (
     DERIVED_BY,
     acceptable_checks,
@@ -62,6 +64,7 @@ router.include_router(deployment_pages)  # /deployments: the guarded endpoints a
 router.include_router(harm_pages)  # /report-harm (public) and /harm-reports (triage)
 router.include_router(monitor_pages)  # /monitors/NAME: a monitor's report
 router.include_router(review_pages)  # /review: decisions and appeals waiting for a person
+router.include_router(standards_pages)  # /standards: the central team's console; /models/NAME/risk: the risk form
 
 # Flash messages are chosen by code, so a crafted link cannot make the page say something else.
 FLASH = {
@@ -69,6 +72,7 @@ FLASH = {
     "approved": "The version is approved for deployment.",
     "accepted": "Your acceptance has been recorded; the model card now lists it.",
     "opened": "The incident has been opened.",
+    "assessed": "The risk assessment has been recorded; the model's tier follows from it.",
     "updated": "The incident has been updated.",
     "logged_out": "You are logged out.",
 }
@@ -133,17 +137,17 @@ def logout(request: Request, _: dict = Depends(form_user)) -> Response:
 
 
 @router.get("/")
-def inventory(request: Request, tier: str = "", status: str = "", owner: str = "", failing: str = "",
+def inventory(request: Request, tier: str = "", status: str = "", owner: str = "", failing: str = "", team: str = "",
               who: dict = Depends(user)) -> Response:
-    """Every model with its tier, status, owner, newest version, latest verdict and open incidents."""
+    """Every model with its team, tier, status, owner, newest version, latest verdict and open incidents."""
     reg = registry_of(request)
     rows = reg.models(tier=tier or None, status=status or None, owner=owner.strip() or None,
-                      failing={"yes": True, "no": False}.get(failing))
+                      failing={"yes": True, "no": False}.get(failing), team=team or None)
     for row in rows:
         row["verdict"] = verdict(row["latest_audit"])
-    filters = {"tier": tier, "status": status, "owner": owner, "failing": failing}
+    filters = {"tier": tier, "status": status, "owner": owner, "failing": failing, "team": team}
     return render(request, "inventory.html", rows=rows, filters=filters, tiers=list(reg.policy.tiers),
-                  statuses=MODEL_STATUSES, filtered=any(filters.values()))
+                  statuses=MODEL_STATUSES, teams=[t["name"] for t in reg.teams()], filtered=any(filters.values()))
 
 
 # --- a model ----------------------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def _model_page(request: Request, name: str, status: int = 200, error: str | Non
         answers=risk_answers(m["risk"]["answers"]) if m["risk"] else [],
         trail=[(e, trail_text(e)) for e in m["trail"]], severities=SEVERITIES,
         deployments=[d for d in reg.deployments() if (d["version"] or "").rsplit(":", 1)[0] == name],
-        monitoring=reg.monitor_summaries(model=name),
+        monitoring=reg.monitor_summaries(model=name), standards=model_standards(reg, m),
     )
 
 
