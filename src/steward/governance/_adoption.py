@@ -88,7 +88,7 @@ def _explanations(org: Org, m: ModelRecords, at: datetime) -> str | None:
 def _privacy(org: Org, m: ModelRecords, at: datetime) -> str | None:
     for run in reversed(_audits(m, at)):
         ran = sorted({f.get("check") for f in run.findings or [] if f.get("check") in PRIVACY_CHECKS
-                      and f.get("status") != "not_evidenced"})
+                      and f.get("status") not in ("not_evidenced", "not_applicable")})  # (not run)
         if ran:
             return f"audit #{run.id} ran {', '.join(ran)}"
     return None
@@ -104,20 +104,21 @@ def _fairness_monitoring(org: Org, m: ModelRecords, at: datetime) -> str | None:
     return None
 
 
-def _routes_to_review(guard: dict[str, Any]) -> list[str]:
+def _routes_to_review(guard: dict[str, Any], benchmark: bool) -> list[str]:
+    """How the guard sends decisions to a person (disagreement only when there is a benchmark to disagree with)."""
     review = guard.get("review") or {}
     routes = []
     if float(review.get("band") or 0) > 0:
         routes.append(f"scores within {review['band']} of the threshold")
     routes += [f"{k.replace('_', ' ')} inputs" for k, a in sorted((guard.get("screening") or {}).items()) if a == "review"]
-    if review.get("benchmark_disagreement") == "review":
+    if benchmark and review.get("benchmark_disagreement") == "review":
         routes.append("disagreement with the benchmark model")
     return routes
 
 
 def _oversight(org: Org, m: ModelRecords, at: datetime) -> str | None:
     for d in reversed(_upto(m.deployments, at)):
-        routes = _routes_to_review(d.guard or {})
+        routes = _routes_to_review(d.guard or {}, d.benchmark_version_id is not None)
         if routes:
             appeals = (d.guard or {}).get("appeals") or {}
             return (f"deployment {d.name} sends to a person: {', '.join(routes)}; appeals decided within "
@@ -138,7 +139,8 @@ def _card(org: Org, m: ModelRecords, at: datetime) -> str | None:
     if not versions:
         return None
     runs = _upto(m.audits.get(versions[-1].id, []), at)
-    if runs and "pass" in _check_status(runs[-1], "model_card") and "fail" not in _check_status(runs[-1], "model_card"):
+    card = _check_status(runs[-1], "model_card") if runs else []
+    if card and all(s == "pass" for s in card):  # one finding per required field: each one given
         return f"audit #{runs[-1].id} of {versions[-1].version}: model card complete"
     return None
 

@@ -206,9 +206,14 @@ def _passes(c: _Context) -> _Verdict:
         accepted = c.accepted(run)
         open_ = [x for x in blocking if x not in accepted]
         if open_:
+            # a check accepted until some day falls short from that day, not from the audit
+            lapsed: dict[str, datetime] = {}
+            for a in _upto(c.m.acceptances.get(ver.id, []), c.at):
+                if a.audit_run_id == run.id and a.check_name in open_:
+                    lapsed[a.check_name] = max(utc(a.until), lapsed.get(a.check_name, utc(a.until)))
+            since = min(lapsed.get(x, utc(run.created_at)) for x in open_)
             v.add("falls_short", f"version {name}: audit #{run.id} fails {', '.join(open_)}"
-                                 f"{' (not accepted)' if accepted else ''}", "high" if deployed else "medium",
-                  utc(run.created_at))
+                                 f"{' (not accepted)' if accepted else ''}", "high" if deployed else "medium", since)
         else:
             until = min(utc(accepted[x].until) for x in blocking)
             v.add("met", f"version {name}: audit #{run.id} fails {', '.join(blocking)}, each accepted by an executive "
@@ -246,26 +251,28 @@ def _sign_offs(c: _Context) -> _Verdict:
         if not required:
             v.add("met", f"version {name}: tier {c.tier.name if c.tier else '?'} requires no sign-off")
             continue
-        latest: dict[tuple[str, str], Any] = {}
+        # as in the registry, each role's latest sign-off decides (a later approval supersedes a rejection)
+        latest: dict[str, Any] = {}
         for x in _upto(c.m.sign_offs.get(ver.id, []), c.at):
             if x.audit_run_id == run.id:
-                latest[(x.role, x.person)] = x
-        rejected = [x for x in latest.values() if x.decision == "reject"]
+                latest[x.role] = x
+        rejected = [latest[r] for r in required if r in latest and latest[r].decision == "reject"]
         if rejected:
             x = rejected[0]
             v.add("falls_short", f"version {name}: the {x.role} {x.person} rejected it: {x.comment}", "high",
                   utc(x.created_at))
             continue
-        excluded = {ver.registered_by, run.created_by} if c.tier and c.tier.distinct_signers else set()
+        distinct = bool(c.tier and c.tier.distinct_signers)
+        excluded = {ver.registered_by, run.created_by} if distinct else set()
         used: set[str] = set()
         missing = []
         signed = []
         for role in required:
-            people = [p for (r, p), x in latest.items() if r == role and x.decision == "approve" and p not in excluded
-                      and (p not in used or not (c.tier and c.tier.distinct_signers))]
-            if people:
-                used.add(people[0])
-                signed.append(f"{role} {people[0]}")
+            x = latest.get(role)
+            if (x is not None and x.decision == "approve" and x.person not in excluded
+                    and not (distinct and x.person in used)):
+                used.add(x.person)
+                signed.append(f"{role} {x.person}")
             else:
                 missing.append(role)
         if missing:
@@ -296,6 +303,22 @@ def _acceptances(c: _Context) -> _Verdict:
     return v
 
 
+def _killed(d, at: datetime) -> bool:
+    """Whether the deployment's kill switch was pulled at ``at`` (it is now, and was since before ``at``)."""
+    return bool(d.killed) and (d.killed_at is None or utc(d.killed_at) <= at)
+
+
+def _revoked_at(m: ModelRecords, ver, d) -> datetime:
+    """When the approval of ``ver`` (deployed by ``d``, so approved then) was revoked: the first rejection, new
+    audit or lapsed acceptance of the version after the deployment (the deployment's time if none is found;
+    records are stamped to the second, so one in the deployment's second is taken as made before it)."""
+    start = utc(d.created_at)
+    times = [utc(x.created_at) for x in m.sign_offs.get(ver.id, []) if x.decision == "reject"]
+    times += [utc(r.created_at) for r in m.audits.get(ver.id, [])]
+    times += [utc(a.lapsed_at) for a in m.acceptances.get(ver.id, []) if a.lapsed_at is not None]
+    return min((t for t in times if t > start), default=start)
+
+
 def _deployed(c: _Context) -> _Verdict:
     v = _Verdict("deployed_approved")
     versions = {x.id: x for x in c.m.versions}
@@ -304,12 +327,17 @@ def _deployed(c: _Context) -> _Verdict:
         if ver.approved_at is not None and ver.status in ("approved", "superseded"):
             v.add("met", f"deployment {d.name} serves {ver.version}, approved by {ver.approved_by} on "
                          f"{_day(utc(ver.approved_at))}")
-        elif d.killed:
+            continue
+        revoked = _revoked_at(c.m, ver, d)
+        if revoked > c.at:  # deployed approved; the approval was revoked after `at`
+            v.add("met", f"deployment {d.name} serves {ver.version}, approved then (the approval was revoked on "
+                         f"{_day(revoked)})")
+        elif _killed(d, c.at):
             v.add("falls_short", f"deployment {d.name} serves {ver.version}, which is not approved ({ver.status}); its "
-                                 f"kill switch is pulled", "medium", utc(d.killed_at) or utc(d.created_at))
+                                 f"kill switch is pulled", "medium", revoked)
         else:
             v.add("falls_short", f"deployment {d.name} serves {ver.version}, which is not approved ({ver.status}), and "
-                                 f"decides about people", "critical", utc(d.created_at))
+                                 f"decides about people", "critical", revoked)
     return v
 
 
@@ -322,7 +350,7 @@ def _monitoring(c: _Context) -> _Verdict:
     v = _Verdict("monitoring")
     monitors = _upto(c.m.monitors, c.at)
     for d in active_deployments(c.m, c.at):
-        if d.killed:
+        if _killed(d, c.at):
             v.add("met", f"deployment {d.name}: its kill switch is pulled; no decisions to watch")
             continue
         mine = [row for row in monitors if row.deployment == d.name]
@@ -385,29 +413,34 @@ def _reviews(c: _Context) -> _Verdict:
     if not active_deployments(c.m, c.at) and not c.m.review_items and not c.m.appeals:
         return v
     overdue = due = waiting = 0
-    first_overdue = None
+    first_overdue = next_due = None
+    guards = {d.id: d.guard or {} for d in c.m.deployments}
     for item in _upto(c.m.review_items, c.at):
+        if item.kind == "appeal":  # an appeal's item: judged below, by the appeal's deadline
+            continue
         settled = c.org.review_settled.get(item.id)
         if item.status == "decided" and (settled is None or settled <= c.at):
             continue
         if settled is not None and settled <= c.at:
             continue
         waiting += 1
-        due_at = utc(item.due_at)
-        if due_at is None:
-            continue
+        # a routed decision's deadline is its deployment's decide_within_hours (as the registry escalates it)
+        hours = float((guards.get(item.deployment_id, {}).get("review") or {}).get("decide_within_hours", 72))
+        due_at = utc(item.due_at) or utc(item.created_at) + timedelta(hours=hours)
         if due_at < c.at:
             overdue += 1
             first_overdue = min(first_overdue or due_at, due_at)
-        elif due_at - c.at <= REVIEW_WARN:
-            due += 1
+        else:
+            next_due = min(next_due or due_at, due_at)
+            if due_at - c.at <= REVIEW_WARN:
+                due += 1
     if overdue:
         v.add("falls_short", f"{overdue} of {waiting} review items waiting are past their deadline (the oldest since "
                              f"{_day(first_overdue)})", "high", first_overdue)
     elif due:
-        v.add("due_soon", f"{due} of {waiting} review items waiting are due within a day")
+        v.add("due_soon", f"{due} of {waiting} review items waiting are due within a day", lapses_at=next_due)
     else:
-        v.add("met", f"{waiting} review items waiting, none overdue")
+        v.add("met", f"{waiting} review items waiting, none overdue", lapses_at=next_due)
     for ap in _upto(c.m.appeals, c.at):
         if ap.decided_at is not None and utc(ap.decided_at) <= c.at:
             continue

@@ -121,7 +121,7 @@ def load_org(s: Session) -> Org:
         settled[item_id] = min(utc(at), settled.get(item_id, utc(at)))
     appeals = s.execute(select(Appeal).order_by(Appeal.id)).scalars().all()
     logged = dict(s.execute(select(Prediction.id, Prediction.deployment_id)
-                            .where(Prediction.id.in_({ap.prediction_id for ap in appeals})))) if appeals else {}
+                            .where(Prediction.id.in_({ap.prediction_id for ap in appeals}))).tuples().all()) if appeals else {}
     for ap in appeals:
         owner = deployment_owner.get(logged.get(ap.prediction_id, -1))
         if owner is not None:

@@ -98,18 +98,19 @@ def _report(org: Org, policy, at: datetime, team: str | None, diff, trend_points
                      "deployed": [d.name for d in active_deployments(m, at)], "rules": rules,
                      "practices": practices_of(org, m, at)})
     tier_order = list(policy.tiers)
-    shortfalls = []
+    ranked = []
     for row in rows:
         for r in row["rules"]:
             if r["status"] == "falls_short":
                 since = datetime.fromisoformat(r["since"]) if r["since"] else None
-                shortfalls.append({"model": row["model"], "team": row["team"], "tier": row["tier"], "rule": r["rule"],
-                                   "title": r["title"], "severity": r["severity"], "since": r["since"],
-                                   "age_days": round((at - since).total_seconds() / 86400, 1) if since else None,
-                                   "why": r["why"]})
-    shortfalls.sort(key=lambda x: (SEVERITY_ORDER.index(x["severity"] or "medium"),
-                                   tier_order.index(x["tier"]) if x["tier"] in tier_order else len(tier_order),
-                                   -(x["age_days"] or 0), x["model"], x["rule"]))
+                x = {"model": row["model"], "team": row["team"], "tier": row["tier"], "rule": r["rule"],
+                     "title": r["title"], "severity": r["severity"], "since": r["since"],
+                     "age_days": round((at - since).total_seconds() / 86400, 1) if since else None, "why": r["why"]}
+                # by severity, tier, then age: the oldest first (by the time itself; age_days is rounded)
+                ranked.append(((SEVERITY_ORDER.index(x["severity"] or "medium"),
+                                tier_order.index(x["tier"]) if x["tier"] in tier_order else len(tier_order),
+                                since or at, x["model"], x["rule"]), x))
+    shortfalls = [x for _, x in sorted(ranked, key=lambda kx: kx[0])]
     team_names = [t for t in org.teams if team is None or t == team]
     if team is None and any(row["team"] is None for row in rows):
         team_names.append(None)
