@@ -110,7 +110,7 @@ def test_adoption_equals_the_hand_count(reg, kit):
     assert a["incident_response"]["evidence"].startswith("incident #1 (medium) was contained on ")
     assert a["model_card_complete"]["evidence"] == "audit #1 of 1: model card complete"
     assert not practices["lend-b"]["privacy_probes"]["adopted"]  # the optional probe did not run
-    assert practices["lend-b"]["fairness_monitoring"]["evidence"].startswith("monitor lend-b-log judged fairness")
+    assert practices["lend-b"]["fairness_monitoring"]["evidence"].startswith("monitor lend-b-log judged group fairness in window")
     c = practices["claims-c"]
     assert not c["human_oversight"]["adopted"] and not c["model_card_complete"]["adopted"]
     assert not c["bias_tested_in_ci"]["adopted"] and c["independent_validation"]["adopted"]

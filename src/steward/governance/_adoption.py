@@ -45,11 +45,21 @@ def _upto(rows, at: datetime, attr: str = "created_at"):
 
 
 def _audits(m: ModelRecords, at: datetime) -> list:
-    return sorted((a for runs in m.audits.values() for a in _upto(runs, at)), key=lambda a: a.id)
+    """Every audit of the model made by ``at``, oldest first."""
+    runs = m.__dict__.get("_all_runs")
+    if runs is None:
+        runs = m.__dict__["_all_runs"] = sorted((a for rows in m.audits.values() for a in rows), key=lambda a: a.id)
+    return [a for a in runs if a.created_at <= at]
 
 
 def _check_status(run, check: str) -> list[str]:
-    return [f.get("status") for f in run.findings or [] if f.get("check") == check]
+    """The statuses of the run's findings of ``check`` (grouped once per run: the trend asks six times)."""
+    by_check = run.__dict__.get("_by_check")
+    if by_check is None:
+        by_check = run.__dict__["_by_check"] = {}
+        for f in run.findings or []:
+            by_check.setdefault(f.get("check"), []).append(f.get("status"))
+    return by_check.get(check, [])
 
 
 def _ci(org: Org, m: ModelRecords, at: datetime) -> str | None:
@@ -96,11 +106,9 @@ def _privacy(org: Org, m: ModelRecords, at: datetime) -> str | None:
 
 def _fairness_monitoring(org: Org, m: ModelRecords, at: datetime) -> str | None:
     for row in _upto(m.monitors, at):
-        for w in _upto(m.windows.get(row.id, []), at, "updated_at"):
-            measured = [x for x in (w.result or {}).get("signals", [])
-                        if x.get("signal") == "fairness" and x.get("value") is not None]
-            if measured:
-                return f"monitor {row.name} judged fairness ({len(measured)} group measures) in window {w.key}"
+        first = m.fairness.get(row.id)
+        if first is not None and first.updated_at <= at:
+            return f"monitor {row.name} judged group fairness in window {first.key}"
     return None
 
 
@@ -164,7 +172,8 @@ def practices_of(org: Org, m: ModelRecords, at: datetime) -> list[dict[str, Any]
         applies = _applies(org, m, at, scope)
         evidence = _EVIDENCE[pid](org, m, at) if applies else None
         out.append({"practice": pid, "title": title, "applies": applies, "adopted": evidence is not None,
-                    "evidence": evidence or (f"no record shows it ({counts})" if applies else "not deployed")})
+                    "evidence": evidence or (f"no record shows it ({counts})" if applies else
+                                             "does not apply: not deployed" + (" or monitored" if scope == "watched" else ""))})
     return out
 
 

@@ -189,6 +189,14 @@ def _audited(c: _Context) -> _Verdict:
     return v
 
 
+def _failing(checks: list[str], unrun: set[str]) -> str:
+    """``fails a, b; not evidenced: c`` (a check that did not run is not said to fail)."""
+    failed = [x for x in checks if x not in unrun]
+    lacking = [x for x in checks if x in unrun]
+    return "; ".join(([f"fails {', '.join(failed)}"] if failed else []) +
+                     ([f"not evidenced: {', '.join(lacking)}"] if lacking else []))
+
+
 def _passes(c: _Context) -> _Verdict:
     v = _Verdict("audit_passes")
     for ver, deployed in scope_versions(c.m, c.at):
@@ -197,6 +205,7 @@ def _passes(c: _Context) -> _Verdict:
             continue
         name = f"{ver.version}{' (deployed)' if deployed else ''}"
         blocking = sorted({f["check"] for f in run.findings or [] if f.get("status") in BLOCKING})
+        unrun = {f["check"] for f in run.findings or [] if f.get("status") == "not_evidenced"}
         if not blocking and run.passed is not None:
             v.add("met", f"version {name}: audit #{run.id} passed")
             continue
@@ -212,11 +221,11 @@ def _passes(c: _Context) -> _Verdict:
                 if a.audit_run_id == run.id and a.check_name in open_:
                     lapsed[a.check_name] = max(utc(a.until), lapsed.get(a.check_name, utc(a.until)))
             since = min(lapsed.get(x, utc(run.created_at)) for x in open_)
-            v.add("falls_short", f"version {name}: audit #{run.id} fails {', '.join(open_)}"
+            v.add("falls_short", f"version {name}: audit #{run.id} {_failing(open_, unrun)}"
                                  f"{' (not accepted)' if accepted else ''}", "high" if deployed else "medium", since)
         else:
             until = min(utc(accepted[x].until) for x in blocking)
-            v.add("met", f"version {name}: audit #{run.id} fails {', '.join(blocking)}, each accepted by an executive "
+            v.add("met", f"version {name}: audit #{run.id} {_failing(blocking, unrun)}, each accepted by an executive "
                          f"(the first acceptance ends {_day(until)})", lapses_at=until)
     return v
 
@@ -291,6 +300,8 @@ def _acceptances(c: _Context) -> _Verdict:
         name = f"{ver.version}{' (deployed)' if deployed else ''}"
         in_force = c.accepted(run) if run is not None else {}
         for a in _upto(c.m.acceptances.get(ver.id, []), c.at):
+            if run is None or a.audit_run_id != run.id:
+                continue  # an acceptance of an earlier audit covers nothing now (a new audit needs its own)
             until = utc(a.until)
             what = f"version {name}: {a.check_name} accepted by {a.accepted_by} until {_day(until)}"
             if until > c.at:
@@ -298,7 +309,7 @@ def _acceptances(c: _Context) -> _Verdict:
                     v.add("due_soon", f"{what} (lapses in {_age(until, c.at)})", lapses_at=until)
                 else:
                     v.add("met", what, lapses_at=until)
-            elif deployed and run is not None and a.audit_run_id == run.id and a.check_name not in in_force:
+            elif deployed and a.check_name not in in_force:
                 v.add("falls_short", f"{what}: lapsed, and the deployed version still fails it", "high", until)
     return v
 
@@ -361,7 +372,10 @@ def _monitoring(c: _Context) -> _Verdict:
             grace = 2 * _period(c, row)
             last = utc(row.last_run_at)
             if last is None or last > c.at:
-                last = None if last is None else c.at  # a run after the report's time: it ran by then
+                # the monitor's last run before ``at``: the latest window a run stored by then (a run that found
+                # nothing new touches no window, so this errs towards calling the monitor stale)
+                last = max((utc(w.updated_at) for w in c.m.windows.get(row.id, []) if utc(w.updated_at) <= c.at),
+                           default=None)
             stale_since = (last or utc(row.created_at)) + grace
             if c.at > stale_since:
                 v.add("falls_short", f"monitor {row.name}: last ran {_day(last) if last else 'never'}; it should run at "

@@ -22,7 +22,7 @@ TREND_STEP_DAYS = 30
 
 def _at(at: datetime | str | None) -> datetime:
     if at is None:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(timezone.utc)  # to the microsecond: a record made this second counts
     if isinstance(at, str):
         try:
             at = datetime.fromisoformat(at)
