@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 # The demo (examples/demo.sh) builds its own registry (.steward/demo.db, made afresh each time, so its keys
 # work on every run): COMPAS audited and failed by the gate (exit 1 is reported, not an error), then a model
 # trained on the shipped Adult data registered, audited, approved, deployed behind a guarded endpoint and
-# sent decisions; then the server runs until Ctrl-C. Every step is a `steward` command made with a key.
+# sent decisions; then a small organisation is seeded around them (examples/org/seed.py: teams, people, models
+# in every state the standards console tells apart), the standards are printed, and the server runs until
+# Ctrl-C (the console is /standards).
 DEMO_PORT ?= 8000
 demo: $(STAMP)
 	@BIN=$(BIN) bash examples/demo.sh $(DEMO_PORT)

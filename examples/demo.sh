@@ -4,7 +4,10 @@
 #  2. A savings-offer model trained on the shipped UCI Adult data: registered with its artifact and
 #     training profile, audited with every probe, one failing check accepted by an executive (with a
 #     reason and an end date), approved, deployed behind a guarded endpoint, and sent some decisions.
-# Each step is a `steward` command made with an API key, as a team would run them.
+#  3. A small organisation around them (examples/org/seed.py): teams, people with keys, and models in every
+#     state the central team's standards console tells apart; then the standards table, and the console.
+# Steps 1 and 2 are `steward` commands made with an API key, as a team would run them; step 3 writes through the
+# library, as the teams would have over the months (records it dates back are marked so in the trail).
 set -euo pipefail
 BIN="${BIN:-.venv/bin}"
 PORT="${1:-8000}"
@@ -75,6 +78,12 @@ code=$?
 set -e
 [ $code -le 1 ] || exit $code
 "$S" monitor report savings-watch --out reports/savings-watch.html
+
+echo "== A small organisation: teams, people with keys, and models in every state the standards tell apart"
+"$BIN/python" examples/org/seed.py "$WORK/org"
+echo "== The standards, as the central team sees them"
+COLUMNS="${COLUMNS:-160}" "$S" standards
+echo "The central team's console: http://127.0.0.1:$PORT/standards (log in with the governance key above)"
 echo "Log in at http://127.0.0.1:$PORT/ with the demo key above; the deployment page is /deployments/savings-offer"
 echo "(its kill switch and its monitor are there; /monitors/savings-watch). The application's caller key: $caller_key"
 wait $server
