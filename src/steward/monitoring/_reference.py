@@ -29,7 +29,7 @@ import pandas as pd
 
 from steward.errors import DataValidationError
 
-__all__ = ["Reference", "FeatureReference", "build_reference", "SCORE_BINS", "score_bin"]
+__all__ = ["Reference", "FeatureReference", "build_reference", "SCORE_BINS", "score_bin", "favourable_score"]
 
 SCORE_BINS = 1000  # scores (probabilities) are counted on 1,000 equal bins of [0, 1]
 DECILES = np.arange(10, 100, 10)
@@ -38,6 +38,16 @@ DECILES = np.arange(10, 100, 10)
 def score_bin(score: np.ndarray) -> np.ndarray:
     """The score bin of each probability: bin b holds b/1000 <= s < (b+1)/1000, and 1.0 the last bin."""
     return np.minimum((np.asarray(score, dtype=np.float64) * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
+
+
+def favourable_score(score: np.ndarray, favourable: int) -> np.ndarray:
+    """The probability of the favourable outcome, from the model's score: the score is the model's probability
+    of decision 1 (a deployment decides ``score >= threshold`` and logs that score; an audit reads it so), while
+    decisions and labels are turned into "1 favourable" by ``favourable``. With ``favourable`` 0 the score is
+    the adverse outcome's probability, so the favourable one is one minus it. The one place the monitor decides
+    which way a score points: the reference and every window read scores through it."""
+    s = np.asarray(score, dtype=np.float64)
+    return s if favourable == 1 else 1.0 - s
 
 
 @dataclass
@@ -119,7 +129,8 @@ class Reference:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": 1, "rows": self.rows, "features": [f.to_dict() for f in self.features.values()],
+        # format 2: the score statistics are of the favourable outcome's probability (see favourable_score)
+        return {"format": 2, "rows": self.rows, "features": [f.to_dict() for f in self.features.values()],
                 "protected": self.protected, "reference_groups": self.reference_groups, "favourable": self.favourable,
                 "score_counts": self.score_counts, "score_mean": self.score_mean, "score_std": self.score_std,
                 "decision_rate": self.decision_rate, "groups": self.groups, "accuracy": self.accuracy,
@@ -131,11 +142,20 @@ class Reference:
 
         check_reference(d)
         feats = {f["name"]: FeatureReference.from_dict(f) for f in d["features"]}
+        favourable = int(d.get("favourable", 1))
+        counts, mean, auc = d.get("score_counts"), d.get("score_mean"), d.get("auc")
+        if d.get("format") == 1 and favourable == 0:
+            # A format-1 reference counted the raw score (the adverse outcome's probability when 0 is favourable):
+            # turned around here, so monitors stored before keep judging windows like for like. Bin b of s is
+            # bin 999 - b of 1 - s (exact but for scores on a bin's edge).
+            counts = list(reversed(counts)) if counts is not None else None
+            mean = 1.0 - mean if mean is not None else None
+            auc = 1.0 - auc if auc is not None else None
         return cls(features=feats, rows=int(d["rows"]), protected=list(d.get("protected") or []),
-                   reference_groups=dict(d.get("reference_groups") or {}), favourable=int(d.get("favourable", 1)),
-                   score_counts=d.get("score_counts"), score_mean=d.get("score_mean"), score_std=d.get("score_std"),
+                   reference_groups=dict(d.get("reference_groups") or {}), favourable=favourable,
+                   score_counts=counts, score_mean=mean, score_std=d.get("score_std"),
                    decision_rate=d.get("decision_rate"), groups=dict(d.get("groups") or {}),
-                   accuracy=d.get("accuracy"), auc=d.get("auc"), source=str(d.get("source") or ""))
+                   accuracy=d.get("accuracy"), auc=auc, source=str(d.get("source") or ""))
 
     @classmethod
     def from_profile(cls, profile: Mapping[str, Any], *, protected: Sequence[str] = (),
@@ -268,8 +288,9 @@ def build_reference(frame: pd.DataFrame, *, features: Sequence[str], protected: 
         s = s[np.isfinite(s)]
         if s.size and (s.min() < 0 or s.max() > 1):
             raise DataValidationError(f"score column {score!r} must hold probabilities in [0, 1], found values from "
-                                      f"{s.min():.4g} to {s.max():.4g}; give the model's probability of the "
-                                      "favourable outcome")
+                                      f"{s.min():.4g} to {s.max():.4g}; give the model's probability of decision 1 "
+                                      "(the score its threshold is applied to)")
+        s = favourable_score(s, favourable)
         ref.score_counts = np.bincount(score_bin(s), minlength=SCORE_BINS).tolist()
         ref.score_mean, ref.score_std = float(s.mean()), float(s.std())
     if decision:
@@ -291,7 +312,7 @@ def build_reference(frame: pd.DataFrame, *, features: Sequence[str], protected: 
         from sklearn.metrics import roc_auc_score
 
         y = (frame[label].to_numpy() == favourable).astype(int)
-        sc = frame[score].to_numpy(dtype="float64")
+        sc = favourable_score(frame[score].to_numpy(dtype="float64", na_value=np.nan), favourable)
         ok = np.isfinite(sc)
         if len(set(y[ok])) == 2:
             ref.auc = float(roc_auc_score(y[ok], sc[ok]))

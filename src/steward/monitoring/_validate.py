@@ -39,8 +39,9 @@ def _fraction(x: Any) -> bool:
 
 def check_reference(d: Any) -> None:
     """Raise :class:`DataValidationError` naming the first part of ``d`` that is not a well-formed reference."""
-    if not isinstance(d, Mapping) or d.get("format") != 1:
-        raise _bad("format", "must be 1 (the JSON Reference.to_dict() writes)", d.get("format") if isinstance(d, Mapping) else d)
+    if not isinstance(d, Mapping) or d.get("format") not in (1, 2):
+        raise _bad("format", "must be 2 (the JSON Reference.to_dict() writes) or 1 (an earlier reference)",
+                   d.get("format") if isinstance(d, Mapping) else d)
     if not (isinstance(d.get("rows"), int) and not isinstance(d.get("rows"), bool) and d["rows"] >= 0):
         raise _bad("rows", "must be a non-negative whole number", d.get("rows"))
     feats = d.get("features")

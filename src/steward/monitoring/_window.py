@@ -21,13 +21,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from steward.monitoring._reference import SCORE_BINS, Reference, category_text, factorised, score_bin
+from steward.monitoring._reference import (SCORE_BINS, Reference, category_text, factorised, favourable_score,
+                                            score_bin)
 
 __all__ = ["WindowStats", "reduce_batch", "group_table", "COLUMNS"]
 
 # The monitor's column layout: the features and protected attributes by their own names, and these.
-COLUMNS = {"time": "when the prediction was made (UTC)", "score": "the model's probability of the favourable outcome",
-           "decision": "the model's decision (1 favourable)", "label": "the outcome, when known (1 favourable)",
+COLUMNS = {"time": "when the prediction was made (UTC)",
+           "score": "the model's probability of decision 1 (the favourable outcome's with favourable 1)",
+           "decision": "the model's decision (favourable: the reference's favourable value)",
+           "label": "the outcome, when known (favourable: the reference's favourable value)",
            "key_id": "the caller's key", "flags": "screening flags (a list, or text joined by '|')",
            "route": "how the guard answered", "prediction_id": "the prediction's id"}
 
@@ -168,8 +171,9 @@ def reduce_batch(batch: pd.DataFrame, reference: Reference) -> WindowStats:
         else:
             w.features[name] = _category_counts(col)
     fav = reference.favourable
-    score = (pd.to_numeric(batch["score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-             if "score" in batch.columns else np.full(n, np.nan))
+    # the favourable outcome's probability, as decisions and labels are coded below (1 favourable)
+    score = favourable_score(pd.to_numeric(batch["score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                             if "score" in batch.columns else np.full(n, np.nan), fav)
     decision = _coded(batch, "decision", fav)
     label = _coded(batch, "label", fav)
     has = np.isfinite(score)
