@@ -53,7 +53,7 @@ _SOURCE = [
     click.option("--protected", "protected", multiple=True, metavar="COL[=REFERENCE]",
                  help="A protected attribute and its reference group; repeat for each."),
     click.option("--time", "time_col", help="Column of the prediction time (with --data)."),
-    click.option("--score", "score_col", help="Column of the probability of the favourable outcome."),
+    click.option("--score", "score_col", help="Column of the model's probability of decision 1 (the favourable decision here)."),
     click.option("--decision", "decision_col", help="Column of the model's decision (1 favourable)."),
     click.option("--label", "label_col", help="Column of the outcome, when the data has it."),
     click.option("--key", "key_col", help="Column of the caller's key (for per-key volume and extraction)."),

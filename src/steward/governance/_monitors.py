@@ -344,7 +344,8 @@ class MonitorsMixin:
     # --- labels -----------------------------------------------------------------------------------
 
     def add_labels(self, name: str, labels: dict[str, int], *, actor: str) -> dict[str, int]:
-        """Outcomes by prediction id (0/1; 1 the favourable outcome). A label already given is replaced;
+        """Outcomes by prediction id (0/1, coded as the model's decisions: the monitor's favourable value is the
+        good outcome). A label already given is replaced;
         the windows it falls in are reduced again at the next run."""
         bad = [k for k, v in labels.items() if v not in (0, 1)]
         if bad:
@@ -536,7 +537,7 @@ def _clean_record(r: Any, i: int, allowed: set[str], when: datetime) -> tuple[di
     for k in ("decision", "label"):
         v = r.get(k)
         if v is not None and v not in (0, 1) or isinstance(v, bool):
-            raise DataValidationError(f"{where}.{k}: must be 0, 1 or null (1 the favourable outcome), got {v!r}")
+            raise DataValidationError(f"{where}.{k}: must be 0, 1 or null (coded as the model's decisions), got {v!r}")
     for k in ("key_id", "prediction_id"):
         v = r.get(k)
         if v is not None and (not isinstance(v, str) or not 0 < len(v) <= 200):
