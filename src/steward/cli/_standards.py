@@ -179,7 +179,7 @@ def _failing(report: dict[str, Any], fail_on: str) -> list[dict[str, Any]]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
               show_default=True, help="table: a summary for people; json, csv, md: the same report for scripts.")
 @click.option("--digest", is_flag=True, help="The weekly digest: the report with what changed over the last --days.")
-@click.option("--days", type=click.IntRange(1, 3660), default=None, help="With --digest: the days it looks back [default: 7].")
+@click.option("--days", type=click.IntRange(1, 366), default=None, help="With --digest: the days it looks back [default: 7].")
 @click.option("--webhook", metavar="URL", help="Post the digest to URL as JSON {text, digest} (signed when "
               "STEWARD_WEBHOOK_SECRET is set); prints one line, and writes the output only to --out.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to FILE, not stdout.")

@@ -23,7 +23,8 @@ PRACTICES: tuple[tuple[str, str, str, str], ...] = (
     ("bias_tested_in_ci", "Bias tested in CI",
      "an audit recorded from a CI job by the gating command (steward audit --register)", "all"),
     ("independent_validation", "Independent validation",
-     "a validator who is not in the model's team and did not build the version approved it", "all"),
+     "a validator who is not in the model's team, and neither built the version nor uploaded its audit nor shares a "
+     "team with who did, approved it", "all"),
     ("explanations", "Explanations for decisions",
      "an audit's reason-codes check passed, and every deployment gives reasons", "all"),
     ("privacy_probes", "Privacy and security probes run",
@@ -73,14 +74,28 @@ def _ci(org: Org, m: ModelRecords, at: datetime) -> str | None:
 
 
 def _independent(org: Org, m: ModelRecords, at: datetime) -> str | None:
+    """A validator outside the model's team who neither built the version nor uploaded the audit approved it.
+
+    Who built the version and who uploaded the audit count as well as the model's team: a builder may register
+    a model into another team (or belong to two), and a validator who shares any team with them is their
+    colleague, not independent of them."""
     if m.team is None:
         return None
     team = set(org.teams.get(m.team, {}).get("members", []))
+    teams_of: dict[str, set[str]] = {}
+    for name, info in org.teams.items():
+        for person in info.get("members", []):
+            teams_of.setdefault(person, set()).add(name)
     builders = {v.id: v.registered_by for v in m.versions}
+    uploaders = {a.id: a.created_by for rows in m.audits.values() for a in rows}
     for vid, rows in m.sign_offs.items():
         for x in _upto(rows, at):
-            if x.role == "validator" and x.decision == "approve" and x.person not in team and x.person != builders.get(vid):
-                return f"validator {x.person} (not in {m.team}) approved {org.version_model.get(vid, vid)} on {utc(x.created_at):%Y-%m-%d}"
+            if x.role != "validator" or x.decision != "approve" or x.person in team:
+                continue
+            makers = {builders.get(vid), uploaders.get(x.audit_run_id)} - {None}
+            if x.person in makers or any(teams_of.get(x.person, set()) & teams_of.get(p, set()) for p in makers):
+                continue
+            return f"validator {x.person} (not in {m.team}) approved {org.version_model.get(vid, vid)} on {utc(x.created_at):%Y-%m-%d}"
     return None
 
 

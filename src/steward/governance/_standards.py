@@ -124,6 +124,10 @@ class _Context:
     tier: Tier | None = None
     risk: Any = None
 
+    def tier_for(self, run) -> Tier | None:
+        """The tier the run is judged by: the model's, or (without one in the current policy) the audit's."""
+        return self.tier or self.policy.tiers.get(run.tier or "")
+
     def latest_audit(self, v) -> Any:
         runs = _upto(self.m.audits.get(v.id, []), self.at)
         return runs[-1] if runs else None
@@ -232,11 +236,12 @@ def _passes(c: _Context) -> _Verdict:
 
 def _cadence(c: _Context) -> _Verdict:
     v = _Verdict("reaudit_cadence")
-    days = c.tier.reaudit_days if c.tier else TIER_DEFAULTS["reaudit_days"]
     for ver, deployed in scope_versions(c.m, c.at):
         run = c.latest_audit(ver)
         if run is None:
             continue
+        tier = c.tier_for(run)
+        days = tier.reaudit_days if tier else TIER_DEFAULTS["reaudit_days"]
         due = utc(run.created_at) + timedelta(days=days)
         name = f"{ver.version}{' (deployed)' if deployed else ''}"
         if c.at >= due:
@@ -251,14 +256,20 @@ def _cadence(c: _Context) -> _Verdict:
 
 def _sign_offs(c: _Context) -> _Verdict:
     v = _Verdict("sign_offs")
-    required = list(c.tier.sign_off) if c.tier else []
     for ver, deployed in scope_versions(c.m, c.at):
         run = c.latest_audit(ver)
         if run is None:
             continue
         name = f"{ver.version}{' (deployed)' if deployed else ''}"
+        tier = c.tier_for(run)
+        if tier is None:  # no tier says which sign-offs it needs: not evidenced, so not met
+            v.add("falls_short", f"version {name}: which sign-offs it needs is not known (neither the model's risk "
+                                 f"tier nor audit #{run.id}'s tier {run.tier!r} is a tier of the current policy); "
+                                 f"assess its risk", "high" if deployed else "medium", utc(run.created_at))
+            continue
+        required = list(tier.sign_off)
         if not required:
-            v.add("met", f"version {name}: tier {c.tier.name if c.tier else '?'} requires no sign-off")
+            v.add("met", f"version {name}: tier {tier.name} requires no sign-off")
             continue
         # as in the registry, each role's latest sign-off decides (a later approval supersedes a rejection)
         latest: dict[str, Any] = {}
@@ -271,7 +282,7 @@ def _sign_offs(c: _Context) -> _Verdict:
             v.add("falls_short", f"version {name}: the {x.role} {x.person} rejected it: {x.comment}", "high",
                   utc(x.created_at))
             continue
-        distinct = bool(c.tier and c.tier.distinct_signers)
+        distinct = bool(tier.distinct_signers)
         excluded = {ver.registered_by, run.created_by} if distinct else set()
         used: set[str] = set()
         missing = []
@@ -386,6 +397,9 @@ def _monitoring(c: _Context) -> _Verdict:
         if a.acknowledged_at is None or utc(a.acknowledged_at) > c.at:
             v.add("falls_short", f"alert #{a.id} ({a.signal}, {a.subject}, window {a.window}) is not acknowledged",
                   a.severity if a.severity in SEVERITY_ORDER else "high", utc(a.created_at))
+        else:  # the console shows who said what is being done, so an empty gesture is seen for what it is
+            v.add("met", f"acknowledged: alert #{a.id} ({a.signal}, {a.subject}) by {a.acknowledged_by} on "
+                         f"{_day(utc(a.acknowledged_at))}: {a.acknowledged_note}")
     return v
 
 

@@ -20,6 +20,13 @@ SCHEMA = "steward.standards/1"
 TREND_STEP_DAYS = 30
 
 
+# The years `at` may name: the trend and the digest look back from it (at most TREND_MAX points 30 days apart,
+# or DAYS_MAX days), which must stay within the dates a datetime can hold.
+AT_YEARS = (1900, 9999)
+TREND_MAX = 60
+DAYS_MAX = 366
+
+
 def _at(at: datetime | str | None) -> datetime:
     if at is None:
         return datetime.now(timezone.utc)  # to the microsecond: a record made this second counts
@@ -29,7 +36,24 @@ def _at(at: datetime | str | None) -> datetime:
         except ValueError:
             raise StewardError(f"at: {at!r} is not a date or ISO datetime (e.g. 2026-12-01 or "
                                f"2026-12-01T09:00:00+00:00)") from None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    if not isinstance(at, datetime):
+        raise StewardError(f"at must be a date or ISO datetime, got {type(at).__name__}")
+    given = at.isoformat()
+    try:
+        at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    except OverflowError:
+        at = None
+    if at is None or not AT_YEARS[0] <= at.year <= AT_YEARS[1]:
+        raise StewardError(f"at: {given!r} is out of range: give a date in the years {AT_YEARS[0]} to {AT_YEARS[1]} "
+                           f"(the report looks back from it), e.g. 2026-12-01")
+    return at
+
+
+def _whole(name: str, value: object, most: int) -> int:
+    """``value`` if it is a whole number from 1 to ``most``, else a :class:`StewardError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise StewardError(f"{name}: {value!r} is not a whole number from 1 to {most}; give e.g. {name}=7")
+    return value
 
 
 class StandardsMixin:
@@ -54,6 +78,7 @@ class StandardsMixin:
         """Every model (of ``team``) against every rule at ``at`` (default now), the shortfalls sorted by
         severity and age, per-team tables, practice adoption and its trend (one point every 30 days)."""
         at = _at(at)
+        _whole("trend_points", trend_points, TREND_MAX)
         if team is not None:
             self.team(team)  # an unknown team is a NotFoundError naming the teams, not an empty report
         org, diff = self._standards_org()
@@ -63,6 +88,7 @@ class StandardsMixin:
                          days: int = 7) -> dict[str, Any]:
         """The report at ``at`` with what changed since ``days`` before: shortfalls new and gone."""
         at = _at(at)
+        _whole("days", days, DAYS_MAX)
         if team is not None:
             self.team(team)
         org, diff = self._standards_org()
@@ -126,7 +152,7 @@ def _report(org: Org, policy, at: datetime, team: str | None, diff, trend_points
                       "practices_adopted": sum(p["adopted"] for p in applied), "practices_applicable": len(applied),
                       "adoption": (sum(p["adopted"] for p in applied) / len(applied)) if applied else None})
     trend = []
-    for k in reversed(range(max(trend_points, 1))):
+    for k in reversed(range(trend_points)):
         point = at - timedelta(days=TREND_STEP_DAYS * k)
         alive = [m for m in models if m.created_at <= point]
         rates = adoption([practices_of(org, m, point) for m in alive])

@@ -9,6 +9,7 @@ import hmac
 import io
 import json
 import os
+import re
 from typing import Any
 
 from steward.errors import StewardError
@@ -39,9 +40,19 @@ def to_csv(report: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+# Text from users (sign-off comments, alert subjects, incident titles, contacts) goes into Markdown that chat
+# webhooks render: on one line (a line break could start a heading or a fake "resolved" line), with no link,
+# image, HTML tag or chat control sequence such as Slack's <!channel> (a "<" is written as &lt;).
+_MARKUP = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "&lt;"})
+_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def _text(value: Any) -> str:
+    return _BREAKS.sub(" ", "" if value is None else str(value)).translate(_MARKUP)
+
+
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(value).replace("|", "\\|")
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
@@ -58,16 +69,18 @@ def to_markdown(report: dict[str, Any]) -> str:
     title = "Steward weekly standards digest" if report.get("kind") == "digest" else "Steward standards report"
     lines = [f"# {title}", "",
              f"As of {report['at']} under policy {report['policy']['name']} version {report['policy']['version']}"
-             + (f", team {report['team']}" if report["team"] else "") + ".", "",
+             + (f", team {_text(report['team'])}" if report["team"] else "") + ".", "",
              f"**{s['models']} model{'' if s['models'] == 1 else 's'}: {s['falls_short']} fall short, {s['due_soon']} due soon, {s['met']} meet the "
              f"standards.** Shortfalls by severity: "
              + ", ".join(f"{k} {v}" for k, v in s["by_severity"].items()) + ".", ""]
     changes = report.get("changes")
     if changes is not None:
         lines += [f"## Since {changes['since'][:10]}", ""]
-        lines += [f"- new: **{x['model']}** — {x['title']}: {x['why']}" for x in changes["new_shortfalls"]]
-        lines += [f"- resolved: {x['model']} — {x['title']}" for x in changes["resolved"]]
-        lines += [f"- adoption of {x['title']}: {_rate(x['before'])} → {_rate(x['rate'])}" for x in changes["adoption"]]
+        lines += [f"- new: **{_text(x['model'])}** — {_text(x['title'])}: {_text(x['why'])}"
+                  for x in changes["new_shortfalls"]]
+        lines += [f"- resolved: {_text(x['model'])} — {_text(x['title'])}" for x in changes["resolved"]]
+        lines += [f"- adoption of {_text(x['title'])}: {_rate(x['before'])} → {_rate(x['rate'])}"
+                  for x in changes["adoption"]]
         if not any(changes[k] for k in ("new_shortfalls", "resolved", "adoption")):
             lines.append("- nothing changed")
         lines.append("")
@@ -90,11 +103,19 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def _site(url: str) -> str:
-    """``scheme://host[:port]/...`` of a URL, without its path (where a webhook's secret often is)."""
+    """``scheme://host[:port]/...`` of a URL, without its path (where a webhook's secret often is); a
+    :class:`StewardError` when it is no http(s) URL with a host and a valid port."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}/..."
+    try:
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port
+    except ValueError:  # a port out of range, an unclosed [IPv6 address
+        scheme = host = port = None
+    if scheme not in ("http", "https") or not host:
+        raise StewardError("--webhook: the URL is not an http(s) URL with a host and a port from 1 to 65535; give the "
+                           "address the digest is posted to, e.g. https://hooks.example.org/...")
+    return f"{scheme}://{host}{':' + str(port) if port else ''}/..."
 
 
 def post_digest(url: str, digest: dict[str, Any], *, timeout: float = 10.0) -> int:
@@ -106,15 +127,15 @@ def post_digest(url: str, digest: dict[str, Any], *, timeout: float = 10.0) -> i
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise StewardError(f"--webhook: {url!r} is not an http(s) URL; give the address the digest is posted to")
+    where = _site(url)  # chat webhooks carry their secret in the path: errors name the site only
     body = json.dumps({"text": to_markdown(digest), "digest": digest}, allow_nan=False).encode()
     headers = {"Content-Type": "application/json"}
     secret = os.environ.get(WEBHOOK_SECRET_ENV)
     if secret:
         headers["X-Steward-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    where = _site(url)  # chat webhooks carry their secret in the path: errors name the site only
     try:
         r = httpx.post(url, content=body, headers=headers, timeout=timeout, follow_redirects=False)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a host name IDNA refuses
         raise StewardError(f"--webhook: posting the digest to {where} failed: {type(exc).__name__}") from None
     if not 200 <= r.status_code < 300:
         raise StewardError(f"--webhook: {where} answered HTTP {r.status_code}: {r.text[:200]}")

@@ -22,6 +22,7 @@ from steward.governance._tables import Model, MonitorAlert, MonitorRow, Principa
 
 __all__ = ["TeamsMixin"]
 
+NOTE_MAX = 2000  # an acknowledgement's note is shown in the standards console's evidence
 _TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._&-]{0,99}$")
 
 
@@ -115,8 +116,12 @@ class TeamsMixin:
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str) -> dict[str, Any]:
         """A person saw a monitor's alert and says what is being done; until then the standards count it."""
-        if not isinstance(note, str) or not note.strip():
-            raise StewardError("say what is being done about the alert (--note), so the acknowledgement means something")
+        if not isinstance(note, str) or not any(ch.isalnum() for ch in note):
+            raise StewardError("say what is being done about the alert (--note), in words, so the acknowledgement "
+                               "means something")
+        if len(note.strip()) > NOTE_MAX:
+            raise StewardError(f"--note: {len(note.strip())} characters is too long (at most {NOTE_MAX}); say in short "
+                               f"what is being done, and keep the details in an incident")
         with self.tx() as s:
             a = s.get(MonitorAlert, alert_id, with_for_update=True)
             if a is None:

@@ -120,7 +120,9 @@ def _preview(reg: Registry, m: dict[str, Any], answers: dict[str, Any]) -> dict[
     tier, reason = reg.policy.assign_tier(answers)
     builders = sorted({v["registered_by"] for v in m["versions"]})
     return {"tier": tier_view(tier), "reason": reason, "change": tier_change(reg.policy, m["tier"], tier.name),
-            "builders": builders, "audited": bool(m["latest_audit"]), "digest": answers_digest(answers)}
+            "builders": builders, "audited": bool(m["latest_audit"]),
+            # the tier and its explanation hold for this policy and the model's assessment as they are now
+            "digest": answers_digest(answers, reg.policy.sha256, (m["risk"] or {}).get("created_at"), m["tier"])}
 
 
 @router.get("/models/{name}/risk")
@@ -155,7 +157,8 @@ def risk_submit(request: Request, name: str, domain: str = Form(""), people_affe
     if checked != preview["digest"]:
         return _risk_page(request, m, form, preview=preview,
                           error="The answers changed since their tier was shown; nothing was recorded. Check the tier "
-                                "these answers yield below, then record it.")
+                                "these answers yield below (under the policy and the model's tier as they are now), "
+                                "then record it.")
     try:
         reg.assess_risk(name, answers, actor=who["name"])
     except StewardError as exc:

@@ -145,9 +145,11 @@ def parse_answers(form: dict[str, str], policy: Policy) -> tuple[dict[str, Any] 
             "human_review": form["human_review"] == "yes", "wrong_decision_cost": form["wrong_decision_cost"]}, []
 
 
-def answers_digest(answers: dict[str, Any]) -> str:
-    """A fingerprint of the answers whose tier was shown, so "Record" records only what was checked."""
-    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:16]
+def answers_digest(answers: dict[str, Any], *context: Any) -> str:
+    """A fingerprint of the answers whose tier was shown and of what the explanation depended on (``context``:
+    the policy, the model's recorded assessment), so "Record" records only what was checked."""
+    payload = {"answers": answers, "context": list(context)} if context else answers
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def tier_view(tier: Tier) -> dict[str, Any]:

@@ -4,6 +4,7 @@ team, and acknowledging a monitor's alert."""
 
 from __future__ import annotations
 
+import hmac
 import os
 from typing import Annotated, Any, Literal
 
@@ -108,7 +109,9 @@ def post_standards_digest(body: DigestPostIn, reg: Registry = Depends(registry),
     if not allowed:
         raise StewardError(f"url: this server posts the digest to no webhook: its operator lists the allowed URLs "
                            f"in {WEBHOOKS_ENV} (comma-separated), and none is set")
-    if body.url not in allowed:
+    # compared in constant time: a listed URL often holds its webhook's secret
+    sent = body.url.encode("utf-8", "surrogatepass")
+    if not any(hmac.compare_digest(sent, u.encode("utf-8", "surrogatepass")) for u in allowed):
         raise StewardError(f"url: {body.url[:200]!r} is not one of the {len(allowed)} webhook URL(s) the operator "
                            f"allows in {WEBHOOKS_ENV}; give one of those exactly, or ask the operator to add it")
     digest = reg.standards_digest(team=body.team, days=body.days)
