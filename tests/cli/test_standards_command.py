@@ -70,6 +70,10 @@ def org(tmp_path) -> Org:
     for name, role in (("Dev", "developer"), ("Gina", "governance"), ("Olga", "operator")):
         o.keys[name] = key_in(o.ok("keys", "create", "--name", name, "--role", role, key="admin").stdout)
     o.ok("teams", "add", "Ops", "--contact", "#ops", key="admin")
+    # a developer registers a model only into a team they belong to
+    line = one_line_error(o.run("models", "register", "credit", "--domain", "credit", "--team", "Risk", key="Dev"))
+    assert "Dev is not a member of team 'Risk'" in line
+    o.ok("teams", "add-member", "Risk", "Dev", key="admin")
     o.ok("models", "register", "credit", "--domain", "credit", "--owner", "Ana", "--team", "Risk", key="Dev")
     o.ok("models", "register", "scorer", "--domain", "operations", key="Dev")
     o.ok("models", "register", "loose", "--domain", "other", key="Dev")
@@ -82,6 +86,7 @@ def org(tmp_path) -> Org:
 
 
 def test_teams_end_to_end(org):
+    org.ok("teams", "remove-member", "Risk", "Dev", key="admin")  # the fixture made Dev a member, to register into Risk
     r = org.ok("teams", "add-member", "Risk", "Dev", key="admin")
     assert "Dev is now a member of Risk (1 members)" in r.output
     org.ok("teams", "add-member", "Risk", "Olga", key="admin")

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import pytest
 
+from steward.errors import PermissionDenied
+
 import steward
 from steward.errors import StewardError
 from steward.governance import Registry
@@ -47,14 +49,19 @@ def test_registering_a_model_into_another_team_does_not_make_a_teammate_independ
     reg.create_team("Elsewhere", contact="#elsewhere", actor="admin")
     reg.add_team_member("Lending", "dev", actor="admin")
     reg.add_team_member("Lending", "Val", actor="admin")
-    # dev (in Lending with Val) registers the model into a team neither is in, and Val approves it
-    model(reg, kit, "laundered", team="Elsewhere")
+    # dev (in Lending with Val) may not register a model into a team dev is not in ...
+    with pytest.raises(PermissionDenied, match="dev is not a member of team 'Elsewhere'"):
+        model(reg, kit, "laundered", team="Elsewhere")
+    # ... and when an admin puts dev's model in a team neither is in, Val's approval is still not independent
+    model(reg, kit, "laundered")
+    reg.set_model_team("laundered", "Elsewhere", actor="admin")
     audit(reg, kit, "laundered")
     approve(reg, "laundered", validator="Val")
     p = practice(reg.standards(trend_points=1), "laundered", "independent_validation")
     assert p["applies"] and not p["adopted"], p
     # a validator who shares no team with the builder is independent
-    model(reg, kit, "checked", team="Elsewhere")
+    model(reg, kit, "checked")
+    reg.set_model_team("checked", "Elsewhere", actor="admin")
     audit(reg, kit, "checked")
     approve(reg, "checked", validator="Vic")
     p = practice(reg.standards(trend_points=1), "checked", "independent_validation")
@@ -120,6 +127,7 @@ def test_an_acknowledgement_needs_words_and_is_shown_with_who_gave_it(reg, kit):
 
 def test_user_text_cannot_break_or_inject_into_the_markdown(reg, kit):
     reg.create_team("Lending", contact="ops|desk\n# Pwned <!channel> [click](http://evil.example)", actor="admin")
+    reg.add_team_member("Lending", "dev", actor="admin")
     model(reg, kit, "rejected", team="Lending")
     audit(reg, kit, "rejected")
     comment = "no\n- resolved: rejected — Sign-offs complete\n![x](http://evil.example/t.png) <b>x</b> a|b"

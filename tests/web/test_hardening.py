@@ -204,7 +204,7 @@ def test_nul_and_undecodable_text_in_the_query_and_path_are_refused(api, path, f
 @pytest.mark.parametrize(("path", "message"), [
     ("/api/models?tier=high&tier=low", "query parameter 'tier' is given more than once; give it once"),
     ("/api/models?ownr=ana", "unknown query parameter 'ownr' for GET /api/models; it takes: failing, owner, "
-                             "status, tier"),
+                             "status, team, tier"),
     ("/api/principals?x=1", "unknown query parameter 'x' for GET /api/principals; it takes none"),
 ])
 def test_repeated_or_unknown_query_parameters_are_refused(api, path, message):

@@ -162,7 +162,11 @@ def test_teams_members_and_a_models_team(client, keys, registry):
     assert client.get(f"/api/teams/{TEAM}", headers=viewer).json()["models"] == [MODEL]
     assert client.get(f"/api/models/{MODEL}", headers=viewer).json()["team"] == TEAM
 
-    # a developer registers a model straight into a team; an unknown team is a 404
+    # a developer registers a model straight into a team they belong to, and into no other; an unknown team is a 404
+    assert "Dev Developer is not a member of team" in check_shape(
+        client.post("/api/models", json={"name": "scorer", "domain": "credit", "team": TEAM}, headers=dev), 403)
+    assert client.post(f"/api/teams/{TEAM}/members", json={"principal": "Dev Developer"},
+                       headers=admin).status_code == 200
     r = client.post("/api/models", json={"name": "scorer", "domain": "credit", "team": TEAM}, headers=dev)
     assert r.status_code == 201 and r.json()["team"] == TEAM, r.text
     assert "no team named 'Nobody'" in check_shape(
@@ -171,11 +175,11 @@ def test_teams_members_and_a_models_team(client, keys, registry):
         MODEL, "scorer"]
 
     r = client.delete(f"/api/teams/{TEAM}/members/Vera Validator", headers=admin)
-    assert r.status_code == 200 and r.json()["members"] == []
+    assert r.status_code == 200 and r.json()["members"] == ["Dev Developer"]
     assert "is not a member" in check_shape(client.delete(f"/api/teams/{TEAM}/members/Vera Validator",
                                                           headers=admin), 404)
     actions = [e["action"] for e in registry.trail(subject=f"team:{TEAM}")]
-    assert sorted(actions) == ["team.create", "team.member_add", "team.member_remove"]
+    assert sorted(actions) == ["team.create", "team.member_add", "team.member_add", "team.member_remove"]
 
 
 # --- the governance role ----------------------------------------------------------------------------------

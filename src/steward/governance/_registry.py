@@ -207,6 +207,8 @@ class Registry(WorkflowMixin, IncidentsMixin, PrincipalsMixin, SessionsMixin, Ch
         try:
             with self.tx() as s:
                 team_id = self._team(s, team).id if team is not None else None
+                if team is not None:
+                    self._may_register_into(s, actor, team_id, team)
                 m = Model(name=name, purpose=purpose, domain=domain, owner=owner,
                           accountable_executive=accountable_executive, status="in_development", team_id=team_id)
                 s.add(m)

@@ -72,6 +72,21 @@ class TeamsMixin:
         with self.tx() as s:
             return self._team_dict(s, self._team(s, name))
 
+    def _may_register_into(self, s: Session, actor: str, team_id: int, team: str) -> None:
+        """A principal registers a model only into a team they belong to (an admin into any): placing a model
+        in another team would make a teammate's sign-off look independent, or move shortfalls to that team.
+        An actor who is no principal (the library used directly, by whoever holds the database) is not asked."""
+        p = s.execute(select(Principal).where(Principal.name == actor)).scalar_one_or_none()
+        if p is None or "admin" in p.roles:
+            return
+        member = s.execute(select(TeamMember.id).where(TeamMember.team_id == team_id,
+                                                      TeamMember.principal_id == p.id)).first()
+        if member is None:
+            from steward.errors import PermissionDenied
+
+            raise PermissionDenied(f"{actor} is not a member of team {team!r}, so may not register a model into it; "
+                                   f"an admin adds you to the team (`steward teams add-member`) or assigns the model")
+
     def _principal_named(self, s: Session, name: str) -> Principal:
         p = s.execute(select(Principal).where(Principal.name == name)).scalar_one_or_none()
         if p is None:
