@@ -97,6 +97,11 @@ def test_teams_end_to_end(org):
     assert teams["Risk"]["members"] == ["Dev"] and teams["Risk"]["models"] == ["credit"]
     assert teams["Ops"]["members"] == ["Olga"] and teams["Ops"]["models"] == ["scorer"]
     assert teams["Risk"]["contact"] == "risk@example.org" and teams["Risk"]["created_by"] == "admin"
+    # the team filter of the incident and deployment lists
+    assert [i["model"] for i in json.loads(org.ok("incident", "list", "--team", "Ops", "--json").stdout)] == ["scorer"]
+    assert json.loads(org.ok("incident", "list", "--team", "Risk", "--json").stdout) == []
+    assert json.loads(org.ok("deployments", "list", "--team", "Ops", "--json").stdout) == []
+    assert "no team named 'Nope'" in one_line_error(org.run("deployments", "list", "--team", "Nope"))
     listed = org.ok("teams", "list").stdout
     assert "Risk" in listed and "risk@example.org" in listed and "scorer" in listed
     shown = org.ok("teams", "show", "Risk").stdout

@@ -177,7 +177,9 @@ def model(reg: Any, kit: Kit, name: str, *, risk: dict | None = RISK_HIGH, team:
           versions: tuple[str, ...] = ("1",), by: str = "dev") -> dict[str, Any]:
     """Register ``name`` (of ``team``) with ``versions`` (each with the model file) and, given, its risk answers."""
     reg.register_model(name, actor=by, purpose="pre-screens applications", domain=(risk or {}).get("domain", "other"),
-                       owner="Ana Owner", team=team)
+                       owner="Ana Owner")
+    if team is not None:  # the admin places it (a builder registers only into a team of their own)
+        reg.set_model_team(name, team, actor="admin")
     for v in versions:
         reg.register_version(name, v, actor=by, artifact_uri=str(kit.artifact), artifact_sha256=kit.artifact_sha256)
     if risk is not None:

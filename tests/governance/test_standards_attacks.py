@@ -51,7 +51,7 @@ def test_registering_a_model_into_another_team_does_not_make_a_teammate_independ
     reg.add_team_member("Lending", "Val", actor="admin")
     # dev (in Lending with Val) may not register a model into a team dev is not in ...
     with pytest.raises(PermissionDenied, match="dev is not a member of team 'Elsewhere'"):
-        model(reg, kit, "laundered", team="Elsewhere")
+        reg.register_model("laundered", actor="dev", domain="credit", team="Elsewhere")
     # ... and when an admin puts dev's model in a team neither is in, Val's approval is still not independent
     model(reg, kit, "laundered")
     reg.set_model_team("laundered", "Elsewhere", actor="admin")

@@ -400,3 +400,23 @@ def _alert_in_the_registry(reg) -> int:
                               for v, p in zip(x[:500], s[:500])], actor="Dev Developer")
     reg.run_monitor("watch", actor="Dev Developer", close_all=True)
     return reg.monitor("watch")["alerts"][0]["id"]
+
+
+def test_incidents_and_deployments_filter_by_team(client, keys, registry):
+    """The team filter reaches the incident and deployment lists too; an unknown team is a 404 naming the teams."""
+    admin, viewer = auth(keys["admin"]), auth(keys["viewer"])
+    client.post("/api/teams", json={"name": TEAM, "contact": "rf@example.org"}, headers=admin)
+    client.post("/api/teams", json={"name": "Other", "contact": "o@example.org"}, headers=admin)
+    client.put(f"/api/models/{MODEL}/team", json={"team": TEAM}, headers=admin)
+    client.put(f"/api/models/{LOW}/team", json={"team": "Other"}, headers=admin)
+    mine = registry.open_incident(MODEL, title="complaints", severity="high", actor="Olga Operator")
+    theirs = registry.open_incident(LOW, title="slow", severity="low", actor="Olga Operator")
+    got = client.get("/api/incidents", params={"team": TEAM}, headers=viewer).json()
+    assert [i["id"] for i in got] == [mine["id"]]
+    got = client.get("/api/incidents", params={"team": "Other"}, headers=viewer).json()
+    assert [i["id"] for i in got] == [theirs["id"]]
+    assert {i["id"] for i in client.get("/api/incidents", headers=viewer).json()} >= {mine["id"], theirs["id"]}
+    assert client.get("/api/deployments", params={"team": TEAM}, headers=viewer).json() == []  # none deployed here
+    for path in ("/api/incidents", "/api/deployments"):
+        assert "no team named 'Nobody'" in check_shape(client.get(path, params={"team": "Nobody"}, headers=viewer), 404)
+    assert [i["id"] for i in registry.incidents(team=TEAM)] == [mine["id"]]

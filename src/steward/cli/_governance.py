@@ -438,10 +438,11 @@ def incident_update(backend, actor, incident_id, note, status, done):
 @incident_group.command("list")
 @click.option("--model")
 @click.option("--status", type=click.Choice(["open", "contained", "resolved"]))
+@click.option("--team", help="Only the incidents of this team's models.")
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def incident_list(backend, actor, model, status, as_json):
-    rows = backend.incidents(model=model, status=status)
+def incident_list(backend, actor, model, status, team, as_json):
+    rows = backend.incidents(model=model, status=status, **({"team": team} if team else {}))
     if as_json:
         return _json(rows)
     t = Table("id", "model", "severity", "status", "title", "opened")

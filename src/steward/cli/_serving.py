@@ -79,11 +79,12 @@ def deployments_group() -> None:
 
 @deployments_group.command("list")
 @click.option("--all", "include_replaced", is_flag=True, help="Include replaced deployments.")
+@click.option("--team", help="Only the deployments of this team's models.")
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
-def deployments_list(backend, actor, include_replaced, as_json):
+def deployments_list(backend, actor, include_replaced, team, as_json):
     """The deployments."""
-    rows = backend.deployments(include_replaced=include_replaced)
+    rows = backend.deployments(include_replaced=include_replaced, **({"team": team} if team else {}))
     if as_json:
         return _json(rows)
     if not rows:

@@ -96,8 +96,9 @@ class RemoteRegistry:
     def incident(self, incident_id: int) -> dict:
         return self._call("GET", f"/api/incidents/{incident_id}")
 
-    def incidents(self, *, model: str | None = None, status: str | None = None) -> list[dict]:
-        return self._call("GET", "/api/incidents", params={k: v for k, v in {"model": model, "status": status}.items() if v})
+    def incidents(self, *, model: str | None = None, status: str | None = None, team: str | None = None) -> list[dict]:
+        return self._call("GET", "/api/incidents",
+                          params={k: v for k, v in {"model": model, "status": status, "team": team}.items() if v})
 
     def create_key(self, name: str, roles: list[str], *, actor: str = "", deployments: list[str] | None = None) -> dict:
         return self._call("POST", "/api/keys", json={"name": name, "roles": roles, "deployments": deployments})
@@ -148,8 +149,9 @@ class RemoteRegistry:
         return self._call("POST", "/api/deployments", json={"name": name, "version": ref, "backup": backup,
                                                             "benchmark": benchmark, "guard": guard})
 
-    def deployments(self, *, include_replaced: bool = False) -> list[dict]:
-        return self._call("GET", "/api/deployments", params={"all": "true"} if include_replaced else None)
+    def deployments(self, *, include_replaced: bool = False, team: str | None = None) -> list[dict]:
+        params = {k: v for k, v in {"all": "true" if include_replaced else None, "team": team}.items() if v}
+        return self._call("GET", "/api/deployments", params=params or None)
 
     def deployment(self, name: str) -> dict:
         return self._call("GET", f"/api/deployments/{quote(name)}")

@@ -176,11 +176,16 @@ class DeploymentsMixin:
             raise NotFoundError(f"no active deployment named {name!r}; `steward deployments list` shows them")
         return d
 
-    def deployments(self, *, include_replaced: bool = False) -> list[dict[str, Any]]:
+    def deployments(self, *, include_replaced: bool = False, team: str | None = None) -> list[dict[str, Any]]:
+        """The deployments (the active ones unless ``include_replaced``), of the models of ``team`` if given."""
         with self._sessions() as s:
             q = select(Deployment).order_by(Deployment.name, Deployment.id.desc())
             if not include_replaced:
                 q = q.where(Deployment.status == "active")
+            if team is not None:
+                owned = select(Version.id).join(Model, Model.id == Version.model_id).where(
+                    Model.team_id == self._team(s, team).id)
+                q = q.where(Deployment.version_id.in_(owned))
             return [deployment_dict(s, d) for d in s.execute(q).scalars()]
 
     def deployment(self, name: str) -> dict[str, Any]:

@@ -92,11 +92,15 @@ class IncidentsMixin:
         with self.tx() as s:
             return self._incident_dict(s, self._incident(s, incident_id))
 
-    def incidents(self, *, model: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    def incidents(self, *, model: str | None = None, status: str | None = None,
+                  team: str | None = None) -> list[dict[str, Any]]:
+        """Incidents, newest first; of one model, in one status, of the models of one team."""
         with self.tx() as s:
             q = select(Incident).order_by(Incident.id.desc())
             if model is not None:
                 q = q.where(Incident.model_id == self._model(s, model).id)
+            if team is not None:
+                q = q.where(Incident.model_id.in_(select(Model.id).where(Model.team_id == self._team(s, team).id)))
             if status is not None:
                 q = q.where(Incident.status == status)
             return [self._incident_dict(s, i, brief=True) for i in s.execute(q).scalars()]

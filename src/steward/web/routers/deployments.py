@@ -20,7 +20,7 @@ from steward.errors import StewardError
 from steward.governance import Registry
 from steward.web._auth import key_from, registry, require
 from steward.web._errors import error_body
-from steward.web._inputs import NAME_PATTERN, In, JsonObject, Text
+from steward.web._inputs import NAME_PATTERN, In, JsonObject, Text, TextQuery
 from steward.web._openapi import errors
 
 router = APIRouter(tags=["deployments"])
@@ -55,8 +55,9 @@ def runtime(request: Request) -> Any:
 
 @router.get("/api/deployments")
 def list_deployments(all: bool = Query(False, description="include replaced deployments"),
+                     team: TextQuery(200, "only the deployments of this team's models (an unknown team is a 404)") = None,
                      reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
-    return reg.deployments(include_replaced=all)
+    return reg.deployments(include_replaced=all, team=team)
 
 
 @router.post("/api/deployments", status_code=201, responses=errors(404, 409))

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from steward.governance import Registry
 from steward.web._auth import registry, require
-from steward.web._inputs import IdPath, In, IncidentStatus, ModelName, Severity, Text, VersionName
+from steward.web._inputs import IdPath, In, IncidentStatus, ModelName, Severity, Text, TextQuery, VersionName
 from steward.web._openapi import errors
 
 router = APIRouter(tags=["incidents"])
@@ -28,9 +28,10 @@ class UpdateIn(In):
 
 @router.get("/api/incidents", responses=errors(404))
 def list_incidents(model: Annotated[ModelName | None, Query(description="only this model's incidents")] = None,
-                   status: IncidentStatus | None = None, reg: Registry = Depends(registry),
-                   _=Depends(require("read"))) -> list[dict]:
-    return reg.incidents(model=model, status=status)
+                   status: IncidentStatus | None = None,
+                   team: TextQuery(200, "only the incidents of this team's models (an unknown team is a 404)") = None,
+                   reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
+    return reg.incidents(model=model, status=status, team=team)
 
 
 @router.post("/api/incidents", status_code=201, responses=errors(404))
