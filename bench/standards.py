@@ -145,13 +145,19 @@ def fill(reg, n_models: int, seed: int = 0) -> int:
     return rows
 
 
+JSON_COLUMNS = {"answers", "findings", "context", "guard", "settings", "result"}
+
+
 def floor(reg) -> float:
+    """Read every needed column with plain SQL; JSON columns as text (psycopg would otherwise decode them)."""
     from sqlalchemy import text
 
     t = time.perf_counter()
     with reg.engine.connect() as conn:
         for table, cols in NEEDED.items():
-            conn.execute(text(f"SELECT {cols} FROM {table}")).fetchall()
+            names = [c.strip() for c in cols.split(",")]
+            listed = ", ".join(f"CAST({c} AS TEXT)" if c in JSON_COLUMNS else c for c in names)
+            conn.execute(text(f"SELECT {listed} FROM {table}")).fetchall()
     return time.perf_counter() - t
 
 

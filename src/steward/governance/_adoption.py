@@ -82,10 +82,12 @@ def _independent(org: Org, m: ModelRecords, at: datetime) -> str | None:
     if m.team is None:
         return None
     team = set(org.teams.get(m.team, {}).get("members", []))
-    teams_of: dict[str, set[str]] = {}
-    for name, info in org.teams.items():
-        for person in info.get("members", []):
-            teams_of.setdefault(person, set()).add(name)
+    teams_of = org.__dict__.get("_teams_of")
+    if teams_of is None:  # who is in which teams: once per snapshot, not once per model and date
+        teams_of = org.__dict__["_teams_of"] = {}
+        for name, info in org.teams.items():
+            for person in info.get("members", []):
+                teams_of.setdefault(person, set()).add(name)
     builders = {v.id: v.registered_by for v in m.versions}
     uploaders = {a.id: a.created_by for rows in m.audits.values() for a in rows}
     for vid, rows in m.sign_offs.items():

@@ -86,7 +86,8 @@ def _rows(s: Session, entity, *order) -> list[SimpleNamespace]:
     names = [c.name for c in cols]
     times = {c.name for c in cols if isinstance(c.type, DateTime)}
     out = []
-    for row in s.execute(select(*cols).order_by(*(order or (table.c.id,)))):
+    # through the session's connection (Core): the ORM's result loading costs more than the rows themselves
+    for row in s.connection().execute(select(*cols).order_by(*(order or (table.c.id,)))):
         out.append(SimpleNamespace(**{k: utc(v) if k in times else v for k, v in zip(names, row)}))
     return out
 
@@ -141,7 +142,7 @@ def load_org(s: Session) -> Org:
             monitor_owner[row.id] = owner
     # A window's result is read as text and decoded only until a monitor's first fairness judgement is found:
     # decoding every window's signals was most of a console view's time in a large organisation.
-    for monitor_id, key, updated_at, text in s.execute(
+    for monitor_id, key, updated_at, text in s.connection().execute(
             select(MonitorWindow.monitor_id, MonitorWindow.key, MonitorWindow.updated_at,
                    cast(MonitorWindow.result, Text)).order_by(MonitorWindow.monitor_id, MonitorWindow.updated_at,
                                                               MonitorWindow.key)):
@@ -158,14 +159,15 @@ def load_org(s: Session) -> Org:
     for inc in _rows(s, Incident):
         models[inc.model_id].incidents.append(inc)
     history: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    for e in s.execute(select(IncidentEntry).where(IncidentEntry.status_change.is_not(None))
-                       .order_by(IncidentEntry.id)).scalars():
-        history[e.incident_id].append((e.status_change, utc(e.created_at)))
+    for incident_id, status, at in s.connection().execute(
+            select(IncidentEntry.incident_id, IncidentEntry.status_change, IncidentEntry.created_at)
+            .where(IncidentEntry.status_change.is_not(None)).order_by(IncidentEntry.id)):
+        history[incident_id].append((status, utc(at)))
     for item in _rows(s, ReviewItem):
         if item.deployment_id in deployment_owner:
             deployment_owner[item.deployment_id].review_items.append(item)
     settled: dict[int, datetime] = {}
-    for item_id, at in s.execute(select(ReviewDecision.review_item_id, ReviewDecision.created_at)
+    for item_id, at in s.connection().execute(select(ReviewDecision.review_item_id, ReviewDecision.created_at)
                                  .where(ReviewDecision.status == "final")):
         settled[item_id] = min(utc(at), settled.get(item_id, utc(at)))
     appeals = _rows(s, Appeal)
