@@ -53,7 +53,7 @@ def runtime(request: Request) -> Any:
     return rt
 
 
-@router.get("/api/deployments")
+@router.get("/api/deployments", responses=errors(404))
 def list_deployments(all: bool = Query(False, description="include replaced deployments"),
                      team: TextQuery(200, "only the deployments of this team's models (an unknown team is a 404)") = None,
                      reg: Registry = Depends(registry), _=Depends(require("read"))) -> list[dict]:
