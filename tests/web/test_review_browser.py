@@ -45,6 +45,21 @@ def _log_in(browser, url: str, key: str) -> None:
     _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]"))
 
 
+def _click_fresh(browser, css: str) -> None:
+    """Find and click ``css`` on the page just loaded; once more if Chromium says the node belonged to the document
+    that a login redirect was replacing (seen once in CI: "Node with given id does not belong to the document")."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+
+    for attempt in range(3):
+        try:
+            return _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, css))
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            stale = isinstance(exc, StaleElementReferenceException) or "does not belong to the document" in str(exc)
+            if attempt == 2 or not stale:
+                raise
+
+
 def _log_out(browser) -> None:
     from selenium.webdriver.common.by import By
 
@@ -117,7 +132,7 @@ def test_a_reviewer_overrides_a_decision_and_an_appeal_is_overturned_in_a_real_b
     _log_out(browser)
     _log_in(browser, f"{live}/review/{appeal_item}", reviewed.keys["second"])
     assert f"Signed in as {SECOND}" in browser.find_element(By.CSS_SELECTOR, "header").text
-    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#agree-form button[type=submit]"))
+    _click_fresh(browser, "#agree-form button[type=submit]")
     assert "the first reviewer's decision is final" in browser.find_element(By.CSS_SELECTOR, ".flash").text
 
     # The prediction's page: model → review → appeal, and the overturned final decision.
