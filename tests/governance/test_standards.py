@@ -445,3 +445,14 @@ def test_shortfalls_sorted_by_severity_tier_and_age_and_filtered_by_team(reg, ki
     with pytest.raises(NotFoundError, match=r"no team named 'Nope'; the teams are: Claims, Lending"):
         reg.standards(team="Nope")
 
+
+
+def test_one_models_standards_equal_its_row_of_the_report(reg, kit):
+    model(reg, kit, "one")
+    audit(reg, kit, "one")
+    at = when(reg.model("one")["created_at"]) + 3 * D
+    row = reg.model_standards("one", at=at)
+    assert {k: v for k, v in row.items() if k not in ("at", "policy")} == reg.standards(at=at)["models"][0]
+    assert row["at"] == at.isoformat() and row["policy"]["version"] == reg.policy.version
+    with pytest.raises(NotFoundError, match="no model named 'nobody'"):
+        reg.model_standards("nobody")

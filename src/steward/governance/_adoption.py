@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from steward.audit._privacy import PRIVACY_CHECKS
-from steward.governance._standards import active_deployments
+from steward.governance._standards import _upto, active_deployments
 from steward.governance._standards_data import ModelRecords, Org, utc
 
 __all__ = ["PRACTICES", "practices_of", "adoption"]
@@ -39,10 +39,6 @@ PRACTICES: tuple[tuple[str, str, str, str], ...] = (
      "an incident on the model was contained or resolved (someone responded)", "deployed"),
     ("model_card_complete", "Model card complete", "the latest audit's model-card check passed", "all"),
 )
-
-
-def _upto(rows, at: datetime, attr: str = "created_at"):
-    return [r for r in rows if getattr(r, attr) is not None and utc(getattr(r, attr)) <= at]
 
 
 def _audits(m: ModelRecords, at: datetime) -> list:

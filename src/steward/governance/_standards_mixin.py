@@ -84,6 +84,16 @@ class StandardsMixin:
         org, diff = self._standards_org()
         return _report(org, self.policy, at, team, diff, trend_points)
 
+    def model_standards(self, name: str, *, at: datetime | str | None = None) -> dict[str, Any]:
+        """One model's row of the report at ``at`` (its rules with their evidence, and its practices), with the
+        time and policy it was judged under: what a model's page shows, without judging every other model."""
+        at = _at(at)
+        self.model(name)  # an unknown model is a NotFoundError naming how to list them
+        org, diff = self._standards_org()
+        m = next(x for x in org.models if x.name == name)
+        return dict(_model_row(org, m, self.policy, at, diff), at=at.isoformat(),
+                    policy={"name": self.policy.name, "version": self.policy.version, "sha256": self.policy.sha256})
+
     def standards_digest(self, *, at: datetime | str | None = None, team: str | None = None,
                          days: int = 7) -> dict[str, Any]:
         """The report at ``at`` with what changed since ``days`` before: shortfalls new and gone."""
@@ -106,23 +116,22 @@ class StandardsMixin:
 
 
 def _tier_of(m, at: datetime) -> str | None:
-    risks = [r for r in m.risks if r.created_at is not None and _aware(r.created_at) <= at]
+    risks = [r for r in m.risks if r.created_at <= at]
     return risks[-1].tier if risks else None
 
 
-def _aware(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
+def _model_row(org: Org, m, policy, at: datetime, diff) -> dict[str, Any]:
+    """One model against every rule at ``at``, with its practices: a row of the report."""
+    rules = judge_model(org, m, policy, at, diff)
+    return {"model": m.name, "team": m.team, "owner": m.owner, "tier": _tier_of(m, at),
+            "status": worst_status([r["status"] for r in rules]),
+            "deployed": [d.name for d in active_deployments(m, at)], "rules": rules,
+            "practices": practices_of(org, m, at)}
 
 
 def _report(org: Org, policy, at: datetime, team: str | None, diff, trend_points: int) -> dict[str, Any]:
     models = [m for m in org.models if (team is None or m.team == team) and m.created_at <= at]
-    rows = []
-    for m in models:
-        rules = judge_model(org, m, policy, at, diff)
-        rows.append({"model": m.name, "team": m.team, "owner": m.owner, "tier": _tier_of(m, at),
-                     "status": worst_status([r["status"] for r in rules]),
-                     "deployed": [d.name for d in active_deployments(m, at)], "rules": rules,
-                     "practices": practices_of(org, m, at)})
+    rows = [_model_row(org, m, policy, at, diff) for m in models]
     tier_order = list(policy.tiers)
     ranked = []
     for row in rows:

@@ -59,13 +59,11 @@ def _report(reg: Registry, team: str, at: str, trend_points: int = 6) -> dict[st
 
 def model_standards(reg: Registry, m: dict[str, Any]) -> dict[str, Any] | None:
     """The model's row of the standards report now (its rules with their evidence, and its practices), for
-    the model page; judged within its own team only, and without the adoption trend."""
-    report = _report(reg, m["team"] or "", "", trend_points=1)
-    row = next((r for r in report["models"] if r["model"] == m["name"]), None)
-    if row is None:
-        return None
-    return {"status": row["status"], "css": STATUS_CSS.get(row["status"], ""), "at": report["at"],
-            "rules": model_rules(row), "practices": practices_view(row), "policy": report["policy"]}
+    the model page; only this model is judged, without the adoption trend."""
+    # "now" to the microsecond: a record made a moment ago (the assessment just recorded) is already judged
+    row = reg.model_standards(m["name"], at=datetime.now(timezone.utc))
+    return {"status": row["status"], "css": STATUS_CSS.get(row["status"], ""), "at": row["at"],
+            "rules": model_rules(row), "practices": practices_view(row), "policy": row["policy"]}
 
 
 # --- the console --------------------------------------------------------------------------------------------
