@@ -250,7 +250,7 @@ def models_show(backend, actor, name, as_json):
 def models_register(backend, actor, name, purpose, domain, owner, accountable_executive, team):
     """Register a model."""
     backend.register_model(name, actor=actor, purpose=purpose, domain=domain, owner=owner,
-                           accountable_executive=accountable_executive, **({"team": team} if team else {}))
+                           accountable_executive=accountable_executive, **({"team": team} if team is not None else {}))
     console.print(f"registered model {name}" + (f" (team {team})" if team else ""), markup=False)
 
 
@@ -442,7 +442,7 @@ def incident_update(backend, actor, incident_id, note, status, done):
 @click.option("--json", "as_json", is_flag=True)
 @backend_options
 def incident_list(backend, actor, model, status, team, as_json):
-    rows = backend.incidents(model=model, status=status, **({"team": team} if team else {}))
+    rows = backend.incidents(model=model, status=status, **({"team": team} if team is not None else {}))
     if as_json:
         return _json(rows)
     t = Table("id", "model", "severity", "status", "title", "opened")

@@ -84,7 +84,7 @@ def deployments_group() -> None:
 @backend_options
 def deployments_list(backend, actor, include_replaced, team, as_json):
     """The deployments."""
-    rows = backend.deployments(include_replaced=include_replaced, **({"team": team} if team else {}))
+    rows = backend.deployments(include_replaced=include_replaced, **({"team": team} if team is not None else {}))
     if as_json:
         return _json(rows)
     if not rows:

@@ -54,6 +54,9 @@ class TeamsMixin:
         _check_team_name(name)
         if not isinstance(contact, str) or not contact.strip():
             raise StewardError("a team needs a contact (an e-mail address or channel the central team can reach it on)")
+        if len(contact.strip()) > 300:
+            raise StewardError(f"a team's contact holds at most 300 characters, got {len(contact.strip())}; give an "
+                               f"address or channel name")
         try:
             with self.tx() as s:
                 t = Team(name=name, contact=contact.strip(), description=description or "", created_by=actor)
