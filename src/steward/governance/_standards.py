@@ -114,6 +114,10 @@ def scope_versions(m: ModelRecords, at: datetime) -> list[tuple[Any, bool]]:
     return out
 
 
+def _label(ver, deployed: bool) -> str:
+    return f"{ver.version}{' (deployed)' if deployed else ''}"
+
+
 @dataclass
 class _Context:
     org: Org
@@ -131,6 +135,13 @@ class _Context:
     def latest_audit(self, v) -> Any:
         runs = _upto(self.m.audits.get(v.id, []), self.at)
         return runs[-1] if runs else None
+
+    def audited(self):
+        """(version, deployed, its latest audit, its label) for each version in scope that has an audit."""
+        for ver, deployed in scope_versions(self.m, self.at):
+            run = self.latest_audit(ver)
+            if run is not None:
+                yield ver, deployed, run, _label(ver, deployed)
 
     def accepted(self, run) -> dict[str, Any]:
         """The acceptances in force at ``at`` for the run, by check."""
@@ -172,7 +183,7 @@ def _risk(c: _Context) -> _Verdict:
 def _audited(c: _Context) -> _Verdict:
     v = _Verdict("audited_current_policy")
     for ver, deployed in scope_versions(c.m, c.at):
-        name = f"{ver.version}{' (deployed)' if deployed else ''}"
+        name = _label(ver, deployed)
         run = c.latest_audit(ver)
         if run is None:
             v.add("falls_short", f"version {name} has no audit", "high" if deployed else "medium", utc(ver.created_at))
@@ -203,11 +214,7 @@ def _failing(checks: list[str], unrun: set[str]) -> str:
 
 def _passes(c: _Context) -> _Verdict:
     v = _Verdict("audit_passes")
-    for ver, deployed in scope_versions(c.m, c.at):
-        run = c.latest_audit(ver)
-        if run is None:
-            continue
-        name = f"{ver.version}{' (deployed)' if deployed else ''}"
+    for ver, deployed, run, name in c.audited():
         blocking = sorted({f["check"] for f in run.findings or [] if f.get("status") in BLOCKING})
         unrun = {f["check"] for f in run.findings or [] if f.get("status") == "not_evidenced"}
         if not blocking and run.passed is not None:
@@ -236,14 +243,10 @@ def _passes(c: _Context) -> _Verdict:
 
 def _cadence(c: _Context) -> _Verdict:
     v = _Verdict("reaudit_cadence")
-    for ver, deployed in scope_versions(c.m, c.at):
-        run = c.latest_audit(ver)
-        if run is None:
-            continue
+    for ver, deployed, run, name in c.audited():
         tier = c.tier_for(run)
         days = tier.reaudit_days if tier else TIER_DEFAULTS["reaudit_days"]
         due = utc(run.created_at) + timedelta(days=days)
-        name = f"{ver.version}{' (deployed)' if deployed else ''}"
         if c.at >= due:
             v.add("falls_short", f"version {name}: last audited {_day(utc(run.created_at))}; the tier asks for an audit "
                                  f"every {days} days, due {_day(due)}", "high" if deployed else "medium", due)
@@ -256,11 +259,7 @@ def _cadence(c: _Context) -> _Verdict:
 
 def _sign_offs(c: _Context) -> _Verdict:
     v = _Verdict("sign_offs")
-    for ver, deployed in scope_versions(c.m, c.at):
-        run = c.latest_audit(ver)
-        if run is None:
-            continue
-        name = f"{ver.version}{' (deployed)' if deployed else ''}"
+    for ver, deployed, run, name in c.audited():
         tier = c.tier_for(run)
         if tier is None:  # no tier says which sign-offs it needs: not evidenced, so not met
             v.add("falls_short", f"version {name}: which sign-offs it needs is not known (neither the model's risk "
@@ -308,7 +307,7 @@ def _acceptances(c: _Context) -> _Verdict:
     v = _Verdict("acceptances")
     for ver, deployed in scope_versions(c.m, c.at):
         run = c.latest_audit(ver)
-        name = f"{ver.version}{' (deployed)' if deployed else ''}"
+        name = _label(ver, deployed)
         in_force = c.accepted(run) if run is not None else {}
         for a in _upto(c.m.acceptances.get(ver.id, []), c.at):
             if run is None or a.audit_run_id != run.id:
